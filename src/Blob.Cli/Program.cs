@@ -1,0 +1,1 @@
+Console.WriteLine(TorchSharp.torch.randn(2, 2).sum().item<float>());
