@@ -1,0 +1,84 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Blob.Adapters;
+
+/// <summary>
+/// The frozen linear layer of a pretrained model, z = W0·x + b, with a slot for an adapter that adds a low-rank
+/// update: z = W0·x + b + Δ(x). Every linear layer of our model definitions is one of these, so that injecting LoRA
+/// or BLoB by module name (as PEFT does) only fills the slot. The parameters keep the Hugging Face names
+/// "weight" [out, in] and "bias"; the adapter's own parameters appear under "adapter.".
+/// </summary>
+public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
+{
+    public Parameter weight;
+    public Parameter? bias;
+    Adapter? _adapter;
+    bool _merged;
+
+    public long InFeatures => weight.shape[1];
+    public long OutFeatures => weight.shape[0];
+
+    public AdaptableLinear(long inFeatures, long outFeatures, bool hasBias = true, ScalarType dtype = ScalarType.Float32)
+        : base(nameof(AdaptableLinear))
+    {
+        weight = new Parameter(zeros(outFeatures, inFeatures, dtype), requires_grad: false);
+        bias = hasBias ? new Parameter(zeros(outFeatures, dtype), requires_grad: false) : null;
+        RegisterComponents();
+    }
+
+    /// <summary>The adapter in the slot, or null. Setting it registers it as the child module "adapter".</summary>
+    public Adapter? Adapter
+    {
+        get => _adapter;
+        set
+        {
+            if (_merged) throw new InvalidOperationException("unmerge the adapter before replacing it");
+            _adapter = value;
+            if (value is null) _internal_submodules.Remove("adapter");
+            else register_module("adapter", value);
+        }
+    }
+
+    /// <summary>True while the adapter's mean update is folded into the weight (fast deterministic inference).</summary>
+    public bool IsMerged => _merged;
+
+    public override Tensor forward(Tensor x)
+    {
+        var z = nn.functional.linear(x.dtype == weight.dtype ? x : x.to(weight.dtype), weight, bias);
+        if (_adapter is null || _merged) return z;
+        return z + _adapter.forward(x).to(z.dtype);
+    }
+
+    /// <summary>W ← W + ΔW_mean: afterwards forward() is the adapter's mean path at the cost of a plain linear layer.</summary>
+    public void Merge()
+    {
+        if (_adapter is null || _merged) return;
+        using var _ = no_grad();
+        using var delta = _adapter.MeanDeltaWeight();
+        weight.add_(delta.to(weight.dtype));
+        _merged = true;
+    }
+
+    /// <summary>Undoes <see cref="Merge"/> (exactly in float32 up to rounding).</summary>
+    public void Unmerge()
+    {
+        if (_adapter is null || !_merged) return;
+        using var _ = no_grad();
+        using var delta = _adapter.MeanDeltaWeight();
+        weight.sub_(delta.to(weight.dtype));
+        _merged = false;
+    }
+}
+
+/// <summary>
+/// A low-rank update Δ(x) added to a frozen linear layer's output. Subclasses: plain LoRA, BLoB, Bayes by Backprop.
+/// </summary>
+public abstract class Adapter : nn.Module<Tensor, Tensor>
+{
+    protected Adapter(string name) : base(name) { }
+
+    /// <summary>The update of the weight at the mean of the adapter's distribution, ΔW = scaling·B·A (or B·M), [out, in].</summary>
+    public abstract Tensor MeanDeltaWeight();
+}
