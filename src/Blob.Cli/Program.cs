@@ -1,1 +1,15 @@
-Console.WriteLine(TorchSharp.torch.randn(2, 2).sum().item<float>());
+using System.CommandLine;
+using Blob;
+using Blob.Cli.Commands;
+
+// The command-line tool. Each command lives in its own file under Commands/ and is listed here.
+var root = new RootCommand("BLoB.NET: Bayesian Low-Rank Adaptation by Backpropagation, on TorchSharp.\n" +
+                           "Fine-tune a language model with LoRA or BLoB and measure how well it knows when it is unsure.");
+root.Options.Add(CommonOptions.Verbose);
+foreach (var command in new[]
+         {
+             InfoCommand.Create(),
+         })
+    root.Subcommands.Add(command);
+
+return CommandRunner.Run(root, args);

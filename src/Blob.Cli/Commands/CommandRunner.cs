@@ -1,0 +1,44 @@
+using System.CommandLine;
+using Blob;
+
+namespace Blob.Cli.Commands;
+
+/// <summary>Options every command understands.</summary>
+public static class CommonOptions
+{
+    public static readonly Option<bool> Verbose = new("--verbose")
+    {
+        Description = "Print stack traces for errors (also: BLOB_DEBUG=1)",
+        Recursive = true,
+    };
+}
+
+/// <summary>
+/// Runs the parsed command. A <see cref="BlobException"/> (bad input: a file, a flag, a row) becomes one line on
+/// stderr and exit code 2; any other exception exit code 1; stack traces only with --verbose or BLOB_DEBUG=1.
+/// </summary>
+public static class CommandRunner
+{
+    public static int Run(RootCommand root, string[] args)
+    {
+        var parsed = root.Parse(args);
+        bool verbose = parsed.GetValue(CommonOptions.Verbose) || Environment.GetEnvironmentVariable("BLOB_DEBUG") == "1";
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e)
+        {
+            var inner = e is AggregateException { InnerExceptions.Count: 1 } a ? a.InnerException! : e;
+            if (inner is BlobException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
+            {
+                Console.Error.WriteLine($"error: {inner.Message}");
+                if (verbose) Console.Error.WriteLine(inner);
+                return 2;
+            }
+            Console.Error.WriteLine($"error: {inner.GetType().Name}: {inner.Message}");
+            Console.Error.WriteLine(verbose ? inner.ToString() : "(run with --verbose for the stack trace)");
+            return 1;
+        }
+    }
+}
