@@ -1,0 +1,164 @@
+using Blob.Method;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Blob.Adapters;
+
+/// <summary>How the standard deviation Ω is made positive from the trained parameter G (paper Sec. 3.3).</summary>
+public enum StdParameterization
+{
+    /// <summary>Ω = G∘G (BLoB). The KL gradient is of order 1/G, so Ω grows quickly towards the prior.</summary>
+    Square,
+    /// <summary>Ω = log(1 + exp(G)) (Bayes by Backprop; the ablation "w/o RP").</summary>
+    Softplus,
+}
+
+/// <summary>Initialisation of the mean M of A.</summary>
+public enum MeanInit
+{
+    /// <summary>U(−√(6/n), √(6/n)), Algorithm 1.</summary>
+    Paper,
+    /// <summary>U(−1/√n, 1/√n), PEFT's Kaiming-uniform default, as the official code does.</summary>
+    Peft,
+}
+
+/// <summary>Over what the flipout sign vectors are drawn afresh.</summary>
+public enum FlipoutScope
+{
+    /// <summary>One pair of sign vectors per example (paper Eq. 12, Appendix A.3).</summary>
+    Example,
+    /// <summary>A pair per token position (the official code).</summary>
+    Token,
+}
+
+/// <summary>The hyper-parameters of a BLoB layer. Defaults follow the paper (Tables 3–4).</summary>
+public sealed record BlobLayerOptions
+{
+    public int Rank { get; init; } = 8;
+    public double Alpha { get; init; } = 16;
+    /// <summary>σp, the prior standard deviation of every element of A.</summary>
+    public double PriorStd { get; init; } = 0.2;
+    /// <summary>ε: G starts in U(ε/√2, ε), so Ω = G² starts in [ε²/2, ε²].</summary>
+    public double InitEpsilon { get; init; } = 0.05;
+    public StdParameterization Std { get; init; } = StdParameterization.Square;
+    /// <summary>Asymmetric Bayesianization: only A is Gaussian. Off (the ablation "w/o AB") makes B Gaussian too.</summary>
+    public bool Asymmetric { get; init; } = true;
+    public MeanInit MeanInit { get; init; } = MeanInit.Paper;
+    public FlipoutScope Flipout { get; init; } = FlipoutScope.Example;
+    /// <summary>Compute the KL as the official code does (float64, +1e-6 in the logs).</summary>
+    public bool StableKl { get; init; }
+}
+
+/// <summary>An adapter whose weights are random: it can switch sampling off (mean path) and has a KL to its prior.</summary>
+public interface IVariationalAdapter
+{
+    /// <summary>True: each forward call draws weights (training, N-sample prediction). False: the mean path (N = 0).</summary>
+    bool Sample { get; set; }
+    /// <summary>KL(q ‖ prior) of this layer's random weights, a scalar tensor with gradients.</summary>
+    Tensor Kl();
+    /// <summary>The parameters of the standard deviations (G), which the official code updates only by SGD.</summary>
+    IEnumerable<Parameter> StdParameters { get; }
+}
+
+/// <summary>
+/// The BLoB layer (paper Sec. 3). LoRA's A becomes Gaussian, A ~ N(M, Ω²) with Ω = G∘G; B stays deterministic.
+/// Names from the paper: M (mean of A, stored as "lora_A" so the mean adapter is a plain PEFT LoRA), G (stored as
+/// "lora_A_rho", as in the official code), B ("lora_B"), σp (PriorStd), ε (InitEpsilon).
+///
+/// Forward with sampling on, per example x with fresh Rademacher signs s ∈ {±1}^in and t ∈ {±1}^r (flipout, Eq. 12):
+///     Δ(x) = (α/r) · B · ( M·x + [ (E∘Ω)·(x∘s) ]∘t ),   E ~ N(0, I) of shape [r, in], drawn once per call.
+/// Each example thus sees its own pseudo-independent sample of A at the cost of two extra rank-r products.
+/// Sampling off: Δ(x) = (α/r) · B·M·x.
+/// </summary>
+public sealed class BlobAdapter : Adapter, IVariationalAdapter
+{
+    public Parameter lora_A;      // M
+    public Parameter lora_A_rho;  // G
+    public Parameter lora_B;      // B (or the mean of B without asymmetric Bayesianization)
+    public Parameter? lora_B_rho; // G of B, only without asymmetric Bayesianization
+    public readonly BlobLayerOptions Options;
+    public readonly double Scaling;
+
+    public bool Sample { get; set; } = true;
+
+    public BlobAdapter(long inFeatures, long outFeatures, BlobLayerOptions options) : base(nameof(BlobAdapter))
+    {
+        Options = options;
+        Scaling = options.Alpha / options.Rank;
+        int r = options.Rank;
+        lora_A = new Parameter(empty(r, inFeatures));
+        lora_A_rho = new Parameter(empty(r, inFeatures));
+        lora_B = new Parameter(zeros(outFeatures, r));
+        using (no_grad())
+        {
+            double bound = options.MeanInit == MeanInit.Paper ? Math.Sqrt(6.0 / inFeatures) : 1.0 / Math.Sqrt(inFeatures);
+            lora_A.uniform_(-bound, bound);
+            InitStd(lora_A_rho);
+            if (!options.Asymmetric)
+            {
+                lora_B_rho = new Parameter(empty(outFeatures, r));
+                InitStd(lora_B_rho);
+            }
+        }
+        RegisterComponents();
+    }
+
+    /// <summary>G ~ U(ε/√2, ε) under Ω = G²; under softplus, G is set so that Ω has the same initial distribution.</summary>
+    void InitStd(Tensor g)
+    {
+        double eps = Options.InitEpsilon;
+        g.uniform_(eps / Math.Sqrt(2), eps);
+        if (Options.Std == StdParameterization.Softplus) g.pow_(2).expm1_().log_(); // ρ = softplus⁻¹(G²)
+    }
+
+    /// <summary>Ω, the standard deviation of A.</summary>
+    public Tensor StdA() => StdOf(lora_A_rho);
+
+    /// <summary>The standard deviation of B without asymmetric Bayesianization: the paper's scaled matrix, Ω_B / 100.</summary>
+    public Tensor? StdB() => lora_B_rho is null ? null : StdOf(lora_B_rho).div(100);
+
+    Tensor StdOf(Tensor g) => Options.Std == StdParameterization.Square ? g.square() : nn.functional.softplus(g);
+
+    public override Tensor forward(Tensor x)
+    {
+        x = x.to(lora_A.dtype);
+        var h = x.matmul(lora_A.t()); // M·x, [..., r]
+        if (Sample) h = h + FlipoutNoise(x, StdA(), lora_A.shape);
+        var z = h.matmul(lora_B.t());
+        if (Sample && StdB() is { } stdB) z = z + FlipoutNoise(h, stdB, lora_B.shape);
+        return z.mul(Scaling);
+    }
+
+    /// <summary>[(E∘Ω)·(x∘s)]∘t for every example (or token) of x, with E drawn once for the call.</summary>
+    Tensor FlipoutNoise(Tensor x, Tensor std, long[] weightShape)
+    {
+        var delta = randn(weightShape, dtype: x.dtype, device: x.device).mul_(std); // E∘Ω, [outDim, inDim]
+        var s = RademacherSigns(x, weightShape[1]);
+        var t = RademacherSigns(x, weightShape[0]);
+        return x.mul(s).matmul(delta.t()).mul_(t);
+    }
+
+    /// <summary>±1 with probability ½ each, shaped to broadcast over x: one vector per example or per token.</summary>
+    Tensor RademacherSigns(Tensor x, long width)
+    {
+        var shape = x.shape.ToArray();
+        shape[^1] = width;
+        if (Options.Flipout == FlipoutScope.Example)
+            for (int d = 1; d < shape.Length - 1; d++) shape[d] = 1;
+        return empty(shape, dtype: x.dtype, device: x.device).bernoulli_(0.5).mul_(2).sub_(1);
+    }
+
+    /// <summary>KL(q(A) ‖ N(0, σp²)) by Eq. 11 (plus B's term without asymmetric Bayesianization).</summary>
+    public Tensor Kl()
+    {
+        Func<Tensor, Tensor, double, Tensor> kl = Options.StableKl ? GaussianKl.SumStable : GaussianKl.Sum;
+        var total = kl(lora_A, StdA(), Options.PriorStd);
+        if (StdB() is { } stdB) total = total + kl(lora_B, stdB, Options.PriorStd);
+        return total;
+    }
+
+    public IEnumerable<Parameter> StdParameters => lora_B_rho is null ? [lora_A_rho] : [lora_A_rho, lora_B_rho];
+
+    public override Tensor MeanDeltaWeight() => lora_B.matmul(lora_A).mul(Scaling);
+}

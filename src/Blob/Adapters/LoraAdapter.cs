@@ -1,0 +1,44 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Blob.Adapters;
+
+/// <summary>
+/// Plain LoRA (Hu et al.): Δ(x) = (α/r) · B·A·dropout(x), with A [r, in] initialised as PEFT does (Kaiming-uniform,
+/// a = √5, i.e. U(−1/√in, 1/√in)) and B [out, r] = 0, so training starts at the pretrained model.
+/// With <see cref="DropoutAtInference"/> the dropout stays on in eval mode: that is MC dropout.
+/// </summary>
+public sealed class LoraAdapter : Adapter
+{
+    public Parameter lora_A;
+    public Parameter lora_B;
+    public readonly int Rank;
+    public readonly double Scaling;
+    public readonly double Dropout;
+
+    /// <summary>MC dropout: keep sampling dropout masks at evaluation time.</summary>
+    public bool DropoutAtInference { get; set; }
+
+    public LoraAdapter(long inFeatures, long outFeatures, int rank, double alpha, double dropout = 0.0)
+        : base(nameof(LoraAdapter))
+    {
+        if (rank < 1) throw new ArgumentOutOfRangeException(nameof(rank), "LoRA rank must be at least 1");
+        Rank = rank;
+        Scaling = alpha / rank;
+        Dropout = dropout;
+        lora_A = new Parameter(empty(rank, inFeatures));
+        lora_B = new Parameter(zeros(outFeatures, rank));
+        using (no_grad()) nn.init.kaiming_uniform_(lora_A, Math.Sqrt(5));
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        x = x.to(lora_A.dtype);
+        if (Dropout > 0) x = nn.functional.dropout(x, Dropout, training || DropoutAtInference);
+        return x.matmul(lora_A.t()).matmul(lora_B.t()).mul(Scaling);
+    }
+
+    public override Tensor MeanDeltaWeight() => lora_B.matmul(lora_A).mul(Scaling);
+}
