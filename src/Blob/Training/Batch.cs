@@ -1,0 +1,60 @@
+using Blob.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Blob.Training;
+
+/// <summary>A padded batch ready for the network, with the gold class of each example.</summary>
+public sealed record Batch(Tensor InputIds, Tensor AttentionMask, Tensor? TokenTypeIds, Tensor Labels)
+{
+    public long Size => InputIds.shape[0];
+}
+
+/// <summary>Something that turns a list of example indices into a batch (tokenised and padded).</summary>
+public interface IBatchSource
+{
+    int Count { get; }
+    int NumClasses { get; }
+    Batch Make(IReadOnlyList<int> indices, Device device);
+}
+
+/// <summary>A network seen as a classifier over a task's classes: class logits [batch, classes] for a batch.</summary>
+public interface IClassifier
+{
+    nn.Module Module { get; }
+    Tensor ClassLogits(Batch batch);
+}
+
+/// <summary>An encoder with a classification head: its logits are the class logits.</summary>
+public sealed class EncoderClassifier(ISequenceClassifier model) : IClassifier
+{
+    public nn.Module Module => model.Module;
+    public Tensor ClassLogits(Batch batch) => model.Logits(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds);
+}
+
+/// <summary>
+/// A causal LM answering a multiple-choice prompt (the paper's setting): the next-token logits at the prompt's last
+/// token, restricted to the answer tokens (one per class, e.g. "A", "B", "C", "D"). Works with left or right padding.
+/// </summary>
+public sealed class ChoiceClassifier(ICausalLanguageModel model, IReadOnlyList<int> choiceTokenIds) : IClassifier
+{
+    readonly long[] _choices = choiceTokenIds.Select(i => (long)i).ToArray();
+    public nn.Module Module => model.Module;
+
+    public Tensor ClassLogits(Batch batch)
+    {
+        var logits = model.Logits(batch.InputIds, batch.AttentionMask); // [b, T, V]
+        var last = LastTokenIndex(batch.AttentionMask);                  // [b]
+        var rows = arange(batch.Size, device: logits.device);
+        var lastLogits = logits[rows, last];                             // [b, V]
+        return lastLogits.index_select(1, tensor(_choices, device: logits.device));
+    }
+
+    /// <summary>Index of each row's last real token: T−1 with left padding, (number of tokens − 1) with right padding.</summary>
+    public static Tensor LastTokenIndex(Tensor attentionMask)
+    {
+        long t = attentionMask.shape[1];
+        var positions = arange(t, device: attentionMask.device).unsqueeze(0).expand_as(attentionMask);
+        return positions.mul(attentionMask.to(ScalarType.Int64)).argmax(1);
+    }
+}

@@ -1,0 +1,78 @@
+using System.Text.Json;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Blob.Training;
+
+/// <summary>
+/// A training checkpoint: the trainable parameters, both optimisers' states, torch's RNG state and the step, in one
+/// folder that is replaced atomically (written beside it, then renamed), so a crash never leaves a half-written one.
+/// </summary>
+public static class Checkpoint
+{
+    const string StateFile = "state.json", ParamsFile = "params.bin", AdamFile = "adamw.bin", SgdFile = "sgd.bin", RngFile = "rng.bin";
+
+    public static bool Exists(string dir) => File.Exists(Path.Combine(dir, StateFile));
+
+    public static void Save(string dir, long step, nn.Module model, TorchSharp.Modules.OptimizerHelper adam, TorchSharp.Modules.OptimizerHelper? sgd, string fingerprint)
+    {
+        string full = Path.GetFullPath(dir);
+        string temp = full + ".tmp", old = full + ".old";
+        if (Directory.Exists(temp)) Directory.Delete(temp, true);
+        Directory.CreateDirectory(temp);
+
+        using (var w = new BinaryWriter(File.Create(Path.Combine(temp, ParamsFile))))
+        {
+            var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
+            w.Write(trainable.Count);
+            foreach (var (name, p) in trainable)
+            {
+                w.Write(name);
+                p.detach().cpu().Save(w);
+            }
+        }
+        adam.save_state_dict(Path.Combine(temp, AdamFile));
+        sgd?.save_state_dict(Path.Combine(temp, SgdFile));
+        get_rng_state().Save(Path.Combine(temp, RngFile));
+        File.WriteAllText(Path.Combine(temp, StateFile), JsonSerializer.Serialize(new State(step, fingerprint)));
+
+        if (Directory.Exists(old)) Directory.Delete(old, true);
+        if (Directory.Exists(full)) Directory.Move(full, old);
+        Directory.Move(temp, full);
+        if (Directory.Exists(old)) Directory.Delete(old, true);
+    }
+
+    /// <summary>Restores everything and returns the number of steps already done.</summary>
+    public static long Load(string dir, nn.Module model, TorchSharp.Modules.OptimizerHelper adam, TorchSharp.Modules.OptimizerHelper? sgd, string fingerprint)
+    {
+        string statePath = Path.Combine(dir, StateFile);
+        State state;
+        try { state = JsonSerializer.Deserialize<State>(File.ReadAllText(statePath)) ?? throw new JsonException("empty"); }
+        catch (JsonException e) { throw new BlobException($"{statePath}: not a checkpoint state file ({e.Message})"); }
+        if (state.Fingerprint != fingerprint)
+            throw new BlobException($"{dir}: the checkpoint was written by a run with other settings; " +
+                                    $"resume with the same options, or use another --output folder\n  checkpoint: {state.Fingerprint}\n  this run:   {fingerprint}");
+
+        var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        string paramsPath = Path.Combine(dir, ParamsFile);
+        using (var r = new BinaryReader(File.OpenRead(paramsPath)))
+        using (no_grad())
+        {
+            int count = r.ReadInt32();
+            for (int i = 0; i < count; i++)
+            {
+                string name = r.ReadString();
+                if (!parameters.TryGetValue(name, out var p))
+                    throw new BlobException($"{paramsPath}: parameter '{name}' does not exist in this model");
+                using var t = TensorExtensionMethods.Load(r);
+                p.copy_(t);
+            }
+        }
+        adam.load_state_dict(Path.Combine(dir, AdamFile));
+        if (sgd != null) sgd.load_state_dict(Path.Combine(dir, SgdFile));
+        set_rng_state(Tensor.Load(Path.Combine(dir, RngFile)));
+        return state.Step;
+    }
+
+    sealed record State(long Step, string Fingerprint);
+}

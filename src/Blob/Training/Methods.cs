@@ -1,0 +1,68 @@
+using Blob.Adapters;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Blob.Training;
+
+/// <summary>The fine-tuning methods the paper compares (Sec. 4.1).</summary>
+public enum MethodKind
+{
+    /// <summary>Plain LoRA, maximum likelihood.</summary>
+    Mle,
+    /// <summary>LoRA with weight decay 1e-5 (a Gaussian prior, point estimate).</summary>
+    Map,
+    /// <summary>MC dropout: LoRA dropout 0.1 kept on at test time, N samples averaged.</summary>
+    Mcd,
+    /// <summary>BLoB: Bayesian A by variational inference with flipout (the paper's method).</summary>
+    Blob,
+}
+
+/// <summary>Which method, and the adapter hyper-parameters every method shares.</summary>
+public sealed record MethodOptions
+{
+    public MethodKind Kind { get; init; } = MethodKind.Blob;
+    public int Rank { get; init; } = 8;
+    public double Alpha { get; init; } = 16;
+    /// <summary>Dropout on the LoRA input (0 for BLoB; 0.1 for MC dropout unless set).</summary>
+    public double? LoraDropout { get; init; }
+    /// <summary>Module names to adapt, PEFT-style (e.g. q_proj, v_proj, lm_head; query, value).</summary>
+    public IReadOnlyList<string> Targets { get; init; } = ["q_proj", "v_proj"];
+    /// <summary>Modules trained in full alongside the adapters (e.g. a fresh classifier head), like PEFT's modules_to_save.</summary>
+    public IReadOnlyList<string> FullyTrained { get; init; } = [];
+    /// <summary>BLoB's layer options (σp, ε, the ablation switches); Rank and Alpha above take precedence.</summary>
+    public BlobLayerOptions Blob { get; init; } = new();
+
+    public double Dropout => LoraDropout ?? (Kind == MethodKind.Mcd ? 0.1 : 0.0);
+
+    /// <summary>How many weight samples a prediction averages by default (paper: N = 10 for Bayesian methods).</summary>
+    public int DefaultSamples => Kind is MethodKind.Blob or MethodKind.Mcd ? 10 : 0;
+
+    public static MethodKind Parse(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "mle" or "lora" => MethodKind.Mle,
+        "map" => MethodKind.Map,
+        "mcd" or "mc-dropout" or "mcdropout" => MethodKind.Mcd,
+        "blob" => MethodKind.Blob,
+        _ => throw new BlobException($"unknown method '{name}' (known: mle, map, mcd, blob)"),
+    };
+}
+
+/// <summary>Puts the method's adapters into a model.</summary>
+public static class MethodSetup
+{
+    public static IReadOnlyList<string> Apply(nn.Module model, MethodOptions options)
+    {
+        var names = AdapterInjection.Inject(model, options.Targets, (layer, _) => Create(layer, options));
+        foreach (var (name, p) in model.named_parameters())
+            if (options.FullyTrained.Any(t => AdapterInjection.Matches(name[..Math.Max(0, name.LastIndexOf('.'))], t) && !name.Contains(".adapter.")))
+                p.requires_grad = true;
+        return names;
+    }
+
+    static Adapter Create(AdaptableLinear layer, MethodOptions o) => o.Kind switch
+    {
+        MethodKind.Blob => new BlobAdapter(layer.InFeatures, layer.OutFeatures, o.Blob with { Rank = o.Rank, Alpha = o.Alpha }),
+        MethodKind.Mcd => new LoraAdapter(layer.InFeatures, layer.OutFeatures, o.Rank, o.Alpha, o.Dropout) { DropoutAtInference = true },
+        _ => new LoraAdapter(layer.InFeatures, layer.OutFeatures, o.Rank, o.Alpha, o.Dropout),
+    };
+}
