@@ -36,7 +36,7 @@ public sealed class SentencePieceTokenizer : ITextTokenizer
         try
         {
             using var stream = File.OpenRead(path);
-            spm = Spm.Create(stream, false, false) // BOS / EOS are added by the template;
+            spm = Spm.Create(stream, false, false); // BOS / EOS are added by the template
         }
         catch (Exception e) when (e is not IOException and not UnauthorizedAccessException)
         {
