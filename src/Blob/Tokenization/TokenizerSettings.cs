@@ -25,6 +25,8 @@ public sealed class TokenizerSettings
     public bool? AddBosToken { get; init; }
     public bool? AddEosToken { get; init; }
     public bool? AddPrefixSpace { get; init; }
+    /// <summary>tokenizer_config.json's do_lower_case (BERT's WordPiece).</summary>
+    public bool? DoLowerCase { get; init; }
     public string? ModelType { get; init; }
     public string? TokenizerClass { get; init; }
     /// <summary>Tokens declared in tokenizer_config.json's added_tokens_decoder (id → content, special).</summary>
@@ -51,6 +53,7 @@ public sealed class TokenizerSettings
             AddBosToken = Bool(tokenizerConfig?["add_bos_token"]),
             AddEosToken = Bool(tokenizerConfig?["add_eos_token"]),
             AddPrefixSpace = Bool(tokenizerConfig?["add_prefix_space"]),
+            DoLowerCase = Bool(tokenizerConfig?["do_lower_case"]),
             ModelType = Text(config?["model_type"]),
             TokenizerClass = Text(tokenizerConfig?["tokenizer_class"]),
             AddedTokens = AddedTokensDecoder(tokenizerConfig?["added_tokens_decoder"]),
