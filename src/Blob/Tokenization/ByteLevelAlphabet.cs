@@ -13,6 +13,9 @@ public static class ByteLevelAlphabet
     static readonly Dictionary<char, byte> CharToByte =
         Enumerable.Range(0, 256).ToDictionary(b => ByteToChar[b], b => (byte)b);
 
+    /// <summary>The character that stands for one byte.</summary>
+    public static char Spell(byte b) => ByteToChar[b];
+
     /// <summary>A text's UTF-8 bytes, spelled in the vocabulary's alphabet.</summary>
     public static string Spell(string text)
     {
