@@ -36,6 +36,7 @@ public sealed class ByteLevelBpeTokenizer : ITextTokenizer
     readonly IReadOnlyDictionary<string, int> _vocab;
     readonly Dictionary<int, string> _tokenOf;
     readonly Dictionary<int, AddedToken> _added;
+    readonly Dictionary<string, int> _addedIdOf;
     readonly Regex? _addedPattern;
     readonly ByteLevelBpeOptions _options;
 
@@ -58,6 +59,7 @@ public sealed class ByteLevelBpeTokenizer : ITextTokenizer
         });
         _tokenOf = vocab.GroupBy(kv => kv.Value).ToDictionary(g => g.Key, g => g.First().Key);
         _added = options.AddedTokens.GroupBy(t => t.Id).ToDictionary(g => g.Key, g => g.First());
+        _addedIdOf = options.AddedTokens.GroupBy(t => t.Content).ToDictionary(g => g.Key, g => g.First().Id);
         _addedPattern = options.AddedTokens.Count == 0 ? null : new Regex(
             string.Join("|", options.AddedTokens.Select(t => t.Content).Distinct()
                 .OrderByDescending(c => c.Length).Select(Regex.Escape)),
@@ -126,7 +128,7 @@ public sealed class ByteLevelBpeTokenizer : ITextTokenizer
             foreach (Match m in _addedPattern.Matches(text))
             {
                 Segment(text[start..m.Index], ids);
-                ids.Add(_options.AddedTokens.First(t => t.Content == m.Value).Id);
+                ids.Add(_addedIdOf[m.Value]);
                 start = m.Index + m.Length;
             }
         Segment(text[start..], ids);

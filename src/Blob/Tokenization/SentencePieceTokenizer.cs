@@ -33,14 +33,13 @@ public sealed class SentencePieceTokenizer : ITextTokenizer
     {
         settings ??= TokenizerSettings.Empty;
         Spm spm;
-        try
+        using (var stream = File.OpenRead(path))
         {
-            using var stream = File.OpenRead(path);
-            spm = Spm.Create(stream, false, false); // BOS / EOS are added by the template
-        }
-        catch (Exception e) when (e is not IOException and not UnauthorizedAccessException)
-        {
-            throw new BlobException($"{path}: not a SentencePiece model this tokenizer can read ({e.Message})", e);
+            try { spm = Spm.Create(stream, false, false); } // BOS / EOS are added by the template
+            catch (Exception e) // protobuf parse errors, models the library cannot run
+            {
+                throw new BlobException($"{path}: not a SentencePiece model this tokenizer can read ({e.Message})", e);
+            }
         }
 
         int? IdOf(string token) => spm.Vocabulary.TryGetValue(token, out int id) ? id : null;
