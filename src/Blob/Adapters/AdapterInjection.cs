@@ -47,11 +47,11 @@ public static class AdapterInjection
     public static IEnumerable<(string Name, Adapter Adapter)> Adapters(nn.Module model) =>
         LinearLayers(model).Where(l => l.Layer.Adapter != null).Select(l => (l.Name, l.Layer.Adapter!));
 
-    /// <summary>Switches weight sampling of every variational adapter on (training, N samples) or off (mean, N = 0).</summary>
+    /// <summary>Switches the randomness of every stochastic adapter on (training, N samples) or off (mean, N = 0).</summary>
     public static void SetSampling(nn.Module model, bool sample)
     {
         foreach (var (_, adapter) in Adapters(model))
-            if (adapter is IVariationalAdapter v) v.Sample = sample;
+            if (adapter is IStochasticAdapter s) s.Sample = sample;
     }
 
     /// <summary>Total KL of all variational adapters (zero tensor if there are none).</summary>

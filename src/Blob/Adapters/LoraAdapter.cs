@@ -7,9 +7,10 @@ namespace Blob.Adapters;
 /// <summary>
 /// Plain LoRA (Hu et al.): Δ(x) = (α/r) · B·A·dropout(x), with A [r, in] initialised as PEFT does (Kaiming-uniform,
 /// a = √5, i.e. U(−1/√in, 1/√in)) and B [out, r] = 0, so training starts at the pretrained model.
-/// With <see cref="DropoutAtInference"/> the dropout stays on in eval mode: that is MC dropout.
+/// With <see cref="DropoutAtInference"/> the dropout stays on in eval mode: that is MC dropout, and then
+/// <see cref="Sample"/> switches it off for the mean prediction (N = 0).
 /// </summary>
-public sealed class LoraAdapter : Adapter
+public sealed class LoraAdapter : Adapter, IStochasticAdapter
 {
     public Parameter lora_A;
     public Parameter lora_B;
@@ -19,6 +20,8 @@ public sealed class LoraAdapter : Adapter
 
     /// <summary>MC dropout: keep sampling dropout masks at evaluation time.</summary>
     public bool DropoutAtInference { get; set; }
+
+    public bool Sample { get; set; } = true;
 
     public LoraAdapter(long inFeatures, long outFeatures, int rank, double alpha, double dropout = 0.0)
         : base(nameof(LoraAdapter))
@@ -36,7 +39,7 @@ public sealed class LoraAdapter : Adapter
     public override Tensor forward(Tensor x)
     {
         x = x.to(lora_A.dtype);
-        if (Dropout > 0) x = nn.functional.dropout(x, Dropout, training || DropoutAtInference);
+        if (Dropout > 0 && Sample) x = nn.functional.dropout(x, Dropout, training || DropoutAtInference);
         return x.matmul(lora_A.t()).matmul(lora_B.t()).mul(Scaling);
     }
 

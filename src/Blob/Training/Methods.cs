@@ -13,6 +13,12 @@ public enum MethodKind
     Map,
     /// <summary>MC dropout: LoRA dropout 0.1 kept on at test time, N samples averaged.</summary>
     Mcd,
+    /// <summary>Deep ensemble: K independently initialised LoRAs trained on the same batches.</summary>
+    Ens,
+    /// <summary>Bayes by Backprop on A: softplus σ, prior N(0, 1), KL weight 1/M in the same AdamW step.</summary>
+    Bbb,
+    /// <summary>Laplace-LoRA: MAP training, then a post-hoc K-FAC Laplace approximation over the LoRA weights.</summary>
+    Lap,
     /// <summary>BLoB: Bayesian A by variational inference with flipout (the paper's method).</summary>
     Blob,
 }
@@ -29,21 +35,28 @@ public sealed record MethodOptions
     public IReadOnlyList<string> Targets { get; init; } = ["q_proj", "v_proj"];
     /// <summary>Modules trained in full alongside the adapters (e.g. a fresh classifier head), like PEFT's modules_to_save.</summary>
     public IReadOnlyList<string> FullyTrained { get; init; } = [];
+    /// <summary>Members of a deep ensemble (paper: 3).</summary>
+    public int EnsembleSize { get; init; } = 3;
+    /// <summary>How an ensemble combines its members: average the logits (the official code) or the probabilities.</summary>
+    public bool EnsembleAveragesProbabilities { get; init; }
     /// <summary>BLoB's layer options (σp, ε, the ablation switches); Rank and Alpha above take precedence.</summary>
     public BlobLayerOptions Blob { get; init; } = new();
 
     public double Dropout => LoraDropout ?? (Kind == MethodKind.Mcd ? 0.1 : 0.0);
 
     /// <summary>How many weight samples a prediction averages by default (paper: N = 10 for Bayesian methods).</summary>
-    public int DefaultSamples => Kind is MethodKind.Blob or MethodKind.Mcd ? 10 : 0;
+    public int DefaultSamples => Kind is MethodKind.Blob or MethodKind.Mcd or MethodKind.Bbb ? 10 : 0;
 
     public static MethodKind Parse(string name) => name.Trim().ToLowerInvariant() switch
     {
         "mle" or "lora" => MethodKind.Mle,
         "map" => MethodKind.Map,
         "mcd" or "mc-dropout" or "mcdropout" => MethodKind.Mcd,
+        "ens" or "ensemble" => MethodKind.Ens,
+        "bbb" => MethodKind.Bbb,
+        "lap" or "laplace" => MethodKind.Lap,
         "blob" => MethodKind.Blob,
-        _ => throw new BlobException($"unknown method '{name}' (known: mle, map, mcd, blob)"),
+        _ => throw new BlobException($"unknown method '{name}' (known: mle, map, mcd, ens, bbb, lap, blob)"),
     };
 }
 
@@ -63,6 +76,8 @@ public static class MethodSetup
     {
         MethodKind.Blob => new BlobAdapter(layer.InFeatures, layer.OutFeatures, o.Blob with { Rank = o.Rank, Alpha = o.Alpha }),
         MethodKind.Mcd => new LoraAdapter(layer.InFeatures, layer.OutFeatures, o.Rank, o.Alpha, o.Dropout) { DropoutAtInference = true },
+        MethodKind.Ens => new EnsembleAdapter(layer.InFeatures, layer.OutFeatures, o.EnsembleSize, o.Rank, o.Alpha, o.Dropout),
+        MethodKind.Bbb => new BbbAdapter(layer.InFeatures, layer.OutFeatures, o.Rank, o.Alpha),
         _ => new LoraAdapter(layer.InFeatures, layer.OutFeatures, o.Rank, o.Alpha, o.Dropout),
     };
 }

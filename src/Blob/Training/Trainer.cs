@@ -44,7 +44,7 @@ public sealed class Trainer
         : Math.Max(1, (long)Math.Ceiling(_options.Epochs * MicroBatchesPerEpoch / _options.GradientAccumulation));
 
     /// <summary>M of the KL schedule: pseudo-rescaled mini-batches (re-weighting), or batches per epoch (uniform).</summary>
-    public long KlCycle => _options.KlWeighting == KlWeighting.Uniform
+    public long KlCycle => _options.KlWeighting == KlWeighting.Uniform || _options.Method.Kind == MethodKind.Bbb
         ? Math.Max(1, MicroBatchesPerEpoch / _options.GradientAccumulation)
         : KlSchedule.PseudoRescaledBatches(_data.Count, _options.ExamplesPerStep, _options.Gamma);
 
@@ -57,10 +57,13 @@ public sealed class Trainer
         var trainable = AdapterInjection.Trainable(model).ToList();
         if (trainable.Count == 0) throw new BlobException("nothing to train: no adapter was injected");
 
-        var adamParams = _options.StdInAdamW ? trainable : trainable.Where(p => !stdParams.Contains(p)).ToList();
+        // Bayes by Backprop minimises NLL + KL/M with one optimiser; BLoB takes a separate SGD step on λ·KL.
+        bool jointKl = _options.Method.Kind == MethodKind.Bbb;
+        int members = Math.Max(1, Ensembles.Size(model));
+        var adamParams = _options.StdInAdamW || jointKl ? trainable : trainable.Where(p => !stdParams.Contains(p)).ToList();
         var adam = optim.AdamW(adamParams, _options.LearningRate, eps: _options.AdamEpsilon, weight_decay: _options.EffectiveWeightDecay);
         // SGD on λ·KL moves M and G (the KL does not involve B); G also receives its likelihood gradient here.
-        var klParams = variational.Count == 0 ? [] : trainable.Where(p => stdParams.Contains(p) || IsMean(model, p)).ToList();
+        var klParams = variational.Count == 0 || jointKl ? [] : trainable.Where(p => stdParams.Contains(p) || IsMean(model, p)).ToList();
         var sgd = klParams.Count > 0 ? optim.SGD(klParams, _options.KlLearningRate) : null;
 
         long total = TotalSteps, warmup = LearningRateSchedule.WarmupSteps(total, _options.WarmupRatio), klCycle = KlCycle;
@@ -88,19 +91,25 @@ public sealed class Trainer
                 using var scope = NewDisposeScope();
                 long globalMicro = step * _options.GradientAccumulation + micro;
                 using var batch = new BatchScope(_data.Make(BatchIndices(globalMicro), _device));
+                // −(1/K) Σ_k log P(batch | A_k), summed over ensemble members (each learns from the same batch).
                 Tensor nll = zeros(1, device: _device).sum();
-                for (int k = 0; k < _options.TrainSamples; k++)
+                for (int member = 0; member < members; member++)
                 {
-                    var logits = _classifier.ClassLogits(batch.Value).to(ScalarType.Float32);
-                    nll = nll + nn.functional.cross_entropy(logits, batch.Value.Labels);
-                    if (k == 0)
+                    Ensembles.SetActive(model, member);
+                    for (int k = 0; k < _options.TrainSamples; k++)
                     {
-                        correct += logits.argmax(1).eq(batch.Value.Labels).sum().item<long>();
-                        seen += batch.Value.Size;
+                        var logits = _classifier.ClassLogits(batch.Value).to(ScalarType.Float32);
+                        nll = nll + nn.functional.cross_entropy(logits, batch.Value.Labels) / _options.TrainSamples;
+                        if (k == 0 && member == 0)
+                        {
+                            correct += logits.argmax(1).eq(batch.Value.Labels).sum().item<long>();
+                            seen += batch.Value.Size;
+                        }
                     }
                 }
-                nll = nll / _options.TrainSamples;
-                double value = nll.item<float>();
+                Ensembles.SetActive(model, 0);
+                double value = nll.item<float>() / members;
+                if (jointKl) nll = nll + AdapterInjection.TotalKl(model) * KlSchedule.Weight(step + 1, klCycle, KlWeighting.Uniform);
                 if (!double.IsFinite(value))
                     throw new BlobException($"training diverged at step {step + 1}: the loss is {value}" +
                                             (checkpointDir != null ? $"; the last checkpoint in {checkpointDir} is intact" : ""));

@@ -40,6 +40,6 @@ public sealed record TrainingOptions
     /// <summary>Write a checkpoint every this many steps (0: only at the end and on Ctrl-C).</summary>
     public int CheckpointEvery { get; init; }
 
-    public double EffectiveWeightDecay => WeightDecay ?? (Method.Kind == MethodKind.Map ? 1e-5 : 0.0);
+    public double EffectiveWeightDecay => WeightDecay ?? (Method.Kind is MethodKind.Map or MethodKind.Lap ? 1e-5 : 0.0);
     public int ExamplesPerStep => BatchSize * GradientAccumulation;
 }
