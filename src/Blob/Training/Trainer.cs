@@ -69,9 +69,9 @@ public sealed class Trainer
         long total = TotalSteps, warmup = LearningRateSchedule.WarmupSteps(total, _options.WarmupRatio), klCycle = KlCycle;
         long start = 0;
         bool resumed = false;
-        if (resume && checkpointDir != null && Checkpoint.Exists(checkpointDir))
+        if (resume && checkpointDir != null && TrainingCheckpoint.Exists(checkpointDir))
         {
-            start = Checkpoint.Load(checkpointDir, model, adam, sgd, Fingerprint());
+            start = TrainingCheckpoint.Load(checkpointDir, model, adam, sgd, Fingerprint());
             resumed = true;
         }
         else manual_seed(_options.Seed);
@@ -126,7 +126,7 @@ public sealed class Trainer
                 foreach (var p in adamParams) p.grad?.zero_(); // the likelihood step is done; keep only G's gradient
                 lambda = KlSchedule.Weight(step + 1, klCycle, _options.KlWeighting);
                 var kl = AdapterInjection.TotalKl(model);
-                klValue = kl.item<double>();
+                klValue = kl.ToDouble();
                 (kl * lambda).backward();
                 sgd.step();
             }
@@ -138,7 +138,7 @@ public sealed class Trainer
 
             bool last = step + 1 == total, stop = cancel.IsCancellationRequested;
             if (checkpointDir != null && (last || stop || (_options.CheckpointEvery > 0 && (step + 1) % _options.CheckpointEvery == 0)))
-                Checkpoint.Save(checkpointDir, step + 1, model, adam, sgd, Fingerprint());
+                TrainingCheckpoint.Save(checkpointDir, step + 1, model, adam, sgd, Fingerprint());
             if (stop && !last) throw new OperationCanceledException($"stopped after step {step + 1} of {total}");
         }
         model.eval();

@@ -8,7 +8,7 @@ namespace Blob.Training;
 /// A training checkpoint: the trainable parameters, both optimisers' states, torch's RNG state and the step, in one
 /// folder that is replaced atomically (written beside it, then renamed), so a crash never leaves a half-written one.
 /// </summary>
-public static class Checkpoint
+public static class TrainingCheckpoint
 {
     const string StateFile = "state.json", ParamsFile = "params.bin", AdamFile = "adamw.bin", SgdFile = "sgd.bin", RngFile = "rng.bin";
 
