@@ -1,0 +1,32 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Parquet.Serialization;
+
+namespace Blob.Data;
+
+/// <summary>
+/// Reads a parquet file (as the Hugging Face Hub distributes datasets) into JSON records, one a row, so the same
+/// field look-ups serve parquet and jsonl. Nested structs become objects and lists become arrays.
+/// </summary>
+public static class ParquetRows
+{
+    public static IReadOnlyList<JsonRecord> Read(string path)
+    {
+        TextFile.RequireExists(path);
+        IList<Dictionary<string, object>> rows;
+        try
+        {
+            using var stream = File.OpenRead(path);
+            rows = ParquetSerializer.DeserializeUntypedAsync(stream).GetAwaiter().GetResult().Data;
+        }
+        catch (Exception e) when (e is not BlobException)
+        {
+            throw new BlobException($"{path}: not a readable parquet file ({e.Message})", e);
+        }
+        if (rows.Count == 0) throw new BlobException($"{path}: no rows (empty file)");
+        return rows.Select((row, i) => new JsonRecord($"{path}: row {i + 1}", ToJson(row))).ToList();
+    }
+
+    static JsonObject ToJson(Dictionary<string, object> row) =>
+        JsonSerializer.SerializeToNode(row) as JsonObject ?? [];
+}
