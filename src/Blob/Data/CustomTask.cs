@@ -89,6 +89,5 @@ public static class CustomTask
             if (int.TryParse(value, out int n) && n >= 0 && n < count) return n;
             throw r.Error($"unknown label \"{value}\" (expected one of {string.Join(", ", names.Take(count))} or an index below {count})");
         }
-
     }
 }
