@@ -1,11 +1,9 @@
-using System.Text.RegularExpressions;
-
 namespace Blob.Data;
 
 /// <summary>
 /// Readers for the benchmark files in their original distributions' formats (the files under ../shared/data).
 /// </summary>
-public static partial class OriginalFormats
+public static class OriginalFormats
 {
     // ---- GLUE / SuperGLUE sentence tasks (encoders) ----
 
@@ -92,16 +90,27 @@ public static partial class OriginalFormats
         return new ChoiceQuestion(id, question, options, answer);
     }
 
-    /// <summary>"(A) x (B) y (C) z (D) w" → [x, y, z, w], the letters expected in order from A.</summary>
+    /// <summary>
+    /// "(A) x (B) y (C) z (D) w" → [x, y, z, w]. Markers are found right to left (the last " (D) ", then the last
+    /// " (C) " before it, ...) because an option's own text may contain one: OpenBookQA 12-1145's option C reads
+    /// "ducks sitting on their eggs (D) baby birds chewing worms".
+    /// </summary>
     internal static List<string> SplitLetteredChoices(Row row, string text)
     {
-        var parts = LetterMarker().Split(text).Skip(1).Select(p => p.Trim()).ToList();
-        if (parts.Count < 2) throw row.Error($"choices not in the form \"(A) .. (B) ..\": {text}");
-        return parts;
+        int count = Prompts.Letters.TakeWhile(l => text.Contains($"({l}) ")).Count();
+        if (count < 2 || !text.StartsWith("(A) ")) throw row.Error($"choices not in the form \"(A) .. (B) ..\": {text}");
+        var options = new string[count];
+        int end = text.Length;
+        for (int i = count - 1; i >= 0; i--)
+        {
+            string marker = i == 0 ? "(A) " : $" ({Prompts.Letters[i]}) ";
+            int at = i == 0 ? 0 : text[..end].LastIndexOf(marker, StringComparison.Ordinal);
+            if (at < 0) throw row.Error($"choices not in the form \"(A) .. (B) ..\": {text}");
+            options[i] = text[(at + marker.Length)..end].Trim();
+            end = at;
+        }
+        return [.. options];
     }
-
-    [GeneratedRegex(@"(?:^|\s)\([A-H]\)\s")]
-    private static partial Regex LetterMarker();
 
     /// <summary>The index of value among accepted values (or among names), or an error naming the row.</summary>
     internal static int ParseLabel(string where, string value, IReadOnlyList<string> accepted, IReadOnlyList<string>? names = null)
