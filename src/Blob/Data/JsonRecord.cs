@@ -35,7 +35,7 @@ public sealed record JsonRecord(string Where, JsonObject Fields)
     /// <summary>A list of strings (e.g. Hub "choices").</summary>
     public IReadOnlyList<string> Strings(string name) => Array(name)
         .Select(n => n is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>()
-            : throw Error($"field \"{name}\" holds a non-string item"))
+            : throw Error($"field \"{name}\" holds a non-string item: {n?.ToJsonString() ?? "null"}"))
         .ToList();
 
     /// <summary>A nested object, as a record at the same place.</summary>

@@ -27,6 +27,27 @@ public static class ParquetRows
         return rows.Select((row, i) => new JsonRecord($"{path}: row {i + 1}", ToJson(row))).ToList();
     }
 
-    static JsonObject ToJson(Dictionary<string, object> row) =>
-        JsonSerializer.SerializeToNode(row) as JsonObject ?? [];
+    static JsonObject ToJson(Dictionary<string, object> row)
+    {
+        var o = new JsonObject();
+        foreach (var (key, value) in row) o[key] = ToNode(value);
+        return o;
+    }
+
+    /// <summary>
+    /// A parquet value as JSON. Strings inside lists come back as character memory, not string, so they are
+    /// converted here rather than by JsonSerializer (which would write them as arrays of one-letter strings).
+    /// </summary>
+    static JsonNode? ToNode(object? value) => value switch
+    {
+        null => null,
+        string s => JsonValue.Create(s),
+        ReadOnlyMemory<char> m => JsonValue.Create(m.ToString()),
+        Memory<char> m => JsonValue.Create(m.ToString()),
+        char[] chars => JsonValue.Create(new string(chars)),
+        System.Collections.IDictionary d => new JsonObject(d.Keys.Cast<object>()
+            .Select(k => KeyValuePair.Create(k.ToString()!, ToNode(d[k])))),
+        System.Collections.IEnumerable items => new JsonArray(items.Cast<object?>().Select(ToNode).ToArray()),
+        _ => JsonSerializer.SerializeToNode(value),
+    };
 }
