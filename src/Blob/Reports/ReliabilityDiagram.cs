@@ -29,7 +29,8 @@ public static class ReliabilityDiagram
                 LineColor = Colors.Navy,
             })
             .ToList();
-        plot.Add.Bars(bars);
+        plot.Add.Bars(bars).LegendText = "accuracy per confidence bin";
+        plot.ShowLegend(Alignment.UpperLeft);
         SaveAtomically(plot, path);
     }
 
