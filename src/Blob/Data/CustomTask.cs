@@ -1,0 +1,93 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Blob.Data;
+
+/// <summary>
+/// A user's own task: a jsonl or csv file (with a header) and a small JSON mapping from its fields, e.g.
+/// {"text": "premise", "text_pair": "hypothesis", "label": "label", "labels": ["yes", "no"]} for sentence(-pair)
+/// classification, or {"text": "question", "choices": ["opt1", "opt2", "opt3"], "label": "answer"} (or "choices":
+/// "field_with_a_list") for a multiple-choice prompt in the Table 6 template, answered by the letters A, B, ....
+/// A label value matches one of "labels" (for choices the default is the letters), else is taken as a 0-based index.
+/// </summary>
+public static class CustomTask
+{
+    public static TaskData Load(string mappingPath, string trainPath, string evalPath)
+    {
+        var map = Mapping.Read(mappingPath);
+        var name = map.Name ?? Path.GetFileNameWithoutExtension(mappingPath);
+        var (train, eval) = (Read(map, trainPath), Read(map, evalPath));
+        if (!map.IsMultipleChoice) return new TaskData(name, TaskKind.SequenceClassification, map.Labels!, train, eval);
+        int letters = train.Concat(eval).Max(e => e.Choices!.Count);
+        return new TaskData(name, TaskKind.MultipleChoice, Prompts.Letters.Take(letters).ToList(), train, eval);
+    }
+
+    static List<Example> Read(Mapping map, string path) => Records(path).Select((r, i) => map.ToExample(r, i)).ToList();
+
+    /// <summary>jsonl lines, or csv rows as records of strings keyed by the header.</summary>
+    internal static IEnumerable<JsonRecord> Records(string path) =>
+        Path.GetExtension(path).Equals(".csv", StringComparison.OrdinalIgnoreCase)
+            ? Csv.Read(path, hasHeader: true).Select(r => new JsonRecord(r.Where, CsvObject(r)))
+            : JsonLines.Read(path);
+
+    static JsonObject CsvObject(Row row)
+    {
+        var o = new JsonObject();
+        foreach (var (column, i) in row.Columns!)
+            if (i < row.Cells.Count) o[column] = row.Cells[i];
+        return o;
+    }
+
+    /// <summary>The mapping file, checked when read.</summary>
+    sealed record Mapping(string Where, string? Name, string Text, string? TextPair, string Label,
+        IReadOnlyList<string>? Labels, IReadOnlyList<string>? ChoiceFields, string? ChoicesField)
+    {
+        public bool IsMultipleChoice => ChoiceFields is not null || ChoicesField is not null;
+
+        public static Mapping Read(string path)
+        {
+            JsonObject o;
+            try { o = JsonNode.Parse(TextFile.ReadAll(path)) as JsonObject ?? throw new BlobException($"{path}: not a JSON object"); }
+            catch (JsonException e) { throw new BlobException($"{path}: malformed JSON mapping ({e.Message})"); }
+            var r = new JsonRecord(path, o);
+            var choices = o["choices"];
+            var map = new Mapping(path, r.Has("name") ? r.String("name") : null, r.String("text"),
+                r.Has("text_pair") ? r.String("text_pair") : null, r.String("label"),
+                r.Has("labels") ? r.Strings("labels") : null,
+                choices is JsonArray ? r.Strings("choices") : null,
+                choices is JsonValue ? r.String("choices") : null);
+            if (!map.IsMultipleChoice && map.Labels is not { Count: >= 2 })
+                throw new BlobException($"{path}: \"labels\" must list at least two label names (or give \"choices\")");
+            if (map.IsMultipleChoice && map.TextPair is not null)
+                throw new BlobException($"{path}: \"text_pair\" cannot be combined with \"choices\"");
+            return map;
+        }
+
+        public Example ToExample(JsonRecord r, int index)
+        {
+            if (!IsMultipleChoice)
+                return new Example($"{index}", r.Text(Text), TextPair is null ? null : r.Text(TextPair), LabelOf(r, Labels!, Labels!.Count));
+            var options = Options(r);
+            var names = Labels ?? Prompts.Letters.Take(options.Count).ToList();
+            return new ChoiceQuestion($"{index}", r.Text(Text), options, LabelOf(r, names, options.Count)).ToExample();
+        }
+
+        IReadOnlyList<string> Options(JsonRecord r)
+        {
+            var options = ChoicesField is not null ? r.Strings(ChoicesField) : ChoiceFields!.Select(r.Text).ToList();
+            if (options.Count < 2 || options.Count > Prompts.Letters.Count)
+                throw r.Error($"{options.Count} choices (2 to {Prompts.Letters.Count} supported)");
+            return options;
+        }
+
+        /// <summary>The label's position among names, else a 0-based index below count.</summary>
+        int LabelOf(JsonRecord r, IReadOnlyList<string> names, int count)
+        {
+            var value = r.Text(Label).Trim();
+            int i = names.ToList().IndexOf(value);
+            if (i >= 0 && i < count) return i;
+            if (int.TryParse(value, out int n) && n >= 0 && n < count) return n;
+            throw r.Error($"unknown label \"{value}\" (expected one of {string.Join(", ", names.Take(count))} or an index below {count})");
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using System.Globalization;
+using System.Text;
+
+namespace Blob.Reports;
+
+/// <summary>
+/// The paper's comparison table: for each metric (ACC, ECE, NLL, Brier) and method, one cell per task with the
+/// mean ± standard deviation over seeds. ACC and ECE are printed ×100; NLL and Brier as they are. The standard
+/// deviation is the sample one (n − 1); a single seed shows ± 0.00.
+/// </summary>
+public sealed class ComparisonTable
+{
+    public sealed record Cell(double Mean, double Std, int Seeds);
+
+    static readonly (string Name, Func<RunResult, double> Value, double Scale)[] MetricColumns =
+    [
+        ("ACC", r => r.Accuracy, 100), ("ECE", r => r.Ece, 100), ("NLL", r => r.Nll, 1), ("Brier", r => r.Brier, 1),
+    ];
+
+    readonly IReadOnlyList<RunResult> results;
+
+    public IReadOnlyList<string> Tasks { get; }
+    public IReadOnlyList<string> Methods { get; }
+
+    public ComparisonTable(IEnumerable<RunResult> runs)
+    {
+        results = runs.ToList();
+        if (results.Count == 0) throw new ArgumentException("no results to tabulate");
+        Tasks = results.Select(r => r.Task).Distinct().ToList();
+        Methods = results.Select(r => r.Method).Distinct().ToList();
+    }
+
+    /// <summary>Mean ± std over seeds of one metric ("ACC", "ECE", "NLL", "Brier"), scaled as printed; null if no run.</summary>
+    public Cell? Get(string metric, string method, string task)
+    {
+        var (_, value, scale) = MetricColumns.Single(m => m.Name == metric);
+        var xs = results.Where(r => r.Method == method && r.Task == task).Select(r => value(r) * scale).ToList();
+        return xs.Count == 0 ? null : new Cell(xs.Average(), SampleStd(xs), xs.Count);
+    }
+
+    public string ToMarkdown()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"| Metric | Method | {string.Join(" | ", Tasks.Select(TaskHeader))} |");
+        sb.AppendLine($"| --- | --- |{string.Concat(Tasks.Select(_ => " ---: |"))}");
+        foreach (var (metric, _, scale) in MetricColumns)
+            foreach (var method in Methods)
+                sb.AppendLine($"| {metric}{(scale == 100 ? " (×100)" : "")} | {method} | " +
+                    string.Join(" | ", Tasks.Select(t => Format(Get(metric, method, t)))) + " |");
+        sb.AppendLine();
+        sb.AppendLine("Mean ± sample standard deviation over seeds; n = evaluation examples; s = seeds.");
+        foreach (var note in results.SelectMany(r => r.Notes ?? []).Distinct()) sb.AppendLine($"- {note}");
+        return sb.ToString();
+    }
+
+    /// <summary>One line per metric, method and task: metric,method,task,mean,std,seeds,n.</summary>
+    public string ToCsv()
+    {
+        var sb = new StringBuilder("metric,method,task,mean,std,seeds,n\n");
+        foreach (var (metric, _, _) in MetricColumns)
+            foreach (var method in Methods)
+                foreach (var task in Tasks)
+                    if (Get(metric, method, task) is { } c)
+                        sb.AppendLine(string.Join(",", metric, Quote(method), Quote(task), Num(c.Mean), Num(c.Std), c.Seeds, CountOf(task)));
+        return sb.ToString();
+    }
+
+    /// <summary>Writes the Markdown and CSV files, each atomically.</summary>
+    public void Save(string markdownPath, string csvPath)
+    {
+        AtomicFile.WriteAllText(markdownPath, ToMarkdown());
+        AtomicFile.WriteAllText(csvPath, ToCsv());
+    }
+
+    string TaskHeader(string task) => $"{task} (n={CountOf(task)})";
+
+    /// <summary>The evaluation size of a task; differing sizes across runs are all listed ("100/102").</summary>
+    string CountOf(string task) =>
+        string.Join("/", results.Where(r => r.Task == task).Select(r => r.Count).Distinct().Order());
+
+    static string Format(Cell? c) => c is null ? "–"
+        : string.Create(CultureInfo.InvariantCulture, $"{c.Mean:F2} ± {c.Std:F2}") + (c.Seeds == 1 ? " (s=1)" : "");
+
+    static double SampleStd(List<double> xs)
+    {
+        if (xs.Count < 2) return 0;
+        double mean = xs.Average();
+        return Math.Sqrt(xs.Sum(x => (x - mean) * (x - mean)) / (xs.Count - 1));
+    }
+
+    static string Num(double x) => x.ToString("R", CultureInfo.InvariantCulture);
+
+    static string Quote(string s) => s.IndexOfAny([',', '"', '\n']) < 0 ? s : $"\"{s.Replace("\"", "\"\"")}\"";
+}

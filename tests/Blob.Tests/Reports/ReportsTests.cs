@@ -1,0 +1,115 @@
+using Blob.Evaluation;
+using Blob.Reports;
+
+namespace Blob.Tests.Reports;
+
+public sealed class ReportsTests : IDisposable
+{
+    readonly string dir = Directory.CreateTempSubdirectory("blob-reports-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    static RunResult Run(string task, string method, int seed, double acc, double ece, int n = 277) =>
+        new(task, method, seed, n, acc, ece, 0.5 + seed / 100.0, 0.3, task == "boolq" ? ["BoolQ: split note"] : null);
+
+    [Fact]
+    public void RunResultRoundTripsThroughJson()
+    {
+        var m = Metrics.Evaluate([[0.9, 0.1], [0.2, 0.8]], [0, 0]);
+        var result = RunResult.From("rte", "blob", 1, m, ["n = 2"]);
+        var path = Path.Combine(dir, "runs", "rte-blob-1.json");
+        result.Save(path);
+
+        var back = RunResult.Load(path);
+        Assert.Equal(result with { Notes = null }, back with { Notes = null });
+        Assert.Equal(["n = 2"], back.Notes!);
+        var json = File.ReadAllText(path);
+        Assert.Contains("\"accuracy\": 0.5", json);
+        Assert.Contains("\"ece\"", json);
+        Assert.Single(Directory.GetFiles(Path.GetDirectoryName(path)!));
+    }
+
+    [Fact]
+    public void AFailedWriteLeavesTheOldFileAndNoTemporary()
+    {
+        var path = Path.Combine(dir, "result.json");
+        AtomicFile.WriteAllText(path, "old");
+        Assert.Throws<InvalidOperationException>(() => AtomicFile.Write(path, temp =>
+        {
+            File.WriteAllText(temp, "half");
+            throw new InvalidOperationException("crash while writing");
+        }));
+        Assert.Equal("old", File.ReadAllText(path));
+        Assert.Equal([path], Directory.GetFiles(dir));
+    }
+
+    [Fact]
+    public void TableGivesMeanAndSampleStdOverSeeds()
+    {
+        var table = new ComparisonTable([
+            Run("rte", "mle", 1, 0.74, 0.20), Run("rte", "mle", 2, 0.75, 0.21), Run("rte", "mle", 3, 0.76, 0.22),
+            Run("rte", "blob", 1, 0.76, 0.09), Run("boolq", "blob", 1, 0.80, 0.03, n: 1000),
+        ]);
+        var acc = table.Get("ACC", "mle", "rte")!;
+        Assert.Equal(75, acc.Mean, 9);
+        Assert.Equal(1, acc.Std, 9);
+        Assert.Equal(3, acc.Seeds);
+        Assert.Equal(21, table.Get("ECE", "mle", "rte")!.Mean, 9);
+        Assert.Equal(0.52, table.Get("NLL", "mle", "rte")!.Mean, 9);
+        Assert.Null(table.Get("ACC", "mle", "boolq"));
+
+        var md = table.ToMarkdown();
+        Assert.Contains("| Metric | Method | rte (n=277) | boolq (n=1000) |", md);
+        Assert.Contains("| ACC (×100) | mle | 75.00 ± 1.00 | – |", md);
+        Assert.Contains("| ECE (×100) | blob | 9.00 ± 0.00 (s=1) | 3.00 ± 0.00 (s=1) |", md);
+        Assert.Contains("| NLL | mle | 0.52 ± 0.01 | – |", md);
+        Assert.Contains("- BoolQ: split note", md);
+
+        var csv = table.ToCsv().Split('\n');
+        Assert.Equal("metric,method,task,mean,std,seeds,n", csv[0]);
+        Assert.Contains("ACC,mle,rte,75,1,3,277", csv);
+    }
+
+    [Fact]
+    public void TableFilesAreWritten()
+    {
+        var table = new ComparisonTable([Run("rte", "mle", 1, 0.7, 0.1)]);
+        string md = Path.Combine(dir, "t.md"), csv = Path.Combine(dir, "t.csv");
+        table.Save(md, csv);
+        Assert.Equal(table.ToMarkdown(), File.ReadAllText(md));
+        Assert.Equal(table.ToCsv(), File.ReadAllText(csv));
+        Assert.Equal(2, Directory.GetFiles(dir).Length);
+    }
+
+    [Fact]
+    public void ReliabilityDiagramsArePngFiles()
+    {
+        var rng = new Random(3);
+        ReliabilitySeries Series(string method, double sharpen)
+        {
+            var probs = Enumerable.Range(0, 400).Select(_ =>
+            {
+                double p = Math.Pow(rng.NextDouble(), sharpen) * 0.5 + 0.5;
+                return new[] { p, 1 - p };
+            }).ToArray();
+            var labels = probs.Select(p => rng.NextDouble() < Math.Pow(p[0], 2) ? 0 : 1).ToArray();
+            return new ReliabilitySeries(method, Metrics.ReliabilityBins(probs, labels), Metrics.Ece(probs, labels));
+        }
+        var mle = Series("MLE", 0.3);
+        var blob = Series("BLoB", 1.0);
+
+        string one = Path.Combine(dir, "reliability-mle.png"), all = Path.Combine(dir, "reliability.png");
+        ReliabilityDiagram.Save(one, "RTE", mle);
+        ReliabilityDiagram.SaveOverlay(all, "RTE", [mle, blob]);
+
+        foreach (var path in new[] { one, all })
+        {
+            var bytes = File.ReadAllBytes(path);
+            Assert.True(bytes.Length > 5000, $"{path} is only {bytes.Length} bytes");
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
+        }
+        Assert.Equal(2, Directory.GetFiles(dir).Length);
+        var keep = Environment.GetEnvironmentVariable("BLOB_KEEP_PLOTS");
+        if (keep is not null) foreach (var p in new[] { one, all }) File.Copy(p, Path.Combine(keep, Path.GetFileName(p)), true);
+    }
+}
