@@ -58,7 +58,12 @@ public sealed record LlamaOptions(
     }
 }
 
-/// <summary>LlamaForCausalLM (also Mistral, Qwen2, Qwen3): the decoder stack and the language-model head.</summary>
+/// <summary>
+/// LlamaForCausalLM (also Mistral, Qwen2, Qwen3): the decoder stack and the language-model head. Build it through
+/// <see cref="PretrainedModels.LoadCausalLM"/>, which places it on its device before loading: a tied lm_head shares
+/// embed_tokens' storage, and TorchSharp's Module.to() would copy the two apart (harmless for a frozen base, but twice
+/// the memory), so move a loaded model by loading it again with another LoadOptions.Device.
+/// </summary>
 public sealed class LlamaForCausalLM : nn.Module, IDecoderModel
 {
     public LlamaModel model;

@@ -92,6 +92,8 @@ public sealed unsafe class SafetensorsFile : IDisposable
                 long[] shape = node["shape"]!.AsArray().Select(s => s!.GetValue<long>()).ToArray();
                 var offsets = node["data_offsets"]!.AsArray();
                 long begin = offsets[0]!.GetValue<long>(), end = offsets[1]!.GetValue<long>();
+                if (!IsKnownDtype(dtype))
+                    throw new BlobException($"{Path}: tensor '{name}' has unknown dtype '{dtype}' (supported: {string.Join(", ", KnownDtypes)})");
                 int elementSize = ElementSize(dtype, name);
                 long expected = shape.Aggregate(1L, (a, b) => a * b) * elementSize;
                 if (begin < 0 || end < begin || end - begin != expected)
@@ -138,13 +140,17 @@ public sealed unsafe class SafetensorsFile : IDisposable
         else destination.copy_(source);
     }
 
+    static readonly string[] KnownDtypes = ["F64", "F32", "F16", "BF16", "I64", "I32", "I16", "I8", "U8", "BOOL"];
+
+    static bool IsKnownDtype(string dtype) => KnownDtypes.Contains(dtype);
+
     public static int ElementSize(string dtype, string? tensor = null) => dtype switch
     {
         "F64" or "I64" or "U64" => 8,
         "F32" or "I32" or "U32" => 4,
         "F16" or "BF16" or "I16" or "U16" => 2,
         "I8" or "U8" or "BOOL" => 1,
-        _ => throw new BlobException($"unknown safetensors dtype '{dtype}'{(tensor is null ? "" : $" of tensor '{tensor}'")} (supported: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)"),
+        _ => throw new BlobException($"unknown safetensors dtype '{dtype}'{(tensor is null ? "" : $" of tensor '{tensor}'")} (supported: {string.Join(", ", KnownDtypes)})"),
     };
 
     public ScalarType ScalarTypeOf(string dtype, string tensor) => dtype switch

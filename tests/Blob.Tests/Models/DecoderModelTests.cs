@@ -252,6 +252,47 @@ public class DecoderModelTests(ITestOutputHelper output)
         Assert.Contains("'model.norm.weight'", e.Message);
     }
 
+    [SharedFact("fixtures/llama")]
+    public void RopeThetaIsReadFromTheTopLevelAsTransformers4WritesIt()
+    {
+        var reference = Safetensors.Load(Path.Combine(Fixture("llama"), "reference.safetensors"));
+        var (ids, mask) = (reference["input_ids"], reference["attention_mask"]);
+        double ErrorWith(string ropeSettings)
+        {
+            string dir = CopyFixture("llama");
+            try
+            {
+                string config = Path.Combine(dir, "config.json");
+                var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config))!.AsObject();
+                json.Remove("rope_parameters");
+                foreach (var (k, v) in System.Text.Json.Nodes.JsonNode.Parse(ropeSettings)!.AsObject()) json[k] = v?.DeepClone();
+                File.WriteAllText(config, json.ToJsonString());
+                using var model = (LlamaForCausalLM)PretrainedModels.LoadCausalLM(dir);
+                using var _ = no_grad();
+                return MaskedMaxAbs(model.Logits(ids, mask), reference["logits"], mask);
+            }
+            finally { Directory.Delete(dir, recursive: true); }
+        }
+        Assert.True(ErrorWith("""{"rope_theta": 10000.0, "rope_scaling": null}""") <= 1e-4);
+        Assert.True(ErrorWith("""{"rope_theta": 500000.0}""") > 1e-3);   // the setting is really used
+        Assert.True(ErrorWith("""{}""") <= 1e-4);                         // absent: 10000
+    }
+
+    [Fact]
+    public void UnknownSafetensorsDtypeIsReported()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"blob-f8-{Guid.NewGuid():N}.safetensors");
+        var header = System.Text.Encoding.UTF8.GetBytes("""{"w":{"dtype":"F8_E4M3","shape":[2],"data_offsets":[0,2]}}""");
+        File.WriteAllBytes(path, [.. BitConverter.GetBytes((ulong)header.Length), .. header, 1, 2]);
+        try
+        {
+            var e = Assert.Throws<BlobException>(() => SafetensorsFile.Open(path));
+            Assert.Contains(Path.GetFileName(path), e.Message);
+            Assert.Contains("F8_E4M3", e.Message);
+        }
+        finally { File.Delete(path); }
+    }
+
     // ---- the writer ------------------------------------------------------------------------------------------------
 
     [Fact]
