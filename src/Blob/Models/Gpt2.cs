@@ -14,6 +14,8 @@ public sealed record Gpt2Options(int VocabSize, int Positions, int Embd, int Hea
         string act = c.GetString("activation_function") ?? "gelu_new";
         if (act is not ("gelu_new" or "gelu_pytorch_tanh" or "gelu"))
             throw new BlobException($"{c.Path}: activation_function '{act}' is not supported for gpt2 (gelu_new, gelu_pytorch_tanh, gelu)");
+        if (c.GetBool("scale_attn_by_inverse_layer_idx", false) || c.GetBool("reorder_and_upcast_attn", false))
+            throw new BlobException($"{c.Path}: scale_attn_by_inverse_layer_idx and reorder_and_upcast_attn are not supported");
         return new Gpt2Options(c.GetInt("vocab_size"), c.GetInt("n_positions"), embd, c.GetInt("n_head"), c.GetInt("n_layer"),
             c.GetIntOrNull("n_inner") ?? 4 * embd, c.GetDouble("layer_norm_epsilon", 1e-5), act);
     }
@@ -92,6 +94,8 @@ public sealed class Gpt2Model : nn.Module
 
     public (Tensor First, Tensor Last) forward(Tensor inputIds, Tensor attentionMask, Tensor positionIds)
     {
+        if (inputIds.shape[1] > wpe.weight!.shape[0])
+            throw new ArgumentException($"GPT-2 takes at most {wpe.weight.shape[0]} tokens (n_positions), got {inputIds.shape[1]}");
         var x = wte.forward(inputIds) + wpe.forward(positionIds);
         var first = x;
         using var mask = AttentionMask.Causal(attentionMask, x.dtype);
