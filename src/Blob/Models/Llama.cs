@@ -112,9 +112,11 @@ public sealed class LlamaForCausalLM : nn.Module, IDecoderModel
         return new CausalLMOutput(logits.MoveToOuterDisposeScope(), first.MoveToOuterDisposeScope(), last.MoveToOuterDisposeScope());
     }
 
+    /// <summary>Float32 logits; positions skip padding, so left- and right-padded rows score as they would alone.</summary>
     public Tensor Logits(Tensor inputIds, Tensor attentionMask)
     {
-        var output = Forward(inputIds, attentionMask);
+        using var positions = AttentionMask.PositionsSkippingPadding(attentionMask);
+        var output = Forward(inputIds, attentionMask, positions);
         output.FirstHiddenState.Dispose();
         output.LastHiddenState.Dispose();
         return output.Logits;

@@ -44,6 +44,10 @@ public class DecoderModelTests(ITestOutputHelper output)
         Assert.True(first <= 1e-4, $"first_hidden_state differs by {first}");
         Assert.True(last <= 1e-4, $"last_hidden_state differs by {last}");
         Assert.Equal(reference["logits"].shape, result.Logits.shape);
+
+        // Logits() numbers positions by skipping padding; with right padding that changes nothing at real tokens.
+        double viaLogits = MaskedMaxAbs(model.Logits(reference["input_ids"], mask), reference["logits"], mask);
+        Assert.True(viaLogits <= 1e-4, $"Logits() differs by {viaLogits}");
     }
 
     /// <summary>
@@ -130,6 +134,16 @@ public class DecoderModelTests(ITestOutputHelper output)
         var model = PretrainedModels.LoadCausalLM(Fixture("gpt2"));
         int[][] prompts = [[5, 17, 300, 42, 9, 88], [7, 11]];
         int[] choices = [3, 4, 5];
+
+        // Logits() on a left-padded batch: the short row's real tokens get the logits they get unpadded.
+        using (no_grad())
+        {
+            var (ids, mask) = Generation.Pad(prompts, padId: 0, PaddingSide.Left);
+            var padded = model.Logits(ids, mask)[1, 4..];
+            var alone = model.Logits(tensor(new long[] { 7, 11 }).unsqueeze(0), ones(1, 2, ScalarType.Int64))[0];
+            Assert.True((padded - alone).abs().max().item<float>() <= 1e-5);
+        }
+
         var batched = Generation.ScoreChoices(model, prompts, choices, padId: 0, PaddingSide.Left);
         for (int r = 0; r < prompts.Length; r++)
         {
