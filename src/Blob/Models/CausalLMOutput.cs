@@ -1,0 +1,25 @@
+using static TorchSharp.torch;
+
+namespace Blob.Models;
+
+/// <summary>
+/// What a decoder forward returns: float32 logits [batch, seq, vocab]; the embeddings output (transformers'
+/// hidden_states[0]) and the final normed hidden state (hidden_states[-1]), both [batch, seq, hidden] in the model dtype.
+/// </summary>
+public sealed record CausalLMOutput(Tensor Logits, Tensor FirstHiddenState, Tensor LastHiddenState) : IDisposable
+{
+    public void Dispose()
+    {
+        Logits.Dispose(); FirstHiddenState.Dispose(); LastHiddenState.Dispose();
+    }
+}
+
+/// <summary>A causal LM whose forward also takes position ids (for left padding) and returns hidden states.</summary>
+public interface IDecoderModel : ICausalLanguageModel
+{
+    /// <summary>
+    /// The forward pass. Without <paramref name="positionIds"/> the positions are 0..T−1 in every row, as in
+    /// transformers' forward; pass <see cref="AttentionMask.PositionsSkippingPadding"/> for left-padded batches.
+    /// </summary>
+    CausalLMOutput Forward(Tensor inputIds, Tensor attentionMask, Tensor? positionIds = null);
+}

@@ -1,0 +1,86 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using static TorchSharp.torch;
+
+namespace Blob.Models;
+
+/// <summary>
+/// The weights of a Hugging Face model folder: one model.safetensors, or shards listed by the weight_map of
+/// model.safetensors.index.json. Shards are memory-mapped on first use and tensors copied one at a time.
+/// </summary>
+public sealed class Checkpoint : IDisposable
+{
+    public const string SingleFile = "model.safetensors";
+    public const string IndexFile = "model.safetensors.index.json";
+
+    public string Directory { get; }
+    /// <summary>The file that names the tensors: model.safetensors or the index; errors about absent tensors name it.</summary>
+    public string ListingPath { get; }
+
+    readonly Dictionary<string, string> _fileOf;   // tensor name -> path of the file holding it
+    readonly Dictionary<string, SafetensorsFile> _open = new();
+
+    Checkpoint(string directory, string listingPath, Dictionary<string, string> fileOf)
+    {
+        Directory = directory; ListingPath = listingPath; _fileOf = fileOf;
+    }
+
+    public static Checkpoint Open(string directory)
+    {
+        string index = Path.Combine(directory, IndexFile), single = Path.Combine(directory, SingleFile);
+        if (File.Exists(index)) return OpenSharded(directory, index);
+        if (File.Exists(single))
+        {
+            var file = SafetensorsFile.Open(single);
+            var c = new Checkpoint(directory, single, file.Entries.Keys.ToDictionary(k => k, _ => single));
+            c._open[single] = file;
+            return c;
+        }
+        throw new BlobException($"{directory}: no {SingleFile} or {IndexFile} (only safetensors checkpoints are supported; "
+            + "convert pytorch_model.bin with transformers' save_pretrained(safe_serialization=True))");
+    }
+
+    static Checkpoint OpenSharded(string directory, string index)
+    {
+        JsonObject map;
+        try
+        {
+            map = JsonNode.Parse(File.ReadAllText(index))?["weight_map"] as JsonObject
+                ?? throw new BlobException($"{index}: no \"weight_map\" object");
+        }
+        catch (JsonException e) { throw new BlobException($"{index}: not valid JSON ({e.Message})"); }
+
+        var fileOf = new Dictionary<string, string>();
+        foreach (var (name, shard) in map)
+        {
+            string path = Path.Combine(directory, shard?.GetValue<string>() ?? "");
+            if (!File.Exists(path))
+                throw new BlobException($"{index}: shard '{Path.GetFileName(path)}' (holding '{name}') is missing from {directory}");
+            fileOf[name] = path;
+        }
+        return new Checkpoint(directory, index, fileOf);
+    }
+
+    public IEnumerable<string> Names => _fileOf.Keys;
+
+    public bool Contains(string name) => _fileOf.ContainsKey(name);
+
+    /// <summary>The stored shape of a tensor.</summary>
+    public long[] ShapeOf(string name) => FileHolding(name).Entry(name).Shape;
+
+    /// <summary>Copies a stored tensor into a parameter (converting dtype, checking shape); see <see cref="SafetensorsFile.CopyTo"/>.</summary>
+    public void CopyTo(string name, Tensor destination, bool transpose = false) => FileHolding(name).CopyTo(name, destination, transpose);
+
+    SafetensorsFile FileHolding(string name)
+    {
+        if (!_fileOf.TryGetValue(name, out var path)) throw new BlobException($"{ListingPath}: no tensor '{name}'");
+        if (!_open.TryGetValue(path, out var file)) _open[path] = file = SafetensorsFile.Open(path);
+        return file;
+    }
+
+    public void Dispose()
+    {
+        foreach (var f in _open.Values) f.Dispose();
+        _open.Clear();
+    }
+}

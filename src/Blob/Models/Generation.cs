@@ -1,0 +1,98 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Blob.Models;
+
+/// <summary>Which side of a batch's shorter sequences the padding goes.</summary>
+public enum PaddingSide { Left, Right }
+
+/// <summary>Greedy decoding and multiple-choice scoring by next-token probabilities.</summary>
+public static class Generation
+{
+    /// <summary>
+    /// Greedy decoding: appends the most likely next token until maxNewTokens or eosId. Returns the prompt followed by
+    /// the new tokens (as transformers' generate). Recomputes the whole sequence each step (no KV cache).
+    /// </summary>
+    public static int[] Generate(ICausalLanguageModel model, int[] promptIds, int maxNewTokens, int? eosId = null)
+    {
+        if (promptIds.Length == 0) throw new ArgumentException("the prompt needs at least one token (e.g. BOS)");
+        var ids = new List<int>(promptIds);
+        var device = DeviceOf(model);
+        using var _ = no_grad();
+        for (int step = 0; step < maxNewTokens; step++)
+        {
+            using var scope = NewDisposeScope();
+            var input = tensor(ids.Select(i => (long)i).ToArray(), device: device).unsqueeze(0);
+            var logits = model.Logits(input, ones_like(input));
+            int next = (int)logits[0, -1].argmax().item<long>();
+            ids.Add(next);
+            if (next == eosId) break;
+        }
+        return ids.ToArray();
+    }
+
+    /// <summary>
+    /// The probabilities of the choices as the next token after the prompt: softmax of the last position's logits
+    /// restricted to <paramref name="choiceTokenIds"/>.
+    /// </summary>
+    public static double[] ScoreChoices(ICausalLanguageModel model, int[] promptIds, int[] choiceTokenIds)
+        => ScoreChoices(model, [promptIds], choiceTokenIds, padId: 0)[0];
+
+    /// <summary>
+    /// <see cref="ScoreChoices(ICausalLanguageModel, int[], int[])"/> for a batch of prompts padded to one length
+    /// (left by default, as for generation); each prompt is scored at its last real token.
+    /// </summary>
+    public static double[][] ScoreChoices(ICausalLanguageModel model, IReadOnlyList<int[]> prompts, int[] choiceTokenIds,
+        int padId, PaddingSide side = PaddingSide.Left)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var (ids, mask) = Pad(prompts, padId, side, DeviceOf(model));
+        var last = LastTokenLogits(model, ids, mask);
+        var choices = tensor(choiceTokenIds.Select(i => (long)i).ToArray(), device: last.device);
+        var probs = last.index_select(1, choices).to(ScalarType.Float64).softmax(-1).cpu();
+        return Enumerable.Range(0, prompts.Count).Select(r => probs[r].data<double>().ToArray()).ToArray();
+    }
+
+    /// <summary>
+    /// Logits [batch, vocab] at each row's last real token, for left or right padding. Models that take position ids get
+    /// cumsum(mask) − 1, so a left-padded prompt sees the same positions as it would unpadded.
+    /// </summary>
+    public static Tensor LastTokenLogits(ICausalLanguageModel model, Tensor inputIds, Tensor attentionMask)
+    {
+        using var scope = NewDisposeScope();
+        Tensor logits;
+        if (model is IDecoderModel decoder)
+        {
+            using var output = decoder.Forward(inputIds, attentionMask, AttentionMask.PositionsSkippingPadding(attentionMask));
+            logits = output.Logits.clone();
+        }
+        else logits = model.Logits(inputIds, attentionMask);
+        long t = inputIds.shape[1];
+        // the last real token is the masked position with the largest index
+        var lastIndex = (attentionMask.to(ScalarType.Int64) * arange(t, device: attentionMask.device)).argmax(-1);
+        var rows = arange(inputIds.shape[0], device: logits.device);
+        return logits[rows, lastIndex].MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Pads token id lists into input_ids and attention_mask [batch, longest].</summary>
+    public static (Tensor InputIds, Tensor AttentionMask) Pad(IReadOnlyList<int[]> sequences, int padId, PaddingSide side, Device? device = null)
+    {
+        int longest = sequences.Max(s => s.Length);
+        var ids = new long[sequences.Count * longest];
+        var mask = new long[sequences.Count * longest];
+        for (int r = 0; r < sequences.Count; r++)
+        {
+            int start = side == PaddingSide.Left ? longest - sequences[r].Length : 0;
+            for (int j = 0; j < longest; j++) ids[r * longest + j] = padId;
+            for (int j = 0; j < sequences[r].Length; j++)
+            {
+                ids[r * longest + start + j] = sequences[r][j];
+                mask[r * longest + start + j] = 1;
+            }
+        }
+        return (tensor(ids, [sequences.Count, longest], device: device), tensor(mask, [sequences.Count, longest], device: device));
+    }
+
+    static Device DeviceOf(ICausalLanguageModel model) => model.Module.parameters().FirstOrDefault()?.device ?? CPU;
+}
