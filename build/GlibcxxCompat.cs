@@ -93,8 +93,9 @@ namespace Blob.Build
             if (auxFlagsOffset < 0) return Outcome.LibraryDoesNotNeedIt;
 
             // 2. The dynamic section: is the shim already needed, and is there a spare slot after DT_NULL?
-            long symbolName = FindString(elf, dynstr.Offset, dynstr.Size, Symbol);
-            if (symbolName < 0) throw new InvalidDataException($"{Symbol} is not in the string table");
+            long symbolAt = FindString(elf, dynstr.Offset, dynstr.Size, Symbol);
+            if (symbolAt < 0) throw new InvalidDataException($"{Symbol} is not in the string table");
+            long symbolName = symbolAt - dynstr.Offset; // DT_NEEDED values are offsets into the string table
             int slots = (int)(dynamic.Size / 16), nullSlot = -1;
             bool hasShim = false, hasOrigin = false;
             for (int k = 0; k < slots; k++)
@@ -117,7 +118,7 @@ namespace Blob.Build
                 // where DT_NULL was and move the terminator one slot on.
                 long at = dynamic.Offset + 16 * nullSlot;
                 Put(elf, at, 8, DT_NEEDED);
-                Put(elf, at + 8, 8, symbolName - dynstr.Offset);
+                Put(elf, at + 8, 8, symbolName);
                 Put(elf, at + 16, 8, DT_NULL);
                 Put(elf, at + 24, 8, 0);
             }
