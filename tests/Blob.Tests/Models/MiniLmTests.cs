@@ -22,9 +22,8 @@ public class MiniLmEncoderTests(ITestOutputHelper output)
         Assert.True(examples.Count >= 20);
 
         var (ids, mask, types) = Batch(examples);
-        double batchError = MaxError(ids, mask, types);
-        double singleError = examples.Select(e => Batch([e])).Max(b => MaxError(b.Ids, b.Mask, b.Types));
-        double poolerError = PoolerError(ids, mask, types);
+        double batchError = MaxError(ids, mask, types, out double poolerError);
+        double singleError = examples.Select(e => Batch([e])).Max(b => MaxError(b.Ids, b.Mask, b.Types, out _));
         output.WriteLine($"{examples.Count} examples (longest {ids.GetLength(1)} tokens): max |Δ last_hidden_state| " +
                          $"batched {batchError:E2}, singly {singleError:E2}; pooler {poolerError:E2}");
         Assert.True(batchError <= 1e-4, $"batched: {batchError}");
@@ -83,30 +82,23 @@ public class MiniLmEncoderTests(ITestOutputHelper output)
         finally { Directory.Delete(dir, true); }
     }
 
-    /// <summary>max |ours - ONNX Runtime| of the last hidden state over unpadded positions.</summary>
-    static double MaxError(long[,] ids, long[,] mask, long[,] types)
+    /// <summary>max |ours - ONNX Runtime| of the last hidden state over unpadded positions, and of the pooler output
+    /// (dense + tanh of [CLS]).</summary>
+    static double MaxError(long[,] ids, long[,] mask, long[,] types, out double poolerError)
     {
-        var reference = RunOnnx(ids, mask, types, "last_hidden_state");
+        string poolerName = Onnx.Value.OutputMetadata.Keys.Single(k => k != "last_hidden_state");
+        var reference = RunOnnx(ids, mask, types, ["last_hidden_state", poolerName]);
         using var _ = no_grad();
         using var t = ToTensor(mask);
         using var ours = Model.Value.Encoder.LastHiddenState(ToTensor(ids), t, ToTensor(types));
-        using var theirs = tensor(reference.ToArray(), ours.shape);
+        using var theirs = tensor(reference[0], ours.shape);
+        using var oursPooled = Model.Value.Encoder.Pooler!.forward(ours.select(1, 0));
+        using var theirsPooled = tensor(reference[1], oursPooled.shape);
+        poolerError = (oursPooled - theirsPooled).abs().max().item<float>();
         return EncoderModelTests.MaxErrorAtTokens(ours, theirs, t);
     }
 
-    /// <summary>max |ours - ONNX Runtime| of the pooler output (dense + tanh of [CLS]).</summary>
-    static double PoolerError(long[,] ids, long[,] mask, long[,] types)
-    {
-        string name = Onnx.Value.OutputMetadata.Keys.Single(k => k != "last_hidden_state");
-        var reference = RunOnnx(ids, mask, types, name);
-        using var _ = no_grad();
-        using var last = Model.Value.Encoder.LastHiddenState(ToTensor(ids), ToTensor(mask), ToTensor(types));
-        using var ours = Model.Value.Encoder.Pooler!.forward(last.select(1, 0));
-        using var theirs = tensor(reference.ToArray(), ours.shape);
-        return (ours - theirs).abs().max().item<float>();
-    }
-
-    static float[] RunOnnx(long[,] ids, long[,] mask, long[,] types, string outputName)
+    static float[][] RunOnnx(long[,] ids, long[,] mask, long[,] types, string[] outputNames)
     {
         int[] shape = [ids.GetLength(0), ids.GetLength(1)];
         DenseTensor Dense(long[,] a) => new(a.Cast<long>().ToArray(), shape);
@@ -116,8 +108,8 @@ public class MiniLmEncoderTests(ITestOutputHelper output)
             NamedOnnxValue.CreateFromTensor("attention_mask", Dense(mask)),
             NamedOnnxValue.CreateFromTensor("token_type_ids", Dense(types)),
         };
-        using var results = Onnx.Value.Run(inputs, [outputName]);
-        return results.Single().AsEnumerable<float>().ToArray();
+        using var results = Onnx.Value.Run(inputs, outputNames);
+        return results.Select(r => r.AsEnumerable<float>().ToArray()).ToArray();
     }
 
     static Tensor ToTensor(long[,] a) => tensor(a.Cast<long>().ToArray(), a.GetLength(0), a.GetLength(1));
