@@ -1,0 +1,355 @@
+using Blob.Adapters;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Blob.Models;
+
+// One definition for BERT and RoBERTa encoders (and MiniLM, which is a small BERT), written after Hugging Face's
+// modeling_bert.py / modeling_roberta.py. Field names are the state_dict key segments, so parameter names are
+// exactly Hugging Face's: bert.encoder.layer.0.attention.self.query.weight, classifier.out_proj.bias, ...
+
+/// <summary>What the classification head reads: the [CLS] / &lt;s&gt; token (Hugging Face's default) or the mean of
+/// the last hidden states over the non-pad tokens (as sentence-transformers pools).</summary>
+public enum Pooling { Cls, Mean }
+
+/// <summary>The shape of a BERT-style encoder, from config.json.</summary>
+public sealed record BertSettings(
+    int VocabSize, int HiddenSize, int NumLayers, int NumHeads, int IntermediateSize,
+    int MaxPositions, int TypeVocabSize, double LayerNormEps, int PadTokenId,
+    bool IsRoberta, double HiddenDropout = 0.1, double AttentionDropout = 0.1)
+{
+    public static BertSettings FromConfig(ModelConfig c)
+    {
+        string act = c.GetString("hidden_act") ?? "gelu";
+        if (act != "gelu") throw new BlobException($"{c.Path}: hidden_act '{act}' is not supported (only exact 'gelu')");
+        string type = c.GetString("position_embedding_type") ?? "absolute";
+        if (type != "absolute") throw new BlobException($"{c.Path}: position_embedding_type '{type}' is not supported");
+        bool roberta = c.ModelType is "roberta" or "xlm-roberta";
+        return new BertSettings(
+            c.GetInt("vocab_size"), c.GetInt("hidden_size"), c.GetInt("num_hidden_layers"),
+            c.GetInt("num_attention_heads"), c.GetInt("intermediate_size"), c.GetInt("max_position_embeddings"),
+            c.GetInt("type_vocab_size", 2), c.GetDouble("layer_norm_eps", 1e-12), c.GetInt("pad_token_id", roberta ? 1 : 0),
+            roberta, c.GetDouble("hidden_dropout_prob", 0.1), c.GetDouble("attention_probs_dropout_prob", 0.1));
+    }
+}
+
+/// <summary>Word + position + token-type embeddings, then LayerNorm.</summary>
+public sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>
+{
+    readonly Embedding word_embeddings, position_embeddings, token_type_embeddings;
+    readonly LayerNorm LayerNorm;
+    readonly Dropout dropout;
+    readonly BertSettings _s;
+
+    public BertEmbeddings(BertSettings s) : base(nameof(BertEmbeddings))
+    {
+        _s = s;
+        word_embeddings = nn.Embedding(s.VocabSize, s.HiddenSize);
+        position_embeddings = nn.Embedding(s.MaxPositions, s.HiddenSize);
+        token_type_embeddings = nn.Embedding(s.TypeVocabSize, s.HiddenSize);
+        LayerNorm = nn.LayerNorm(s.HiddenSize, s.LayerNormEps);
+        dropout = nn.Dropout(s.HiddenDropout);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor inputIds, Tensor tokenTypeIds)
+    {
+        using var positions = PositionIds(inputIds);
+        var x = word_embeddings.forward(inputIds) + position_embeddings.forward(positions)
+                + token_type_embeddings.forward(tokenTypeIds);
+        return dropout.forward(LayerNorm.forward(x));
+    }
+
+    /// <summary>BERT: 0, 1, 2, ... RoBERTa: pad+1, pad+2, ... counting only non-pad tokens, pad itself at padding
+    /// (transformers' create_position_ids_from_input_ids).</summary>
+    Tensor PositionIds(Tensor inputIds)
+    {
+        long seq = inputIds.shape[1];
+        if (!_s.IsRoberta) return arange(seq, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);
+        using var notPad = inputIds.ne(_s.PadTokenId).to(ScalarType.Int64);
+        using var counts = notPad.cumsum(1);
+        return counts * notPad + _s.PadTokenId;
+    }
+}
+
+/// <summary>Multi-head self-attention: query, key, value projections and a padding mask.</summary>
+public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
+{
+    readonly AdaptableLinear query, key, value;
+    readonly int _heads;
+    readonly double _dropout;
+
+    public BertSelfAttention(BertSettings s) : base(nameof(BertSelfAttention))
+    {
+        query = new AdaptableLinear(s.HiddenSize, s.HiddenSize);
+        key = new AdaptableLinear(s.HiddenSize, s.HiddenSize);
+        value = new AdaptableLinear(s.HiddenSize, s.HiddenSize);
+        _heads = s.NumHeads;
+        _dropout = s.AttentionDropout;
+        RegisterComponents();
+    }
+
+    /// <param name="x">[batch, seq, hidden]</param>
+    /// <param name="maskBias">[batch, 1, 1, seq]: 0 for tokens, a large negative number for padding.</param>
+    public override Tensor forward(Tensor x, Tensor maskBias)
+    {
+        long b = x.shape[0], t = x.shape[1], c = x.shape[2];
+        Tensor Heads(Tensor y) => y.view(b, t, _heads, c / _heads).transpose(1, 2);  // [b, heads, t, head_dim]
+        using var q = Heads(query.forward(x));
+        using var k = Heads(key.forward(x));
+        using var v = Heads(value.forward(x));
+        using var y = F.scaled_dot_product_attention(q, k, v, maskBias, training ? _dropout : 0.0);
+        return y.transpose(1, 2).contiguous().view(b, t, c);
+    }
+}
+
+/// <summary>dense + dropout + residual + LayerNorm (post-LN), used after attention and after the FFN.</summary>
+public sealed class BertResidualOutput : nn.Module<Tensor, Tensor, Tensor>
+{
+    readonly AdaptableLinear dense;
+    readonly LayerNorm LayerNorm;
+    readonly Dropout dropout;
+
+    public BertResidualOutput(BertSettings s, int inFeatures) : base(nameof(BertResidualOutput))
+    {
+        dense = new AdaptableLinear(inFeatures, s.HiddenSize);
+        LayerNorm = nn.LayerNorm(s.HiddenSize, s.LayerNormEps);
+        dropout = nn.Dropout(s.HiddenDropout);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor h, Tensor residual)
+    {
+        using var d = dropout.forward(dense.forward(h));
+        using var sum = d + residual;
+        return LayerNorm.forward(sum);
+    }
+}
+
+/// <summary>attention.self + attention.output.</summary>
+public sealed class BertAttention : nn.Module<Tensor, Tensor, Tensor>
+{
+    readonly BertSelfAttention self;
+    readonly BertResidualOutput output;
+
+    public BertAttention(BertSettings s) : base(nameof(BertAttention))
+    {
+        self = new BertSelfAttention(s);
+        output = new BertResidualOutput(s, s.HiddenSize);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x, Tensor maskBias)
+    {
+        using var a = self.forward(x, maskBias);
+        return output.forward(a, x);
+    }
+}
+
+/// <summary>intermediate.dense + GELU (exact, erf).</summary>
+public sealed class BertIntermediate : nn.Module<Tensor, Tensor>
+{
+    readonly AdaptableLinear dense;
+
+    public BertIntermediate(BertSettings s) : base(nameof(BertIntermediate))
+    {
+        dense = new AdaptableLinear(s.HiddenSize, s.IntermediateSize);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var h = dense.forward(x);
+        return F.gelu(h);
+    }
+}
+
+/// <summary>One post-LN transformer layer: attention, then the feed-forward block.</summary>
+public sealed class BertLayer : nn.Module<Tensor, Tensor, Tensor>
+{
+    readonly BertAttention attention;
+    readonly BertIntermediate intermediate;
+    readonly BertResidualOutput output;
+
+    public BertLayer(BertSettings s) : base(nameof(BertLayer))
+    {
+        attention = new BertAttention(s);
+        intermediate = new BertIntermediate(s);
+        output = new BertResidualOutput(s, s.IntermediateSize);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x, Tensor maskBias)
+    {
+        using var a = attention.forward(x, maskBias);
+        using var h = intermediate.forward(a);
+        return output.forward(h, a);
+    }
+}
+
+/// <summary>dense + tanh on the first token ([CLS]).</summary>
+public sealed class BertPooler : nn.Module<Tensor, Tensor>
+{
+    readonly AdaptableLinear dense;
+
+    public BertPooler(BertSettings s) : base(nameof(BertPooler))
+    {
+        dense = new AdaptableLinear(s.HiddenSize, s.HiddenSize);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor first)
+    {
+        using var h = dense.forward(first);
+        return h.tanh();
+    }
+}
+
+/// <summary>The encoder: embeddings, the stack of layers and (BERT only) the pooler.</summary>
+public sealed class BertModel : nn.Module
+{
+    readonly BertEmbeddings embeddings;
+    readonly BertEncoder encoder;
+    readonly BertPooler? pooler;
+
+    public BertSettings Settings { get; }
+    public BertPooler? Pooler => pooler;
+
+    public BertModel(BertSettings s, bool addPooler) : base(nameof(BertModel))
+    {
+        Settings = s;
+        embeddings = new BertEmbeddings(s);
+        encoder = new BertEncoder(s);
+        pooler = addPooler ? new BertPooler(s) : null;
+        RegisterComponents();
+    }
+
+    /// <summary>Hidden states [batch, seq, hidden]: the embeddings output first, then each layer's output
+    /// (as transformers' output_hidden_states). With allStates false, only the last.</summary>
+    public List<Tensor> HiddenStates(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds = null, bool allStates = true)
+    {
+        using var zeroTypes = tokenTypeIds is null ? zeros_like(inputIds) : null;
+        using var maskBias = MaskBias(attentionMask);
+        var h = embeddings.forward(inputIds, tokenTypeIds ?? zeroTypes!);
+        var states = new List<Tensor> { h };
+        foreach (var layer in encoder.layer)
+        {
+            h = layer.forward(h, maskBias);
+            if (allStates) states.Add(h);
+            else { states[0].Dispose(); states[0] = h; }
+        }
+        return states;
+    }
+
+    public Tensor LastHiddenState(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds = null) =>
+        HiddenStates(inputIds, attentionMask, tokenTypeIds, allStates: false)[0];
+
+    /// <summary>[batch, 1, 1, seq]: 0 where attention_mask is 1, the float minimum where it is 0 (as transformers).</summary>
+    static Tensor MaskBias(Tensor attentionMask)
+    {
+        using var padding = attentionMask.eq(0).to(ScalarType.Float32);
+        using var bias = padding * float.MinValue;
+        return bias.view(attentionMask.shape[0], 1, 1, attentionMask.shape[1]);
+    }
+}
+
+/// <summary>encoder.layer.0 ... encoder.layer.N-1.</summary>
+public sealed class BertEncoder : nn.Module
+{
+    public readonly ModuleList<BertLayer> layer;
+
+    public BertEncoder(BertSettings s) : base(nameof(BertEncoder))
+    {
+        layer = new ModuleList<BertLayer>(Enumerable.Range(0, s.NumLayers).Select(_ => new BertLayer(s)).ToArray());
+        RegisterComponents();
+    }
+}
+
+/// <summary>RoBERTa's head: dense + tanh + out_proj (with dropout before each projection).</summary>
+public sealed class RobertaClassificationHead : nn.Module<Tensor, Tensor>
+{
+    readonly AdaptableLinear dense, out_proj;
+    readonly Dropout dropout;
+
+    public RobertaClassificationHead(BertSettings s, int numLabels, double dropoutProb) : base(nameof(RobertaClassificationHead))
+    {
+        dense = new AdaptableLinear(s.HiddenSize, s.HiddenSize);
+        out_proj = new AdaptableLinear(s.HiddenSize, numLabels);
+        dropout = nn.Dropout(dropoutProb);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor features)
+    {
+        using var d = dropout.forward(features);
+        using var h = dense.forward(d);
+        using var t = h.tanh();
+        using var d2 = dropout.forward(t);
+        return out_proj.forward(d2);
+    }
+}
+
+/// <summary>
+/// BertForSequenceClassification / RobertaForSequenceClassification: the encoder (registered as "bert" or
+/// "roberta") and the head "classifier". With <see cref="Pooling.Cls"/> the head reads what Hugging Face's does
+/// (BERT: the pooler's dense+tanh of [CLS]; RoBERTa: the &lt;s&gt; state); with <see cref="Pooling.Mean"/> it reads
+/// the mean of the last hidden states over non-pad tokens instead.
+/// </summary>
+public sealed class BertForSequenceClassification : nn.Module, ISequenceClassifier
+{
+    readonly BertModel _encoder;
+    readonly nn.Module<Tensor, Tensor> _classifier;  // AdaptableLinear (BERT) or RobertaClassificationHead
+    readonly Dropout _dropout;
+
+    public BertModel Encoder => _encoder;
+    public nn.Module<Tensor, Tensor> Classifier => _classifier;
+    public Pooling Pooling { get; set; }
+    public int NumLabels { get; }
+    public ModelConfig Config { get; }
+    public nn.Module Module => this;
+
+    public BertForSequenceClassification(ModelConfig config, BertSettings s, int numLabels, Pooling pooling)
+        : base(s.IsRoberta ? "RobertaForSequenceClassification" : "BertForSequenceClassification")
+    {
+        Config = config;
+        NumLabels = numLabels;
+        Pooling = pooling;
+        double classifierDropout = config.GetDouble("classifier_dropout", s.HiddenDropout);
+        _encoder = new BertModel(s, addPooler: !s.IsRoberta);
+        _classifier = s.IsRoberta
+            ? new RobertaClassificationHead(s, numLabels, classifierDropout)
+            : new AdaptableLinear(s.HiddenSize, numLabels);
+        _dropout = nn.Dropout(classifierDropout);
+        register_module(s.IsRoberta ? "roberta" : "bert", _encoder);
+        register_module("dropout", _dropout);
+        register_module("classifier", _classifier);
+    }
+
+    public Tensor Logits(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds = null)
+    {
+        using var last = _encoder.LastHiddenState(inputIds, attentionMask, tokenTypeIds);
+        using var features = Features(last, attentionMask);
+        if (_encoder.Settings.IsRoberta) return _classifier.forward(features);  // the head has its own dropout
+        using var dropped = _dropout.forward(features);
+        return _classifier.forward(dropped);
+    }
+
+    /// <summary>What the head reads, [batch, hidden].</summary>
+    Tensor Features(Tensor last, Tensor attentionMask)
+    {
+        if (Pooling == Pooling.Mean) return MeanPool(last, attentionMask);
+        using var first = last.select(1, 0);
+        return _encoder.Pooler is { } pooler ? pooler.forward(first) : first.clone();
+    }
+
+    /// <summary>Mean of the hidden states over positions where attentionMask is 1.</summary>
+    public static Tensor MeanPool(Tensor hidden, Tensor attentionMask)
+    {
+        using var m = attentionMask.unsqueeze(-1).to(hidden.dtype);
+        using var sum = (hidden * m).sum(1);
+        using var count = m.sum(1).clamp_min(1e-9);
+        return sum / count;
+    }
+}
