@@ -4,8 +4,11 @@ using static TorchSharp.torch;
 
 namespace Blob.Training;
 
-/// <summary>A padded batch ready for the network, with the gold class of each example.</summary>
-public sealed record Batch(Tensor InputIds, Tensor AttentionMask, Tensor? TokenTypeIds, Tensor Labels)
+/// <summary>
+/// A padded batch ready for the network, with the gold class of each example. ClassMask [batch, classes], when
+/// present, marks the classes an example may take (an ARC question with 3 options among labels A–E).
+/// </summary>
+public sealed record Batch(Tensor InputIds, Tensor AttentionMask, Tensor? TokenTypeIds, Tensor Labels, Tensor? ClassMask = null)
 {
     public long Size => InputIds.shape[0];
 }
@@ -47,7 +50,8 @@ public sealed class ChoiceClassifier(ICausalLanguageModel model, IReadOnlyList<i
         var last = LastTokenIndex(batch.AttentionMask);                  // [b]
         var rows = arange(batch.Size, device: logits.device);
         var lastLogits = logits[rows, last];                             // [b, V]
-        return lastLogits.index_select(1, tensor(_choices, device: logits.device));
+        var classLogits = lastLogits.index_select(1, tensor(_choices, device: logits.device));
+        return batch.ClassMask is null ? classLogits : classLogits.masked_fill(batch.ClassMask.logical_not(), float.NegativeInfinity);
     }
 
     /// <summary>Index of each row's last real token: T−1 with left padding, (number of tokens − 1) with right padding.</summary>

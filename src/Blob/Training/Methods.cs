@@ -32,7 +32,8 @@ public sealed record MethodOptions
     /// <summary>Dropout on the LoRA input (0 for BLoB; 0.1 for MC dropout unless set).</summary>
     public double? LoraDropout { get; init; }
     /// <summary>Module names to adapt, PEFT-style (e.g. q_proj, v_proj, lm_head; query, value).</summary>
-    public IReadOnlyList<string> Targets { get; init; } = ["q_proj", "v_proj"];
+    /// <summary>Empty: the model's defaults (see Experiments.ModelZoo).</summary>
+    public IReadOnlyList<string> Targets { get; init; } = [];
     /// <summary>Modules trained in full alongside the adapters (e.g. a fresh classifier head), like PEFT's modules_to_save.</summary>
     public IReadOnlyList<string> FullyTrained { get; init; } = [];
     /// <summary>Members of a deep ensemble (paper: 3).</summary>

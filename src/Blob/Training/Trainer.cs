@@ -90,7 +90,7 @@ public sealed class Trainer
             {
                 using var scope = NewDisposeScope();
                 long globalMicro = step * _options.GradientAccumulation + micro;
-                using var batch = new BatchScope(_data.Make(BatchIndices(globalMicro), _device));
+                var batch = _data.Make(BatchIndices(globalMicro), _device); // freed with the scope
                 // −(1/K) Σ_k log P(batch | A_k), summed over ensemble members (each learns from the same batch).
                 Tensor nll = zeros(1, device: _device).sum();
                 for (int member = 0; member < members; member++)
@@ -98,12 +98,12 @@ public sealed class Trainer
                     Ensembles.SetActive(model, member);
                     for (int k = 0; k < _options.TrainSamples; k++)
                     {
-                        var logits = _classifier.ClassLogits(batch.Value).to(ScalarType.Float32);
-                        nll = nll + nn.functional.cross_entropy(logits, batch.Value.Labels) / _options.TrainSamples;
+                        var logits = _classifier.ClassLogits(batch).to(ScalarType.Float32);
+                        nll = nll + nn.functional.cross_entropy(logits, batch.Labels) / _options.TrainSamples;
                         if (k == 0 && member == 0)
                         {
-                            correct += logits.argmax(1).eq(batch.Value.Labels).sum().item<long>();
-                            seen += batch.Value.Size;
+                            correct += logits.argmax(1).eq(batch.Labels).sum().item<long>();
+                            seen += batch.Size;
                         }
                     }
                 }
@@ -179,17 +179,4 @@ public sealed class Trainer
         _options.Steps, _options.Epochs, _options.BatchSize, _options.GradientAccumulation, _options.LearningRate,
         _options.Seed, _options.KlLearningRate, _options.KlWeighting, Examples = _data.Count,
     });
-
-    /// <summary>Disposes a batch's tensors when the micro-step ends.</summary>
-    sealed class BatchScope(Batch value) : IDisposable
-    {
-        public Batch Value => value;
-        public void Dispose()
-        {
-            value.InputIds.Dispose();
-            value.AttentionMask.Dispose();
-            value.TokenTypeIds?.Dispose();
-            value.Labels.Dispose();
-        }
-    }
 }

@@ -1,0 +1,150 @@
+using System.Text.Json;
+using Blob.Adapters;
+using Blob.Data;
+using Blob.Evaluation;
+using Blob.Reports;
+using Blob.Runtime;
+using Blob.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Blob.Experiments;
+
+/// <summary>One fine-tuning run: which model, which task, which method and settings.</summary>
+public sealed record ExperimentSpec
+{
+    public string Model { get; init; } = ModelZoo.BuiltIn;
+    /// <summary>A registry name (rte, mrpc, obqa, ...), "demo-facts", or "custom" with the three files below.</summary>
+    public string Task { get; init; } = DemoTask.Name;
+    public string? DataRoot { get; init; }
+    public string? CustomMapping { get; init; }
+    public string? CustomTrain { get; init; }
+    public string? CustomEval { get; init; }
+    public TrainingOptions Training { get; init; } = new();
+    /// <summary>N of the Bayesian prediction; null = the method's default (10 for Bayesian methods, else 0).</summary>
+    public int? EvalSamples { get; init; }
+    public int EvalBatchSize { get; init; } = 64;
+    public string Device { get; init; } = "auto";
+    public bool BaseInBfloat16 { get; init; }
+    /// <summary>Use only the first N training / evaluation examples (after a fixed shuffle shared by all runs).</summary>
+    public int? MaxTrain { get; init; }
+    public int? MaxEval { get; init; }
+    /// <summary>Tasks to evaluate the trained adapter on as well (the paper's OBQA → ARC, MMLU protocol).</summary>
+    public IReadOnlyList<string> OodTasks { get; init; } = [];
+}
+
+public sealed record ExperimentResult(RunResult Result, IReadOnlyList<RunResult> OutOfDistribution,
+    double[][] Probabilities, int[] Labels, TimeSpan TrainTime, TimeSpan EvalTime);
+
+/// <summary>
+/// Runs an experiment end to end: load → inject the method's adapters → train (checkpointed, resumable) → N-sample
+/// prediction → metrics, written to the output folder: result.json, predictions.json, reliability.png and the
+/// training checkpoint. Every file is written atomically.
+/// </summary>
+public static class Experiment
+{
+    public static ExperimentResult Run(ExperimentSpec spec, string outputDir, bool resume = false,
+        Action<TrainingProgress>? onStep = null, CancellationToken cancel = default, Action<string>? log = null)
+    {
+        Directory.CreateDirectory(outputDir);
+        var device = Devices.Parse(spec.Device);
+        var training = spec.Training;
+        var task = Subsample(LoadTask(spec), spec.MaxTrain, spec.MaxEval);
+        if (task.Train.Count == 0) throw new BlobException($"task '{task.Name}' has no training examples");
+
+        manual_seed(training.Seed);
+        var tm = ModelZoo.Load(spec.Model, task, device, training.Seed, spec.BaseInBfloat16 ? ScalarType.BFloat16 : ScalarType.Float32);
+        var method = training.Method with
+        {
+            Targets = training.Method.Targets.Count > 0 ? training.Method.Targets : tm.DefaultTargets,
+            FullyTrained = training.Method.FullyTrained.Count > 0 ? training.Method.FullyTrained : tm.FullyTrained,
+        };
+        training = training with { Method = method };
+        var adapted = MethodSetup.Apply(tm.Model.Module, method);
+        log?.Invoke($"{tm.Description}; {method.Kind} adapters on {adapted.Count} layers; " +
+                    $"{task.Train.Count} training and {task.Eval.Count} evaluation examples");
+
+        var train = new TextBatchSource(task, task.Train, tm.Tokenizer, training.MaxLength);
+        var trainer = new Trainer(tm.Classifier, train, training, device);
+        var trained = trainer.Train(Path.Combine(outputDir, "checkpoint"), resume, onStep, cancel);
+
+        var classifier = method.Kind == MethodKind.Ens ? new EnsembleClassifier(tm.Classifier, method.EnsembleAveragesProbabilities) : tm.Classifier;
+        int samples = method.Kind == MethodKind.Ens ? 0 : spec.EvalSamples ?? method.DefaultSamples;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (result, probs, labels) = Evaluate(task, task.Eval, tm, classifier, samples, spec, training, device, trained);
+        var evalTime = clock.Elapsed;
+        result.Save(Path.Combine(outputDir, "result.json"));
+        SavePredictions(Path.Combine(outputDir, "predictions.json"), probs, labels);
+        ReliabilityDiagram.Save(Path.Combine(outputDir, "reliability.png"), $"{task.Name}: {method.Kind} (seed {training.Seed})",
+            new ReliabilitySeries(method.Kind.ToString().ToUpperInvariant(), Metrics.ReliabilityBins(probs, labels), result.Ece));
+
+        var ood = new List<RunResult>();
+        foreach (var name in spec.OodTasks)
+        {
+            var oodTask = Subsample(Tasks.Load(name, spec.DataRoot, task.Kind), 0, spec.MaxEval);
+            if (oodTask.NumLabels != task.NumLabels && task.Kind == TaskKind.SequenceClassification)
+                throw new BlobException($"task '{name}' has {oodTask.NumLabels} labels but the adapter was trained for {task.NumLabels}");
+            var (r, _, _) = Evaluate(oodTask, oodTask.Eval, tm, classifier, samples, spec, training, device, trained,
+                note: $"out-of-distribution: trained on {task.Name}");
+            r.Save(Path.Combine(outputDir, $"ood-{name}.json"));
+            ood.Add(r);
+        }
+        return new ExperimentResult(result, ood, probs, labels, trained.Elapsed, evalTime);
+    }
+
+    static (RunResult, double[][], int[]) Evaluate(TaskData task, IReadOnlyList<Example> examples, TaskModel tm,
+        IClassifier classifier, int samples, ExperimentSpec spec, TrainingOptions training, Device device,
+        TrainingResult trained, string? note = null)
+    {
+        var data = new TextBatchSource(task, examples, tm.Tokenizer, training.MaxLength);
+        var probs = BayesianPrediction.Predict(classifier, data, samples, spec.EvalBatchSize, device);
+        var labels = data.Labels;
+        var notes = new List<string>
+        {
+            $"model: {tm.Description}",
+            $"method: {training.Method.Kind}, rank {training.Method.Rank}, alpha {training.Method.Alpha}, prediction N = {samples}",
+            $"training: {trained.Steps} steps of {training.ExamplesPerStep} examples, lr {training.LearningRate}, {trained.Elapsed.TotalSeconds:F0} s",
+        };
+        if (task.Note is { } n) notes.Add(n);
+        if (note is not null) notes.Add(note);
+        return (RunResult.From(task.Name, training.Method.Kind.ToString().ToLowerInvariant(), (int)training.Seed,
+            Metrics.Evaluate(probs, labels), notes), probs, labels);
+    }
+
+    public static TaskData LoadTask(ExperimentSpec spec)
+    {
+        if (spec.Task == DemoTask.Name) return DemoTask.Generate();
+        if (spec.Task == "custom")
+        {
+            if (spec.CustomMapping is null || spec.CustomTrain is null || spec.CustomEval is null)
+                throw new BlobException("a custom task needs --mapping, --train-file and --eval-file");
+            return CustomTask.Load(spec.CustomMapping, spec.CustomTrain, spec.CustomEval);
+        }
+        return Tasks.Load(spec.Task, spec.DataRoot);
+    }
+
+    /// <summary>The first N examples after a shuffle with a fixed seed, the same for every method and run seed.</summary>
+    public static TaskData Subsample(TaskData task, int? maxTrain, int? maxEval)
+    {
+        static IReadOnlyList<Example> Take(IReadOnlyList<Example> xs, int? n)
+        {
+            if (n is null || n >= xs.Count) return xs;
+            var copy = xs.ToArray();
+            new Random(12345).Shuffle(copy);
+            return copy.Take(n.Value).ToList();
+        }
+        return task with { Train = Take(task.Train, maxTrain), Eval = Take(task.Eval, maxEval) };
+    }
+
+    public static void SavePredictions(string path, double[][] probabilities, int[] labels) =>
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(new { labels, probabilities }));
+
+    public static (double[][] Probabilities, int[] Labels) LoadPredictions(string path)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        var labels = doc.RootElement.GetProperty("labels").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        var probs = doc.RootElement.GetProperty("probabilities").EnumerateArray()
+            .Select(row => row.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray();
+        return (probs, labels);
+    }
+}

