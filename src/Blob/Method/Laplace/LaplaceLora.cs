@@ -123,14 +123,16 @@ public sealed class LaplaceLora : IDisposable
         var inputs = probe.MatrixInputs(batch.Size);
         long classes = logits.shape[1];
 
-        var perClass = Enumerable.Range(0, (int)classes)
-            .Select(c => probe.OutputGradients(logits, OneHot(logits, c))).ToList();
+        var jacobians = Blocks.Select(_ => new List<Tensor>()).ToArray(); // per block, per class: [b, out, in]
+        for (int c = 0; c < classes; c++)
+        {
+            var grads = probe.OutputGradients(logits, OneHot(logits, c));
+            for (int m = 0; m < Blocks.Count; m++) jacobians[m].Add(einsum("bto,bti->boi", grads[m], inputs[m]));
+            foreach (var g in grads) g.Dispose(); // token-level gradients are large; keep only the per-example sums
+        }
         var covariance = zeros([batch.Size, classes, classes], ScalarType.Float64, logits.device);
         for (int m = 0; m < Blocks.Count; m++)
-        {
-            var jacobians = stack(perClass.Select(g => einsum("bto,bti->boi", g[m], inputs[m])), 1); // [b, C, out, in]
-            covariance.add_(Blocks[m].CovarianceForm(jacobians, DataCount, PriorPrecision));
-        }
+            covariance.add_(Blocks[m].CovarianceForm(stack(jacobians[m], 1), DataCount, PriorPrecision));
         return (logits.detach().MoveToOuterDisposeScope(), covariance.MoveToOuterDisposeScope());
     }
 
