@@ -23,6 +23,12 @@ public sealed class LoraAdapter : Adapter, IStochasticAdapter
 
     public bool Sample { get; set; } = true;
 
+    /// <summary>
+    /// Sees each forward's input x (after dropout) and output Δ(x); null except while the Laplace approximation reads
+    /// the inputs and output gradients of the LoRA matrices (K-FAC and the GLM predictive need both).
+    /// </summary>
+    public Action<Tensor, Tensor>? Observer { get; set; }
+
     public LoraAdapter(long inFeatures, long outFeatures, int rank, double alpha, double dropout = 0.0)
         : base(nameof(LoraAdapter))
     {
@@ -40,7 +46,9 @@ public sealed class LoraAdapter : Adapter, IStochasticAdapter
     {
         x = x.to(lora_A.dtype);
         if (Dropout > 0 && Sample) x = nn.functional.dropout(x, Dropout, training || DropoutAtInference);
-        return x.matmul(lora_A.t()).matmul(lora_B.t()).mul(Scaling);
+        var delta = x.matmul(lora_A.t()).matmul(lora_B.t()).mul(Scaling);
+        Observer?.Invoke(x, delta);
+        return delta;
     }
 
     public override Tensor MeanDeltaWeight() => lora_B.matmul(lora_A).mul(Scaling);
