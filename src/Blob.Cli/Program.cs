@@ -8,6 +8,8 @@ var root = new RootCommand("BLoB.NET: Bayesian Low-Rank Adaptation by Backpropag
 root.Options.Add(CommonOptions.Verbose);
 foreach (var command in new[]
          {
+             TrainCommand.Create(),
+             CompareCommand.Create(),
              InfoCommand.Create(),
          })
     root.Subcommands.Add(command);

@@ -31,6 +31,8 @@ public sealed record ExperimentSpec
     public int? MaxEval { get; init; }
     /// <summary>Tasks to evaluate the trained adapter on as well (the paper's OBQA → ARC, MMLU protocol).</summary>
     public IReadOnlyList<string> OodTasks { get; init; } = [];
+    /// <summary>LAP: the Laplace approximation over the last LoRA layer only (else all).</summary>
+    public bool LaplaceLastLayer { get; init; }
 }
 
 public sealed record ExperimentResult(RunResult Result, IReadOnlyList<RunResult> OutOfDistribution,
@@ -68,10 +70,9 @@ public static class Experiment
         var trainer = new Trainer(tm.Classifier, train, training, device);
         var trained = trainer.Train(Path.Combine(outputDir, "checkpoint"), resume, onStep, cancel);
 
-        var classifier = method.Kind == MethodKind.Ens ? new EnsembleClassifier(tm.Classifier, method.EnsembleAveragesProbabilities) : tm.Classifier;
-        int samples = method.Kind == MethodKind.Ens ? 0 : spec.EvalSamples ?? method.DefaultSamples;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var (result, probs, labels) = Evaluate(task, task.Eval, tm, classifier, samples, spec, training, device, trained);
+        var (predict, predictionNote) = Predictor(tm, train, method, spec, device, log);
+        var (result, probs, labels) = Evaluate(task, task.Eval, tm, predict, predictionNote, training, trained);
         var evalTime = clock.Elapsed;
         result.Save(Path.Combine(outputDir, "result.json"));
         SavePredictions(Path.Combine(outputDir, "predictions.json"), probs, labels);
@@ -84,7 +85,7 @@ public static class Experiment
             var oodTask = Subsample(Tasks.Load(name, spec.DataRoot, task.Kind), 0, spec.MaxEval);
             if (oodTask.NumLabels != task.NumLabels && task.Kind == TaskKind.SequenceClassification)
                 throw new BlobException($"task '{name}' has {oodTask.NumLabels} labels but the adapter was trained for {task.NumLabels}");
-            var (r, _, _) = Evaluate(oodTask, oodTask.Eval, tm, classifier, samples, spec, training, device, trained,
+            var (r, _, _) = Evaluate(oodTask, oodTask.Eval, tm, predict, predictionNote, training, trained,
                 note: $"out-of-distribution: trained on {task.Name}");
             r.Save(Path.Combine(outputDir, $"ood-{name}.json"));
             ood.Add(r);
@@ -92,17 +93,44 @@ public static class Experiment
         return new ExperimentResult(result, ood, probs, labels, trained.Elapsed, evalTime);
     }
 
+    /// <summary>
+    /// How the trained model predicts: N-sample Bayesian averaging (MLE/MAP/MCD/BBB/BLoB), the members' combination
+    /// (ENS), or the Laplace approximation's linearised predictive fitted on the training set (LAP).
+    /// </summary>
+    static (Func<IBatchSource, double[][]> Predict, string Note) Predictor(TaskModel tm, IBatchSource train,
+        MethodOptions method, ExperimentSpec spec, Device device, Action<string>? log)
+    {
+        switch (method.Kind)
+        {
+            case MethodKind.Ens:
+                var ensemble = new EnsembleClassifier(tm.Classifier, method.EnsembleAveragesProbabilities);
+                return (d => BayesianPrediction.Predict(ensemble, d, 0, spec.EvalBatchSize, device),
+                    $"{method.EnsembleSize} members, {(method.EnsembleAveragesProbabilities ? "probabilities" : "logits")} averaged");
+            case MethodKind.Lap:
+                var laplace = Blob.Method.Laplace.LaplaceLora.Fit(tm.Classifier, train,
+                    new Blob.Method.Laplace.LaplaceOptions { Subset = spec.LaplaceLastLayer ? Blob.Method.Laplace.LaplaceSubset.LastLayer : Blob.Method.Laplace.LaplaceSubset.All },
+                    device);
+                log?.Invoke($"Laplace: prior precision {laplace.PriorPrecision:G4} (tuned by marginal likelihood), {laplace.ParameterCount} parameters");
+                return (d => laplace.PredictProbabilities(d, spec.EvalBatchSize, device),
+                    $"K-FAC Laplace over {(spec.LaplaceLastLayer ? "the last LoRA layer" : "all LoRA layers")}, prior precision {laplace.PriorPrecision:G4}, GLM predictive (Monte Carlo)");
+            default:
+                int samples = spec.EvalSamples ?? method.DefaultSamples;
+                return (d => BayesianPrediction.Predict(tm.Classifier, d, samples, spec.EvalBatchSize, device),
+                    samples == 0 ? "prediction with the mean weights (N = 0)" : $"prediction averages N = {samples} samples");
+        }
+    }
+
     static (RunResult, double[][], int[]) Evaluate(TaskData task, IReadOnlyList<Example> examples, TaskModel tm,
-        IClassifier classifier, int samples, ExperimentSpec spec, TrainingOptions training, Device device,
+        Func<IBatchSource, double[][]> predict, string predictionNote, TrainingOptions training,
         TrainingResult trained, string? note = null)
     {
         var data = new TextBatchSource(task, examples, tm.Tokenizer, training.MaxLength);
-        var probs = BayesianPrediction.Predict(classifier, data, samples, spec.EvalBatchSize, device);
+        var probs = predict(data);
         var labels = data.Labels;
         var notes = new List<string>
         {
             $"model: {tm.Description}",
-            $"method: {training.Method.Kind}, rank {training.Method.Rank}, alpha {training.Method.Alpha}, prediction N = {samples}",
+            $"method: {training.Method.Kind}, rank {training.Method.Rank}, alpha {training.Method.Alpha}; {predictionNote}",
             $"training: {trained.Steps} steps of {training.ExamplesPerStep} examples, lr {training.LearningRate}, {trained.Elapsed.TotalSeconds:F0} s",
         };
         if (task.Note is { } n) notes.Add(n);

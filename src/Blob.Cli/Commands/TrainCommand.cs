@@ -1,0 +1,63 @@
+using System.CommandLine;
+using Blob.Experiments;
+using Blob.Training;
+
+namespace Blob.Cli.Commands;
+
+/// <summary>`blob train`: fine-tune one method on one task with one seed, evaluate, write the results.</summary>
+public static class TrainCommand
+{
+    public static Command Create()
+    {
+        var options = new ExperimentOptions();
+        var method = new Option<string>("--method") { Description = "mle, map, mcd, ens, bbb, lap or blob", DefaultValueFactory = _ => "blob" };
+        var seed = new Option<int>("--seed") { Description = "Seed for initialisation, batch order and sampling", DefaultValueFactory = _ => 1 };
+        var output = new Option<string?>("--output") { Description = "Output folder (default runs/TASK/METHOD/seed-N)" };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in the output folder" };
+        var lapLast = new Option<bool>("--lap-last-layer") { Description = "lap: Laplace over the last LoRA layer only" };
+        var command = new Command("train", "Fine-tune a model on a task with one method and evaluate it (accuracy, ECE, NLL, Brier)");
+        options.AddTo(command);
+        foreach (var o in new Option[] { method, seed, output, resume, lapLast }) command.Options.Add(o);
+        command.SetAction(p =>
+        {
+            var kind = MethodOptions.Parse(p.GetValue(method)!);
+            var spec = options.Read(p, kind, p.GetValue(seed)) with { LaplaceLastLayer = p.GetValue(lapLast) };
+            string dir = p.GetValue(output) ?? Path.Combine("runs", spec.Task, kind.ToString().ToLowerInvariant(), $"seed-{spec.Training.Seed}");
+            var result = RunOne(spec, dir, p.GetValue(resume), p.GetValue(options.Quiet));
+            if (result is null) return 130;
+            Print(result);
+            Console.WriteLine($"results in {dir}/ (result.json, predictions.json, reliability.png)");
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Runs one experiment with progress and Ctrl-C handling; null when the user stopped it.</summary>
+    public static ExperimentResult? RunOne(ExperimentSpec spec, string dir, bool resume, bool quiet)
+    {
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            var label = $"{spec.Task} {spec.Training.Method.Kind.ToString().ToLowerInvariant()} seed {spec.Training.Seed}";
+            var progress = new ProgressReporter(label, quiet);
+            return progress.Run(onStep => Experiment.Run(spec, dir, resume, onStep, cancel.Token, Console.WriteLine));
+        }
+        catch (OperationCanceledException e)
+        {
+            Console.Error.WriteLine($"{e.Message}; the checkpoint is in {dir}/checkpoint — run the same command with --resume to continue");
+            return null;
+        }
+        finally { Console.CancelKeyPress -= onCancel; }
+    }
+
+    public static void Print(ExperimentResult r)
+    {
+        void Line(Blob.Reports.RunResult x) =>
+            Console.WriteLine($"{x.Task,-14} {x.Method,-5} seed {x.Seed}: ACC {x.Accuracy * 100:F2}  ECE {x.Ece * 100:F2}  NLL {x.Nll:F4}  Brier {x.Brier:F4}  (n = {x.Count})");
+        Line(r.Result);
+        foreach (var o in r.OutOfDistribution) Line(o);
+        Console.WriteLine($"training {r.TrainTime.TotalSeconds:F0} s, evaluation {r.EvalTime.TotalSeconds:F0} s");
+    }
+}
