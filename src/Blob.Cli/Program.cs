@@ -10,6 +10,7 @@ foreach (var command in new[]
          {
              TrainCommand.Create(),
              CompareCommand.Create(),
+             DemoCommand.Create(),
              InfoCommand.Create(),
          })
     root.Subcommands.Add(command);
