@@ -9,6 +9,8 @@ root.Options.Add(CommonOptions.Verbose);
 foreach (var command in new[]
          {
              InfoCommand.Create(),
+             GenerateCommand.Create(),
+             ScoreCommand.Create(),
          })
     root.Subcommands.Add(command);
 
