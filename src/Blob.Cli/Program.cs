@@ -12,6 +12,8 @@ foreach (var command in new[]
              CompareCommand.Create(),
              DemoCommand.Create(),
              InfoCommand.Create(),
+             GenerateCommand.Create(),
+             ScoreCommand.Create(),
          })
     root.Subcommands.Add(command);
 

@@ -1,6 +1,3 @@
-using System.Buffers.Binary;
-using System.Runtime.InteropServices;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Blob.Adapters;
 using TorchSharp;
@@ -9,9 +6,14 @@ using static TorchSharp.torch;
 
 namespace Blob.Models;
 
-/// <summary>Loads BERT and RoBERTa sequence classifiers from a Hugging Face folder (config.json + model.safetensors).</summary>
+/// <summary>
+/// Loads BERT and RoBERTa sequence classifiers from a Hugging Face folder (config.json + model.safetensors, or shards
+/// listed by model.safetensors.index.json), memory-mapped and copied tensor by tensor like the decoders.
+/// </summary>
 public static class EncoderModels
 {
+    public static readonly string[] Types = ["bert", "roberta"];
+
     /// <summary>
     /// BertForSequenceClassification or RobertaForSequenceClassification from DIR. numLabels defaults to the
     /// config's (id2label, num_labels, else 2). A head missing from the checkpoint (or of another number of labels)
@@ -21,17 +23,10 @@ public static class EncoderModels
         string dir, Device? device = null, int? numLabels = null, Pooling pooling = Pooling.Cls, long seed = 0)
     {
         var config = ModelConfig.Load(dir);
-        if (config.ModelType is not ("bert" or "roberta"))
-            throw new BlobException($"{config.Path}: model_type '{config.ModelType}' is not a BERT or RoBERTa encoder");
+        if (!Types.Contains(PretrainedModels.ModelType(config))) throw PretrainedModels.Unsupported(config, Types);
         var model = new BertForSequenceClassification(config, BertSettings.FromConfig(config), numLabels ?? NumLabels(config), pooling);
-
-        string file = Path.Combine(Path.GetDirectoryName(config.Path)!, "model.safetensors");
-        if (!File.Exists(file))
-            throw new BlobException($"{file}: not found (only single-file safetensors checkpoints are read for encoders)");
-        var weights = SafetensorsLite.Read(file);
-        try { LoadWeights(model, weights, file, seed); }
-        finally { foreach (var t in weights.Values) t.Dispose(); }
-
+        using (var checkpoint = Checkpoint.Open(Path.GetDirectoryName(config.Path)!))
+            LoadWeights(model, checkpoint, seed);
         model.eval();
         if (device is not null && device.type != DeviceType.CPU) model.to(device);
         return model;
@@ -45,23 +40,35 @@ public static class EncoderModels
     /// "bert."/"roberta." prefix, also fits). The head (classifier, pooler) may be absent: it is then initialised
     /// normal(0, 0.02) with zero biases from seed and made trainable. A missing encoder tensor is an error.
     /// </summary>
+    internal static void LoadWeights(BertForSequenceClassification model, Checkpoint checkpoint, long seed) =>
+        LoadWeights(model, name => checkpoint.Contains(name) ? checkpoint.ShapeOf(name) : null,
+            (name, p) => checkpoint.CopyTo(name, p), checkpoint.ListingPath, seed);
+
+    /// <summary>The same from tensors in memory (MiniLM's ONNX initializers).</summary>
     internal static void LoadWeights(BertForSequenceClassification model, IReadOnlyDictionary<string, Tensor> weights,
+        string source, long seed) =>
+        LoadWeights(model, name => weights.TryGetValue(name, out var t) ? t.shape : null,
+            (name, p) => { using var _ = no_grad(); p.copy_(weights[name]); }, source, seed);
+
+    /// <summary>shapeOf(name) is null where the source has no such tensor; copy(name, p) copies it into p.</summary>
+    static void LoadWeights(BertForSequenceClassification model, Func<string, long[]?> shapeOf, Action<string, Parameter> copy,
         string source, long seed)
     {
         using var _ = no_grad();
         var fresh = new List<(string Name, Parameter P)>();
         foreach (var (name, p) in model.named_parameters())
         {
-            var t = Find(weights, name);
+            string key = shapeOf(name) is null && shapeOf(StripPrefix(name)) is not null ? StripPrefix(name) : name;
+            long[]? shape = shapeOf(key);
             bool head = name.StartsWith("classifier.") || name.Contains(".pooler.");
-            if (t is null || (head && !t.shape.SequenceEqual(p.shape)))
+            if (shape is null || (head && !shape.SequenceEqual(p.shape)))
             {
                 if (head) { fresh.Add((name, p)); continue; }
                 throw new BlobException($"{source}: has no tensor '{name}' (or '{StripPrefix(name)}')");
             }
-            if (!t.shape.SequenceEqual(p.shape))
-                throw new BlobException($"{source}: '{name}' has shape [{string.Join(", ", t.shape)}], the config asks for [{string.Join(", ", p.shape)}]");
-            p.copy_(t);
+            if (!shape.SequenceEqual(p.shape))
+                throw new BlobException($"{source}: '{key}' has shape [{string.Join(", ", shape)}], the config asks for [{string.Join(", ", p.shape)}]");
+            copy(key, p);
             p.requires_grad = false;
         }
         InitFresh(fresh, seed);
@@ -84,65 +91,6 @@ public static class EncoderModels
         }
     }
 
-    static Tensor? Find(IReadOnlyDictionary<string, Tensor> weights, string name) =>
-        weights.TryGetValue(name, out var t) ? t : weights.GetValueOrDefault(StripPrefix(name));
-
     static string StripPrefix(string name) =>
         name.StartsWith("bert.") ? name[5..] : name.StartsWith("roberta.") ? name[8..] : name;
-}
-
-/// <summary>
-/// A minimal safetensors reader (8-byte little-endian header length, JSON header {name: {dtype, shape,
-/// data_offsets}}, raw bytes), enough for the encoder checkpoints and fixtures. Returns float tensors as float32.
-/// TODO(merge): replace with the shared Safetensors reader from the decoders branch.
-/// </summary>
-internal static class SafetensorsLite
-{
-    public static Dictionary<string, Tensor> Read(string path)
-    {
-        if (!File.Exists(path)) throw new BlobException($"{path}: not found");
-        byte[] bytes = File.ReadAllBytes(path);
-        var result = new Dictionary<string, Tensor>();
-        try
-        {
-            long headerLength = BinaryPrimitives.ReadInt64LittleEndian(bytes);
-            if (headerLength <= 0 || 8 + headerLength > bytes.Length) throw new FormatException("bad header length");
-            var header = JsonNode.Parse(bytes.AsSpan(8, (int)headerLength)) as JsonObject ?? throw new FormatException("header is not an object");
-            int dataStart = 8 + (int)headerLength;
-            foreach (var (name, node) in header)
-            {
-                if (name == "__metadata__") continue;
-                string dtype = node!["dtype"]!.GetValue<string>();
-                long[] shape = node["shape"]!.AsArray().Select(d => d!.GetValue<long>()).ToArray();
-                var offsets = node["data_offsets"]!.AsArray();
-                int begin = dataStart + (int)offsets[0]!.GetValue<long>(), end = dataStart + (int)offsets[1]!.GetValue<long>();
-                if (begin > end || end > bytes.Length) throw new FormatException($"'{name}' lies outside the file");
-                result[name] = ToTensor(bytes.AsSpan(begin, end - begin), dtype, shape, name);
-            }
-            return result;
-        }
-        catch (Exception e) when (e is FormatException or JsonException or NullReferenceException or InvalidOperationException or ArgumentException)
-        {
-            foreach (var t in result.Values) t.Dispose();
-            throw new BlobException($"{path}: not a readable safetensors file ({e.Message})", e);
-        }
-    }
-
-    static Tensor ToTensor(ReadOnlySpan<byte> data, string dtype, long[] shape, string name)
-    {
-        switch (dtype)
-        {
-            case "F32": return tensor(MemoryMarshal.Cast<byte, float>(data).ToArray(), shape);
-            case "I64": return tensor(MemoryMarshal.Cast<byte, long>(data).ToArray(), shape);
-            case "I32": return tensor(MemoryMarshal.Cast<byte, int>(data).ToArray(), shape);
-            case "F16":
-                return tensor(MemoryMarshal.Cast<byte, Half>(data).ToArray().Select(h => (float)h).ToArray(), shape);
-            case "BF16":
-                var bits = MemoryMarshal.Cast<byte, ushort>(data);
-                var f = new float[bits.Length];
-                for (int i = 0; i < f.Length; i++) f[i] = BitConverter.Int32BitsToSingle(bits[i] << 16);
-                return tensor(f, shape);
-            default: throw new FormatException($"'{name}' has dtype {dtype}, which is not read");
-        }
-    }
 }

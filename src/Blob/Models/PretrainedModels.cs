@@ -9,6 +9,13 @@ public sealed record LoadOptions
     public Device Device { get; init; } = CPU;
     /// <summary>Float32, or BFloat16 (or Float16) to keep the frozen base in half the memory. Stored weights are converted.</summary>
     public ScalarType BaseDtype { get; init; } = ScalarType.Float32;
+
+    // Sequence classifiers only (BERT, RoBERTa):
+    /// <summary>Labels of the classification head; null: the config's. A head of another size is initialised fresh.</summary>
+    public int? NumLabels { get; init; }
+    public Pooling Pooling { get; init; } = Pooling.Cls;
+    /// <summary>Seed of a freshly initialised head.</summary>
+    public long HeadSeed { get; init; }
 }
 
 /// <summary>
@@ -18,6 +25,19 @@ public sealed record LoadOptions
 public static class PretrainedModels
 {
     public static readonly string[] CausalLMTypes = ["llama", "mistral", "qwen2", "qwen3", "gpt2"];
+
+    /// <summary>
+    /// The one entry point: a causal LM (<see cref="IDecoderModel"/>) or a sequence classifier
+    /// (<see cref="ISequenceClassifier"/>), picked by config.json's model_type.
+    /// </summary>
+    public static ILanguageModel Load(string directory, LoadOptions? options = null)
+    {
+        var config = ModelConfig.Load(directory);
+        string type = ModelType(config);
+        if (CausalLMTypes.Contains(type)) return LoadCausalLM(directory, options);
+        if (EncoderModels.Types.Contains(type)) return LoadSequenceClassifier(directory, options);
+        throw Unsupported(config, [.. CausalLMTypes, .. EncoderModels.Types]);
+    }
 
     /// <summary>A decoder-only LM with frozen weights (requires_grad = false), in eval mode, on options.Device.</summary>
     public static IDecoderModel LoadCausalLM(string directory, LoadOptions? options = null)
@@ -46,7 +66,17 @@ public static class PretrainedModels
         }
     }
 
-    // LoadSequenceClassifier (BERT, RoBERTa): the encoder models add theirs here, the same way.
+    /// <summary>
+    /// A BERT or RoBERTa classifier (see <see cref="EncoderModels.LoadSequenceClassifier"/>). Encoders run in float32:
+    /// they are small, and their LayerNorms and embeddings are not written for half precision.
+    /// </summary>
+    public static BertForSequenceClassification LoadSequenceClassifier(string directory, LoadOptions? options = null)
+    {
+        options ??= new LoadOptions();
+        if (options.BaseDtype != ScalarType.Float32)
+            throw new ArgumentException($"encoders are loaded in Float32 only, not {options.BaseDtype}");
+        return EncoderModels.LoadSequenceClassifier(directory, options.Device, options.NumLabels, options.Pooling, options.HeadSeed);
+    }
 
     /// <summary>model_type, or when absent the family named by architectures[0] (e.g. "Qwen2ForCausalLM" → "qwen2").</summary>
     public static string ModelType(ModelConfig config)

@@ -117,16 +117,16 @@ public sealed unsafe class SafetensorsFile : IDisposable
     /// <summary>A new CPU tensor with the stored dtype and shape, holding a copy of the stored bytes.</summary>
     public Tensor Read(string name)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
         var e = Entry(name);
         var t = empty(e.Shape, ScalarTypeOf(e.Dtype, name));
-        if (e.ByteCount > 0) Buffer.MemoryCopy(_data + e.Begin, NativeTensor.Pointer(t), e.ByteCount, e.ByteCount);
+        CopyBytes(e, t);
         return t;
     }
 
     /// <summary>
     /// Copies the stored tensor into <paramref name="destination"/> (any dtype, any device), converting the dtype.
     /// With <paramref name="transpose"/>, the stored 2-D tensor is [in, out] and the destination [out, in] (GPT-2's Conv1D).
+    /// A contiguous CPU destination of the stored dtype receives the bytes directly, without a temporary tensor.
     /// </summary>
     public void CopyTo(string name, Tensor destination, bool transpose = false)
     {
@@ -135,10 +135,39 @@ public sealed unsafe class SafetensorsFile : IDisposable
         if (!e.Shape.SequenceEqual(expected))
             throw new BlobException($"{Path}: tensor '{name}' has shape [{string.Join(", ", e.Shape)}] but the model expects [{string.Join(", ", expected)}]");
         using var _ = no_grad();
+        if (!transpose && destination.device_type == DeviceType.CPU && destination.is_contiguous()
+            && destination.dtype == ScalarTypeOf(e.Dtype, name))
+        {
+            CopyBytes(e, destination);
+            return;
+        }
         using var source = Read(name);
         if (transpose) { using var t = source.t(); destination.copy_(t); }
         else destination.copy_(source);
     }
+
+    /// <summary>
+    /// Copies an entry's bytes into a contiguous CPU tensor of its dtype, then tells the kernel this process no longer
+    /// needs those pages of the mapping: they stay in the page cache but leave our resident set, so loading a
+    /// checkpoint peaks at about the model's size rather than model plus file.
+    /// </summary>
+    void CopyBytes(SafetensorsEntry e, Tensor destination)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (e.ByteCount == 0) return;
+        Buffer.MemoryCopy(_data + e.Begin, NativeTensor.Pointer(destination), e.ByteCount, e.ByteCount);
+        if (OperatingSystem.IsLinux())
+        {
+            long page = Environment.SystemPageSize;
+            long start = (long)(_data + e.Begin) & ~(page - 1), end = (long)(_data + e.End);
+            madvise((IntPtr)start, (UIntPtr)(ulong)(end - start), MadvDontNeed);   // advice only: a failure changes nothing
+        }
+    }
+
+    const int MadvDontNeed = 4;
+
+    [DllImport("libc", SetLastError = true)]
+    static extern int madvise(IntPtr address, UIntPtr length, int advice);
 
     static readonly string[] KnownDtypes = ["F64", "F32", "F16", "BF16", "I64", "I32", "I16", "I8", "U8", "BOOL"];
 

@@ -29,9 +29,7 @@ public static class TokenizerLoader
         }
         if (hasSentencePiece) return SentencePieceTokenizer.FromModelFile(FileIn("tokenizer.model"), settings);
         if (hasVocabAndMerges) return ByteLevelBpeTokenizer.FromVocabAndMerges(FileIn("vocab.json"), FileIn("merges.txt"), settings);
-        if (hasWordPiece)
-            // Wired at merge: WordPieceTokenizer.FromVocabFile(FileIn("vocab.txt"), settings.DoLowerCase ?? true).
-            throw new BlobException($"{FileIn("vocab.txt")}: WordPiece is loaded by WordPieceTokenizer");
+        if (hasWordPiece) return WordPieceTokenizer.FromFile(FileIn("vocab.txt"), settings.DoLowerCase ?? true);
 
         throw new BlobException(
             $"{modelDir}: no tokenizer found (looked for tokenizer.json, tokenizer.model, vocab.json+merges.txt, vocab.txt)");

@@ -14,7 +14,7 @@ public class EncoderModelTests(ITestOutputHelper output)
     {
         string dir = Shared.PathOf($"fixtures/{name}");
         using var model = EncoderModels.LoadSequenceClassifier(dir);
-        var reference = SafetensorsLite.Read(Path.Combine(dir, "reference.safetensors"));
+        var reference = Safetensors.Load(Path.Combine(dir, "reference.safetensors"));
         var ids = reference["input_ids"];
         var mask = reference["attention_mask"];
         using var _ = no_grad();
@@ -46,8 +46,8 @@ public class EncoderModelTests(ITestOutputHelper output)
         Assert.Contains("classifier.dense.weight", robertaNames);
         Assert.Contains("classifier.out_proj.bias", robertaNames);
         // every tensor of the checkpoint, nothing more
-        Assert.Equal(SafetensorsLite.Read(Shared.PathOf("fixtures/bert/model.safetensors")).Keys.ToHashSet(), bertNames);
-        Assert.Equal(SafetensorsLite.Read(Shared.PathOf("fixtures/roberta/model.safetensors")).Keys.ToHashSet(), robertaNames);
+        Assert.Equal(Safetensors.Load(Shared.PathOf("fixtures/bert/model.safetensors")).Keys.ToHashSet(), bertNames);
+        Assert.Equal(Safetensors.Load(Shared.PathOf("fixtures/roberta/model.safetensors")).Keys.ToHashSet(), robertaNames);
         Assert.All(bert.named_parameters(), p => Assert.False(p.parameter.requires_grad));
     }
 
@@ -60,7 +60,7 @@ public class EncoderModelTests(ITestOutputHelper output)
         Assert.Equal(new float[] { 2, 3, 6, 7 }, pooled.data<float>().ToArray());
 
         using var model = EncoderModels.LoadSequenceClassifier(Shared.PathOf("fixtures/bert"), pooling: Pooling.Mean);
-        var reference = SafetensorsLite.Read(Shared.PathOf("fixtures/bert/reference.safetensors"));
+        var reference = Safetensors.Load(Shared.PathOf("fixtures/bert/reference.safetensors"));
         using var logits = model.Logits(reference["input_ids"], reference["attention_mask"]);
         Assert.Equal(new long[] { 2, 3 }, logits.shape);
     }
@@ -78,6 +78,16 @@ public class EncoderModelTests(ITestOutputHelper output)
         Assert.True(weight.allclose(again.named_parameters().Single(p => p.name == "classifier.weight").parameter, 0, 0));
     }
 
+    [SharedFact("fixtures/bert", "fixtures/llama")]
+    public void OneEntryPointPicksEncoderOrDecoderByModelType()
+    {
+        using var bert = (BertForSequenceClassification)PretrainedModels.Load(Shared.PathOf("fixtures/bert"), new LoadOptions { NumLabels = 3 });
+        Assert.Equal(3, bert.NumLabels);
+        var llama = PretrainedModels.Load(Shared.PathOf("fixtures/llama"));
+        Assert.IsAssignableFrom<IDecoderModel>(llama);
+        ((IDisposable)llama.Module).Dispose();
+    }
+
     [Fact]
     public void MissingCheckpointNamesTheFile()
     {
@@ -87,7 +97,7 @@ public class EncoderModelTests(ITestOutputHelper output)
             var e = Assert.Throws<BlobException>(() => EncoderModels.LoadSequenceClassifier(dir));
             Assert.Contains("config.json", e.Message);
             File.WriteAllText(Path.Combine(dir, "model.safetensors"), "not safetensors at all");
-            var e2 = Assert.Throws<BlobException>(() => SafetensorsLite.Read(Path.Combine(dir, "model.safetensors")));
+            var e2 = Assert.Throws<BlobException>(() => Safetensors.Load(Path.Combine(dir, "model.safetensors")));
             Assert.Contains("model.safetensors", e2.Message);
         }
         finally { Directory.Delete(dir, true); }

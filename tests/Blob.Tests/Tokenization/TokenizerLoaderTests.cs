@@ -15,11 +15,15 @@ public class TokenizerLoaderTests
     }
 
     [Fact]
-    public void VocabTxtIsLeftToWordPiece()
+    public void VocabTxtLoadsAsWordPieceLowercasingUnlessTheConfigSaysNot()
     {
         using var dir = new TempDir();
-        dir.Write("vocab.txt", "[PAD]\n[UNK]\n");
-        Assert.Contains("WordPiece", Assert.Throws<BlobException>(() => TokenizerLoader.Load(dir.Path)).Message);
+        dir.Write("vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n");
+        var tokenizer = Assert.IsType<WordPieceTokenizer>(TokenizerLoader.Load(dir.Path));
+        Assert.Equal([2, 4, 3], tokenizer.Encode("Hello").Ids);
+
+        dir.Write("tokenizer_config.json", """{"do_lower_case": false}""");
+        Assert.Equal([2, 1, 3], TokenizerLoader.Load(dir.Path).Encode("Hello").Ids);
     }
 
     [SharedFact("fixtures/stories260k/tokenizer.model")]

@@ -1,0 +1,34 @@
+using System.CommandLine;
+using Blob.Adapters;
+using Blob.Models;
+using Blob.Tokenization;
+
+namespace Blob.Cli.Commands;
+
+/// <summary>--model and --adapter, shared by the commands that run a causal LM, and loading what they name.</summary>
+public static class ModelArguments
+{
+    public static Option<string> Model() => new("--model")
+    {
+        Description = "Hugging Face model folder (config.json, safetensors weights, tokenizer files)",
+        Required = true,
+    };
+
+    public static Option<string?> Adapter() => new("--adapter")
+    {
+        Description = "PEFT adapter folder (adapter_config.json + adapter_model.safetensors) to apply; BLoB adapters run at their mean",
+    };
+
+    /// <summary>The frozen model (with the adapter's mean path, if any) and its tokenizer.</summary>
+    public static (IDecoderModel Model, ITextTokenizer Tokenizer) LoadCausalLM(string modelDir, string? adapterDir)
+    {
+        var model = PretrainedModels.LoadCausalLM(modelDir);
+        if (adapterDir is not null)
+        {
+            PeftAdapterFormat.Load(model, adapterDir);
+            AdapterInjection.SetSampling(model.Module, false);
+            model.Module.eval();
+        }
+        return (model, TokenizerLoader.Load(modelDir));
+    }
+}

@@ -1,0 +1,334 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Blob.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Blob.Adapters;
+
+/// <summary>
+/// Adapters in PEFT's save_pretrained layout: a folder with adapter_config.json and adapter_model.safetensors, tensors
+/// named "base_model.model." + the layer's name + ".lora_A.weight" [r, in] / ".lora_B.weight" [out, r], and the
+/// output scaled by lora_alpha / r (lora_alpha / √r with use_rslora).
+///
+/// What we save a PEFT user can load unchanged: a BLoB or BBB adapter is saved with its mean as lora_A.weight, so
+/// PeftModel.from_pretrained gives the mean-path model. Our extras ride along in a form PEFT skips: the standard
+/// deviation parameter G (or ρ) under "lora_A_rho.weight" (PEFT loads the adapter state with strict=False, so the key
+/// is ignored), and the method's settings under "blob" / "bbb" / "mc_dropout" in adapter_config.json (PEFT's config
+/// loader drops unknown fields with a warning).
+///
+/// Other tensors are whole parameters, as PEFT writes them: modules_to_save (a trained classifier head is saved as
+/// "base_model.model.classifier.weight", without PEFT's in-memory "modules_to_save.default" part), and the embedding
+/// layers PEFT saves when lm_head or embed_tokens is a target ("base_model.model.lm_head.base_layer.weight"). On load
+/// they are copied into the model's parameter of that name (dropping ".base_layer"), as PEFT does; the
+/// modules_to_save ones are made trainable, the rest stay frozen.
+/// </summary>
+public static class PeftAdapterFormat
+{
+    public const string ConfigFile = "adapter_config.json";
+    public const string WeightsFile = "adapter_model.safetensors";
+    const string Prefix = "base_model.model.";
+
+    /// <summary>
+    /// Puts the adapter in DIR into the model's linear layers (LoRA, or BLoB / BBB for our own saves) and copies its
+    /// tensors in. Returns the names of the adapted layers. Errors name the file and the problem.
+    /// </summary>
+    public static IReadOnlyList<string> Load(ILanguageModel model, string dir)
+    {
+        var config = PeftConfig.Read(Path.Combine(dir, ConfigFile));
+        string weightsPath = Path.Combine(dir, WeightsFile);
+        if (!File.Exists(weightsPath)) throw new BlobException($"{weightsPath}: not found (a PEFT adapter folder has {ConfigFile} and {WeightsFile})");
+        using var weights = SafetensorsFile.Open(weightsPath);
+        var module = model.Module;
+        var layers = AdapterInjection.LinearLayers(module).ToDictionary(l => l.Name, l => l.Layer);
+
+        // Which layers: those the file has lora_A for; each must be a linear layer of this model.
+        var adapted = new List<string>();
+        foreach (var key in weights.Entries.Keys.Order())
+        {
+            if (!key.EndsWith(".lora_A.weight")) continue;
+            string name = ModuleName(key, ".lora_A.weight");
+            if (!layers.ContainsKey(name))
+                throw new BlobException($"{weightsPath}: '{key}' adapts '{name}', which is not a linear layer of this model " +
+                                        $"(layers are named like {string.Join(", ", layers.Keys.Take(4))})");
+            adapted.Add(name);
+        }
+        if (adapted.Count == 0) throw new BlobException($"{weightsPath}: no '...lora_A.weight' tensors (not a LoRA adapter?)");
+        if (config.TargetModules is { } targets && !config.RestrictsLayers)
+            foreach (var name in layers.Keys.Where(n => targets.Any(t => AdapterInjection.Matches(n, t))))
+                if (!adapted.Contains(name))
+                    throw new BlobException($"{weightsPath}: no tensor '{Prefix}{name}.lora_A.weight' for the targeted layer '{name}'");
+
+        foreach (var name in adapted)
+        {
+            var layer = layers[name];
+            int rank = config.RankOf(name);
+            var adapter = config.CreateAdapter(layer, rank, config.AlphaOf(name, rank));
+            adapter.to(layer.weight.device);
+            layer.Adapter = adapter;
+            foreach (var (pname, p) in adapter.named_parameters())
+            {
+                string key = $"{Prefix}{name}.{pname}.weight";
+                if (!weights.Contains(key)) throw new BlobException($"{weightsPath}: no tensor '{key}' (the adapter of '{name}' needs it)");
+                weights.CopyTo(key, p);
+            }
+        }
+        foreach (var p in module.parameters()) p.requires_grad = false;
+        foreach (var name in adapted)
+            foreach (var p in layers[name].Adapter!.parameters()) p.requires_grad = true;
+
+        CopyWholeParameters(module, weights, config);
+        return adapted;
+    }
+
+    /// <summary>modules_to_save and saved embedding layers: whole parameters, copied in by name.</summary>
+    static void CopyWholeParameters(nn.Module module, SafetensorsFile weights, PeftConfig config)
+    {
+        var parameters = module.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var key in weights.Entries.Keys)
+        {
+            if (key.Contains(".lora_")) continue;
+            string name = (key.StartsWith(Prefix) ? key[Prefix.Length..] : key).Replace(".base_layer.", ".");
+            if (!parameters.TryGetValue(name, out var p))
+                throw new BlobException($"{weights.Path}: '{key}' is for the parameter '{name}', which this model does not have");
+            weights.CopyTo(key, p);
+            p.requires_grad = config.ModulesToSave.Any(m => UnderModule(name, m));
+        }
+        foreach (var (name, _) in parameters)
+            if (config.ModulesToSave.Any(m => UnderModule(name, m)) && !name.Contains(".adapter.") && !weights.Contains(Prefix + name))
+                throw new BlobException($"{weights.Path}: no tensor '{Prefix}{name}' although {ConfigFile} lists its module in modules_to_save");
+    }
+
+    /// <summary>
+    /// Writes the model's adapters (all LoRA, all BLoB or all BBB) and its trainable non-adapter parameters
+    /// (modules_to_save) into DIR in PEFT's layout; both files are written atomically.
+    /// </summary>
+    public static void Save(ILanguageModel model, string dir)
+    {
+        var module = model.Module;
+        var adapters = AdapterInjection.Adapters(module).ToList();
+        if (adapters.Count == 0) throw new BlobException($"{dir}: the model has no adapters to save");
+        var kinds = adapters.Select(a => a.Adapter.GetType()).Distinct().ToList();
+        if (kinds.Count > 1) throw new BlobException($"{dir}: cannot save a mix of {string.Join(", ", kinds.Select(k => k.Name))} in one PEFT adapter");
+        if (adapters[0].Adapter is not (LoraAdapter or BlobAdapter or BbbAdapter))
+            throw new BlobException($"{dir}: {kinds[0].Name} cannot be saved as one PEFT adapter (save each ensemble member on its own)");
+
+        var tensors = new List<KeyValuePair<string, Tensor>>();
+        var ranks = new Dictionary<string, int>();
+        var alphas = new Dictionary<string, double>();
+        foreach (var (name, adapter) in adapters)
+        {
+            foreach (var (pname, p) in adapter.named_parameters())
+                tensors.Add(new($"{Prefix}{name}.{pname}.weight", p));
+            var (rank, scaling) = RankAndScaling(adapter);
+            ranks[name] = rank;
+            alphas[name] = scaling * rank;
+        }
+        var toSave = module.named_parameters().Where(p => p.parameter.requires_grad && !p.name.Contains(".adapter.")).ToList();
+        foreach (var (name, p) in toSave) tensors.Add(new(Prefix + name, p));
+
+        Directory.CreateDirectory(dir);
+        Safetensors.Save(Path.Combine(dir, WeightsFile), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        var config = PeftConfig.ToJson(model, adapters, ranks, alphas, toSave.Select(p => ParentOf(p.name)).Distinct().ToList());
+        WriteAtomically(Path.Combine(dir, ConfigFile), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    internal static (int Rank, double Scaling) RankAndScaling(Adapter adapter) => adapter switch
+    {
+        LoraAdapter l => (l.Rank, l.Scaling),
+        BlobAdapter b => (b.Options.Rank, b.Scaling),
+        BbbAdapter b => ((int)b.lora_A.shape[0], b.Scaling),
+        _ => throw new ArgumentException($"{adapter.GetType().Name} has no single rank"),
+    };
+
+    static string ModuleName(string key, string suffix) =>
+        (key.StartsWith(Prefix) ? key[Prefix.Length..] : key)[..^suffix.Length];
+
+    /// <summary>Whether the parameter belongs to a module matching <paramref name="module"/> (PEFT-style), at any depth.</summary>
+    static bool UnderModule(string parameterName, string module)
+    {
+        var parts = parameterName.Split('.');
+        for (int i = 1; i < parts.Length; i++)
+            if (AdapterInjection.Matches(string.Join('.', parts[..i]), module)) return true;
+        return false;
+    }
+
+    static string ParentOf(string parameterName) => parameterName[..Math.Max(0, parameterName.LastIndexOf('.'))];
+
+    static void WriteAtomically(string path, string text)
+    {
+        string temp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        File.WriteAllText(temp, text);
+        File.Move(temp, path, overwrite: true);
+    }
+}
+
+/// <summary>The parts of PEFT's LoraConfig (adapter_config.json) we read, and our own method settings.</summary>
+sealed class PeftConfig
+{
+    public required string Path { get; init; }
+    public required int R { get; init; }
+    public required double Alpha { get; init; }
+    public double Dropout { get; init; }
+    public bool UseRsLora { get; init; }
+    /// <summary>null: not given (PEFT then used its per-architecture defaults); the file's tensors say which layers.</summary>
+    public IReadOnlyList<string>? TargetModules { get; init; }
+    /// <summary>layers_to_transform or exclude_modules is set: not every layer matching target_modules is adapted.</summary>
+    public bool RestrictsLayers { get; init; }
+    public IReadOnlyList<string> ModulesToSave { get; init; } = [];
+    public Dictionary<string, int> RankPattern { get; init; } = new();
+    public Dictionary<string, double> AlphaPattern { get; init; } = new();
+    public JsonObject? Blob { get; init; }
+    public JsonObject? Bbb { get; init; }
+    public bool McDropout { get; init; }
+
+    public static PeftConfig Read(string path)
+    {
+        if (!File.Exists(path)) throw new BlobException($"{path}: not found (a PEFT adapter folder has {PeftAdapterFormat.ConfigFile} and {PeftAdapterFormat.WeightsFile})");
+        JsonObject json;
+        try { json = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new BlobException($"{path}: not a JSON object"); }
+        catch (JsonException e) { throw new BlobException($"{path}: not valid JSON ({e.Message})"); }
+        try
+        {
+            string type = json["peft_type"]?.GetValue<string>() ?? "(none)";
+            if (type != "LORA") throw new BlobException($"{path}: peft_type is {type}; only LORA adapters are supported");
+            foreach (var flag in new[] { "use_dora", "lora_bias" })
+                if (json[flag] is JsonValue v && v.TryGetValue<bool>(out var on) && on)
+                    throw new BlobException($"{path}: {flag} is set, which is not supported");
+            if (json["bias"] is JsonValue b && b.GetValue<string>() != "none")
+                throw new BlobException($"{path}: bias is '{b}', only \"none\" is supported (base biases stay frozen)");
+            // fan_in_fan_out only says the base weight is stored [in, out] (GPT-2's Conv1D); lora_A and lora_B are
+            // [r, in] and [out, r] either way, and our layers hold the base weight as [out, in] already.
+            return new PeftConfig
+            {
+                Path = path,
+                R = json["r"]?.GetValue<int>() ?? throw new BlobException($"{path}: no \"r\""),
+                Alpha = json["lora_alpha"]?.GetValue<double>() ?? throw new BlobException($"{path}: no \"lora_alpha\""),
+                Dropout = json["lora_dropout"]?.GetValue<double>() ?? 0,
+                UseRsLora = json["use_rslora"]?.GetValue<bool>() ?? false,
+                TargetModules = json["target_modules"] switch
+                {
+                    JsonArray a => a.Select(t => t!.GetValue<string>()).ToList(),
+                    JsonValue s => ["re:" + s.GetValue<string>()],   // a string is a regular expression over full names
+                    _ => null,
+                },
+                RestrictsLayers = json["layers_to_transform"] is not null || json["exclude_modules"] is not null,
+                ModulesToSave = json["modules_to_save"] is JsonArray m ? m.Select(t => t!.GetValue<string>()).ToList() : [],
+                RankPattern = (json["rank_pattern"] as JsonObject)?.ToDictionary(p => p.Key, p => p.Value!.GetValue<int>()) ?? new(),
+                AlphaPattern = (json["alpha_pattern"] as JsonObject)?.ToDictionary(p => p.Key, p => p.Value!.GetValue<double>()) ?? new(),
+                Blob = json["blob"] as JsonObject,
+                Bbb = json["bbb"] as JsonObject,
+                McDropout = json["mc_dropout"]?.GetValue<bool>() ?? false,
+            };
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw new BlobException($"{path}: a field has the wrong type ({e.Message})");
+        }
+    }
+
+    /// <summary>rank_pattern and alpha_pattern keys match a layer whose name ends with them, as in PEFT.</summary>
+    public int RankOf(string layer) => Pattern(RankPattern, layer) ?? R;
+
+    /// <summary>The alpha that gives our adapters (scaling = alpha / r) PEFT's scaling, rsLoRA's alpha / √r included.</summary>
+    public double AlphaOf(string layer, int rank)
+    {
+        double alpha = Pattern(AlphaPattern, layer) ?? Alpha;
+        return UseRsLora ? alpha * Math.Sqrt(rank) : alpha;
+    }
+
+    static T? Pattern<T>(Dictionary<string, T> pattern, string layer) where T : struct =>
+        pattern.Where(p => layer == p.Key || layer.EndsWith("." + p.Key)).Select(p => (T?)p.Value).FirstOrDefault();
+
+    public Adapter CreateAdapter(AdaptableLinear layer, int rank, double alpha)
+    {
+        if (Blob is { } b)
+        {
+            var defaults = new BlobLayerOptions();
+            return new BlobAdapter(layer.InFeatures, layer.OutFeatures, defaults with
+            {
+                Rank = rank,
+                Alpha = alpha,
+                PriorStd = b["prior_std"]?.GetValue<double>() ?? defaults.PriorStd,
+                InitEpsilon = b["init_epsilon"]?.GetValue<double>() ?? defaults.InitEpsilon,
+                Std = Parse(b["std_parameterization"], defaults.Std),
+                Asymmetric = b["asymmetric"]?.GetValue<bool>() ?? defaults.Asymmetric,
+                MeanInit = Parse(b["mean_init"], defaults.MeanInit),
+                Flipout = Parse(b["flipout"], defaults.Flipout),
+                StableKl = b["stable_kl"]?.GetValue<bool>() ?? defaults.StableKl,
+            });
+        }
+        if (Bbb is { } bbb)
+            return new BbbAdapter(layer.InFeatures, layer.OutFeatures, rank, alpha, bbb["prior_std"]?.GetValue<double>() ?? 1.0);
+        return new LoraAdapter(layer.InFeatures, layer.OutFeatures, rank, alpha, Dropout) { DropoutAtInference = McDropout };
+    }
+
+    T Parse<T>(JsonNode? node, T fallback) where T : struct, Enum
+    {
+        if (node is null) return fallback;
+        string text = node.GetValue<string>();
+        return Enum.TryParse<T>(text, ignoreCase: true, out var value) ? value
+            : throw new BlobException($"{Path}: '{text}' is not one of {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}");
+    }
+
+    /// <summary>adapter_config.json for our adapters: PEFT's LoraConfig fields, then our method's settings.</summary>
+    public static JsonObject ToJson(ILanguageModel model, IReadOnlyList<(string Name, Adapter Adapter)> adapters,
+        Dictionary<string, int> ranks, Dictionary<string, double> alphas, IReadOnlyList<string> modulesToSave)
+    {
+        int r = ranks.Values.GroupBy(v => v).MaxBy(g => g.Count())!.Key;
+        double alpha = alphas.Values.GroupBy(v => v).MaxBy(g => g.Count())!.Key;
+        var names = adapters.Select(a => a.Name).ToList();
+        var first = adapters[0].Adapter;
+        var json = new JsonObject
+        {
+            ["peft_type"] = "LORA",
+            ["task_type"] = model is ISequenceClassifier ? "SEQ_CLS" : "CAUSAL_LM",
+            ["base_model_name_or_path"] = model.Config.GetString("_name_or_path") is { Length: > 0 } n ? n : null,
+            ["r"] = r,
+            ["lora_alpha"] = alpha,
+            ["lora_dropout"] = first is LoraAdapter l ? l.Dropout : 0.0,
+            ["target_modules"] = new JsonArray(TargetsFor(model.Module, names).Select(t => (JsonNode)t).ToArray()),
+            ["rank_pattern"] = new JsonObject(ranks.Where(p => p.Value != r).Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
+            ["alpha_pattern"] = new JsonObject(alphas.Where(p => p.Value != alpha).Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
+            ["modules_to_save"] = modulesToSave.Count == 0 ? null : new JsonArray(modulesToSave.Select(m => (JsonNode)m).ToArray()),
+            ["bias"] = "none",
+            ["fan_in_fan_out"] = model is Gpt2LMHeadModel,
+            ["use_rslora"] = false,
+            ["use_dora"] = false,
+            ["init_lora_weights"] = true,
+            ["inference_mode"] = true,
+        };
+        switch (first)
+        {
+            case BlobAdapter b:
+                json["blob"] = new JsonObject
+                {
+                    ["std_parameterization"] = b.Options.Std.ToString().ToLowerInvariant(),
+                    ["prior_std"] = b.Options.PriorStd,
+                    ["init_epsilon"] = b.Options.InitEpsilon,
+                    ["asymmetric"] = b.Options.Asymmetric,
+                    ["mean_init"] = b.Options.MeanInit.ToString().ToLowerInvariant(),
+                    ["flipout"] = b.Options.Flipout.ToString().ToLowerInvariant(),
+                    ["stable_kl"] = b.Options.StableKl,
+                };
+                break;
+            case BbbAdapter b:
+                json["bbb"] = new JsonObject { ["std_parameterization"] = "softplus", ["prior_std"] = b.PriorStd };
+                break;
+            case LoraAdapter { DropoutAtInference: true }:
+                json["mc_dropout"] = true;
+                break;
+        }
+        return json;
+    }
+
+    /// <summary>The layers' last name parts (q_proj, v_proj) when they pick exactly these layers, else the full names.</summary>
+    static IReadOnlyList<string> TargetsFor(nn.Module model, IReadOnlyList<string> adapted)
+    {
+        var suffixes = adapted.Select(n => n[(n.LastIndexOf('.') + 1)..]).Distinct().Order().ToList();
+        var matched = AdapterInjection.LinearLayers(model).Select(l => l.Name)
+            .Where(n => suffixes.Any(s => AdapterInjection.Matches(n, s))).ToHashSet();
+        return matched.SetEquals(adapted) ? suffixes : adapted;
+    }
+}
