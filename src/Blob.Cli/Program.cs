@@ -10,6 +10,7 @@ foreach (var command in new[]
          {
              TrainCommand.Create(),
              CompareCommand.Create(),
+             EvalCommand.Create(),
              DemoCommand.Create(),
              InfoCommand.Create(),
              GenerateCommand.Create(),

@@ -36,8 +36,8 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
         {
             if (_merged) throw new InvalidOperationException("unmerge the adapter before replacing it");
             _adapter = value;
-            if (value is null) _internal_submodules.Remove("adapter");
-            else register_module("adapter", value);
+            if (_internal_submodules.ContainsKey("adapter")) _internal_submodules.Remove("adapter");
+            if (value is not null) register_module("adapter", value);
         }
     }
 

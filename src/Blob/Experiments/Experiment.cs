@@ -70,6 +70,7 @@ public static class Experiment
         var trainer = new Trainer(tm.Classifier, train, training, device);
         var trained = trainer.Train(Path.Combine(outputDir, "checkpoint"), resume, onStep, cancel);
 
+        SaveAdapter(tm.Model, method, Path.Combine(outputDir, "adapter"));
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var (predict, predictionNote) = Predictor(tm, train, method, spec, device, log);
         var (result, probs, labels) = Evaluate(task, task.Eval, tm, predict, predictionNote, training, trained);
@@ -94,10 +95,92 @@ public static class Experiment
     }
 
     /// <summary>
+    /// Evaluates a saved adapter (ours or PEFT's) on the spec's task and its OOD tasks. The method comes from the adapter:
+    /// BLoB and BBB predict with N samples, MC dropout with N dropout masks, a folder of member-* adapters is an ensemble
+    /// (their probabilities averaged), and laplace = true fits the Laplace approximation on the task's training split.
+    /// </summary>
+    public static IReadOnlyList<RunResult> EvaluateAdapter(ExperimentSpec spec, string adapterDir, bool laplace, Action<string>? log = null)
+    {
+        var device = Devices.Parse(spec.Device);
+        var task = Subsample(LoadTask(spec), spec.MaxTrain, spec.MaxEval);
+        var members = Directory.Exists(adapterDir)
+            ? Directory.GetDirectories(adapterDir, "member-*").OrderBy(d => d, StringComparer.Ordinal).ToArray() : [];
+        var folders = members.Length > 0 ? members : [adapterDir];
+        var evalSets = new List<(TaskData Task, string? Note)> { (task, null) };
+        foreach (var name in spec.OodTasks)
+            evalSets.Add((Subsample(Tasks.Load(name, spec.DataRoot, task.Kind), 0, spec.MaxEval), $"out-of-distribution: adapter evaluated on {name}"));
+
+        var sums = evalSets.Select(_ => (double[][]?)null).ToArray();
+        string description = "", predictionNote = "";
+        MethodKind kind = MethodKind.Mle;
+        foreach (var folder in folders)
+        {
+            using var scope = NewDisposeScope();
+            var tm = ModelZoo.Load(spec.Model, task, device, spec.Training.Seed, spec.BaseInBfloat16 ? ScalarType.BFloat16 : ScalarType.Float32);
+            PeftAdapterFormat.Load(tm.Model, folder);
+            var adapters = AdapterInjection.Adapters(tm.Model.Module).Select(a => a.Adapter).ToList();
+            kind = members.Length > 0 ? MethodKind.Ens : laplace ? MethodKind.Lap : adapters[0] switch
+            {
+                BlobAdapter => MethodKind.Blob,
+                BbbAdapter => MethodKind.Bbb,
+                LoraAdapter { DropoutAtInference: true } => MethodKind.Mcd,
+                _ => MethodKind.Mle,
+            };
+            var method = new MethodOptions { Kind = kind == MethodKind.Ens ? MethodKind.Mle : kind };
+            var train = new TextBatchSource(task, task.Train, tm.Tokenizer, spec.Training.MaxLength);
+            var (predict, note) = Predictor(tm, train, method, spec, device, log);
+            description = tm.Description;
+            predictionNote = members.Length > 0 ? $"ensemble of {members.Length} saved members, probabilities averaged" : note;
+            for (int i = 0; i < evalSets.Count; i++)
+            {
+                var data = new TextBatchSource(evalSets[i].Task, evalSets[i].Task.Eval, tm.Tokenizer, spec.Training.MaxLength);
+                var probs = predict(data);
+                sums[i] = sums[i] is null ? probs : sums[i]!.Select((row, r) => row.Select((v, c) => v + probs[r][c]).ToArray()).ToArray();
+            }
+        }
+        return evalSets.Select((set, i) =>
+        {
+            var probs = sums[i]!.Select(row => row.Select(v => v / folders.Length).ToArray()).ToArray();
+            var labels = set.Task.Eval.Select(e => e.Label).ToArray();
+            var notes = new List<string> { $"model: {description}", $"adapter: {adapterDir}; {predictionNote}" };
+            if (set.Task.Note is { } n) notes.Add(n);
+            if (set.Note is { } o) notes.Add(o);
+            return RunResult.From(set.Task.Name, kind.ToString().ToLowerInvariant(), (int)spec.Training.Seed, Metrics.Evaluate(probs, labels), notes);
+        }).ToList();
+    }
+
+    /// <summary>
+    /// Saves the trained adapter in PEFT's layout (the mean for BLoB and BBB, with G under its own key). An ensemble is
+    /// saved as one PEFT adapter per member, in member-1, member-2, ...
+    /// </summary>
+    public static void SaveAdapter(Blob.Models.ILanguageModel model, MethodOptions method, string dir)
+    {
+        if (method.Kind != MethodKind.Ens)
+        {
+            PeftAdapterFormat.Save(model, dir);
+            return;
+        }
+        var layers = AdapterInjection.LinearLayers(model.Module).Where(l => l.Layer.Adapter is EnsembleAdapter).ToList();
+        var ensembles = layers.Select(l => (EnsembleAdapter)l.Layer.Adapter!).ToList();
+        try
+        {
+            for (int m = 0; m < method.EnsembleSize; m++)
+            {
+                for (int i = 0; i < layers.Count; i++) layers[i].Layer.Adapter = ensembles[i].members[m];
+                PeftAdapterFormat.Save(model, Path.Combine(dir, $"member-{m + 1}"));
+            }
+        }
+        finally
+        {
+            for (int i = 0; i < layers.Count; i++) layers[i].Layer.Adapter = ensembles[i];
+        }
+    }
+
+    /// <summary>
     /// How the trained model predicts: N-sample Bayesian averaging (MLE/MAP/MCD/BBB/BLoB), the members' combination
     /// (ENS), or the Laplace approximation's linearised predictive fitted on the training set (LAP).
     /// </summary>
-    static (Func<IBatchSource, double[][]> Predict, string Note) Predictor(TaskModel tm, IBatchSource train,
+    public static (Func<IBatchSource, double[][]> Predict, string Note) Predictor(TaskModel tm, IBatchSource train,
         MethodOptions method, ExperimentSpec spec, Device device, Action<string>? log)
     {
         switch (method.Kind)

@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using Blob.Experiments;
+using Blob.Reports;
+using Blob.Training;
+
+namespace Blob.Tests.Experiments;
+
+/// <summary>End-to-end runs of the pipeline on the built-in task with MiniLM (from its NuGet package), kept tiny.</summary>
+public class ExperimentTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("blob-experiment-").FullName;
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    static ExperimentSpec Tiny(MethodKind kind, int? samples = 0) => new()
+    {
+        Task = "demo-facts", MaxTrain = 48, MaxEval = 24, EvalSamples = samples, Device = "cpu",
+        Training = new TrainingOptions
+        {
+            Method = new MethodOptions { Kind = kind, EnsembleSize = 2 },
+            Steps = 4, BatchSize = 8, LearningRate = 1e-3, MaxLength = 32, Seed = 5,
+        },
+    };
+
+    [Theory]
+    [InlineData(MethodKind.Mle)]
+    [InlineData(MethodKind.Blob)]
+    [InlineData(MethodKind.Ens)]
+    public void ASavedAdapterEvaluatesAsTheRunDid(MethodKind kind)
+    {
+        string run = Path.Combine(_dir, kind.ToString());
+        var trained = Experiment.Run(Tiny(kind), run);
+        Assert.True(File.Exists(Path.Combine(run, "result.json")));
+        Assert.True(File.Exists(Path.Combine(run, "reliability.png")));
+        var reloaded = Experiment.EvaluateAdapter(Tiny(kind), Path.Combine(run, "adapter"), laplace: false)[0];
+        Assert.Equal(trained.Result.Count, reloaded.Count);
+        if (kind == MethodKind.Ens)
+        {
+            // the saved ensemble averages probabilities; the run averaged logits: close, not equal
+            Assert.Equal(trained.Result.Accuracy, reloaded.Accuracy, 1);
+            return;
+        }
+        Assert.Equal(trained.Result.Accuracy, reloaded.Accuracy, 10);
+        Assert.Equal(trained.Result.Nll, reloaded.Nll, 5);
+    }
+
+    [Fact]
+    public void UnknownTaskAndMethodAreClearErrors()
+    {
+        var e = Assert.Throws<BlobException>(() => Experiment.Run(Tiny(MethodKind.Mle) with { Task = "nope" }, Path.Combine(_dir, "x")));
+        Assert.Contains("nope", e.Message);
+        Assert.False(File.Exists(Path.Combine(_dir, "x", "result.json")));
+        Assert.Throws<BlobException>(() => MethodOptions.Parse("sgld"));
+    }
+
+    /// <summary>Issue: a run killed with SIGKILL and resumed with --resume ends with the same metrics as an uninterrupted one.</summary>
+    [Fact]
+    public void ARunKilledWithSigkillResumesToTheSameMetrics()
+    {
+        string cli = Path.Combine(AppContext.BaseDirectory, "Blob.Cli.dll");
+        string[] common = ["train", "--task", "demo-facts", "--method", "blob", "--steps", "24", "--batch-size", "8",
+            "--max-train", "96", "--max-eval", "32", "--max-length", "32", "--samples", "4", "--checkpoint-every", "4",
+            "--device", "cpu", "--quiet", "--seed", "3"];
+        string straight = Path.Combine(_dir, "straight"), killed = Path.Combine(_dir, "killed");
+
+        Assert.Equal(0, RunCli(cli, [.. common, "--output", straight]));
+
+        // Start the same run, SIGKILL it once a checkpoint from the middle of training exists, then resume.
+        using (var process = Start(cli, [.. common, "--output", killed]))
+        {
+            var state = Path.Combine(killed, "checkpoint", "state.json");
+            var clock = Stopwatch.StartNew();
+            while (!(File.Exists(state) && File.ReadAllText(state).Contains("\"Step\":8")) && !process.HasExited && clock.Elapsed < TimeSpan.FromMinutes(3))
+                Thread.Sleep(20);
+            Assert.False(process.HasExited, "the run finished before it could be killed");
+            process.Kill(); // SIGKILL on Linux
+            process.WaitForExit();
+        }
+        Assert.False(File.Exists(Path.Combine(killed, "result.json")));
+        Assert.Equal(0, RunCli(cli, [.. common, "--output", killed, "--resume"]));
+
+        var a = RunResult.Load(Path.Combine(straight, "result.json"));
+        var b = RunResult.Load(Path.Combine(killed, "result.json"));
+        Assert.Equal(a.Accuracy, b.Accuracy);
+        Assert.Equal(a.Nll, b.Nll);
+        Assert.Equal(a.Ece, b.Ece);
+        Assert.Equal(a.Brier, b.Brier);
+    }
+
+    static Process Start(string cli, string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(cli);
+        foreach (var a in args) info.ArgumentList.Add(a);
+        var p = Process.Start(info)!;
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
+    static int RunCli(string cli, string[] args)
+    {
+        using var p = Start(cli, args);
+        p.WaitForExit();
+        return p.ExitCode;
+    }
+}
