@@ -11,6 +11,7 @@ foreach (var command in new[]
              TrainCommand.Create(),
              CompareCommand.Create(),
              EvalCommand.Create(),
+             BenchCommand.Create(),
              DemoCommand.Create(),
              InfoCommand.Create(),
              GenerateCommand.Create(),

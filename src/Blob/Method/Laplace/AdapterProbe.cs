@@ -34,15 +34,20 @@ internal sealed class AdapterProbe : IDisposable
             _requiredGrad[i] = (adapter.lora_A.requires_grad, adapter.lora_B.requires_grad);
             adapter.lora_A.requires_grad = true; // so that Δ is part of the graph
             adapter.lora_B.requires_grad = true;
-            adapter.Observer = (x, delta) => { _inputs[k] = x; _outputs[k] = delta; };
+            // The model may free x and Δ when its layer's dispose scope ends (Llama does): keep handles of our own,
+            // outside every scope, released at the next forward pass or on Dispose.
+            adapter.Observer = (x, delta) =>
+            {
+                _inputs[k] = x.detach().DetachFromDisposeScope();
+                _outputs[k] = delta.alias().DetachFromDisposeScope();
+            };
         }
     }
 
     /// <summary>The class logits [batch, C] of a forward pass with gradients on, which the probe watches.</summary>
     public Tensor Logits(IClassifier classifier, Batch batch)
     {
-        Array.Clear(_inputs);
-        Array.Clear(_outputs);
+        Release();
         using var _ = enable_grad();
         return classifier.ClassLogits(batch);
     }
@@ -83,8 +88,19 @@ internal sealed class AdapterProbe : IDisposable
     Tensor Captured(Tensor? t, int adapter) => t ?? throw new BlobException(
         $"the LoRA adapter #{adapter} took no part in the forward pass, so the Laplace approximation cannot cover it");
 
+    void Release()
+    {
+        for (int i = 0; i < _inputs.Length; i++)
+        {
+            _inputs[i]?.Dispose();
+            _outputs[i]?.Dispose();
+            _inputs[i] = _outputs[i] = null;
+        }
+    }
+
     public void Dispose()
     {
+        Release();
         for (int i = 0; i < _adapters.Count; i++)
         {
             _adapters[i].Observer = null;
