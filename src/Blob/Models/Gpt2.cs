@@ -49,7 +49,7 @@ public sealed class Gpt2LMHeadModel : nn.Module, IDecoderModel
     /// </summary>
     public void LoadWeights(Checkpoint checkpoint)
     {
-        using (no_grad()) lm_head.weight.set_(transformer.wte.weight);
+        using (no_grad()) lm_head.weight.set_(transformer.wte.weight!);
         foreach (var (name, p) in named_parameters())
         {
             if (name == "lm_head.weight") continue;

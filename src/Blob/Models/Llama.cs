@@ -95,7 +95,7 @@ public sealed class LlamaForCausalLM : nn.Module, IDecoderModel
         if (Tied)
         {
             using var _ = no_grad();
-            lm_head.weight.set_(model.embed_tokens.weight);   // shares storage: loaded once, stored once
+            lm_head.weight.set_(model.embed_tokens.weight!);   // shares storage: loaded once, stored once
         }
         foreach (var (name, p) in named_parameters())
         {

@@ -173,7 +173,7 @@ public class DecoderModelTests(ITestOutputHelper output)
         var model = (LlamaForCausalLM)PretrainedModels.LoadCausalLM(Fixture("qwen2"));
         Assert.True(model.Tied);
         using var _ = no_grad();
-        model.model.embed_tokens.weight[0, 0] = 123f;
+        model.model.embed_tokens.weight![0, 0] = 123f;
         Assert.Equal(123f, model.lm_head.weight[0, 0].item<float>());
     }
 
