@@ -43,9 +43,13 @@ public static class BayesianPrediction
         Tensor? sum = null;
         for (int n = 0; n < passes; n++)
         {
+            // Each pass in its own scope: a scope keeps every tensor made in it alive until it ends, so N passes
+            // sharing one would hold N copies of the network's activations at once.
+            using var pass = NewDisposeScope();
             var p = nn.functional.softmax(classifier.ClassLogits(batch).to(ScalarType.Float32), 1);
-            sum = sum is null ? p : sum + p;
+            if (sum is null) sum = p.MoveToOuterDisposeScope();
+            else sum.add_(p);
         }
-        return sum! / passes;
+        return sum!.div_(passes);
     }
 }

@@ -78,9 +78,10 @@ public sealed class EnsembleClassifier(IClassifier inner, bool averageProbabilit
         var outputs = new List<Tensor>();
         for (int m = 0; m < size; m++)
         {
+            using var member = NewDisposeScope(); // free each member's activations before the next runs
             Blob.Adapters.Ensembles.SetActive(Module, m);
             var logits = inner.ClassLogits(batch).to(ScalarType.Float32);
-            outputs.Add(averageProbabilities ? nn.functional.log_softmax(logits, 1) : logits);
+            outputs.Add((averageProbabilities ? nn.functional.log_softmax(logits, 1) : logits).MoveToOuterDisposeScope());
         }
         Blob.Adapters.Ensembles.SetActive(Module, 0);
         var stacked = stack(outputs);
