@@ -22,4 +22,14 @@ public interface IDecoderModel : ICausalLanguageModel
     /// transformers' forward; pass <see cref="AttentionMask.PositionsSkippingPadding"/> for left-padded batches.
     /// </summary>
     CausalLMOutput Forward(Tensor inputIds, Tensor attentionMask, Tensor? positionIds = null);
+
+    /// <summary>Float32 logits; positions skip padding, so left- and right-padded rows score as they would alone.</summary>
+    static Tensor LogitsSkippingPadding(IDecoderModel model, Tensor inputIds, Tensor attentionMask)
+    {
+        using var positions = AttentionMask.PositionsSkippingPadding(attentionMask);
+        var output = model.Forward(inputIds, attentionMask, positions);
+        output.FirstHiddenState.Dispose();
+        output.LastHiddenState.Dispose();
+        return output.Logits;
+    }
 }

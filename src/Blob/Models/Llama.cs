@@ -112,15 +112,7 @@ public sealed class LlamaForCausalLM : nn.Module, IDecoderModel
         return new CausalLMOutput(logits.MoveToOuterDisposeScope(), first.MoveToOuterDisposeScope(), last.MoveToOuterDisposeScope());
     }
 
-    /// <summary>Float32 logits; positions skip padding, so left- and right-padded rows score as they would alone.</summary>
-    public Tensor Logits(Tensor inputIds, Tensor attentionMask)
-    {
-        using var positions = AttentionMask.PositionsSkippingPadding(attentionMask);
-        var output = Forward(inputIds, attentionMask, positions);
-        output.FirstHiddenState.Dispose();
-        output.LastHiddenState.Dispose();
-        return output.Logits;
-    }
+    public Tensor Logits(Tensor inputIds, Tensor attentionMask) => IDecoderModel.LogitsSkippingPadding(this, inputIds, attentionMask);
 }
 
 /// <summary>The decoder stack: embeddings, layers, final norm.</summary>
