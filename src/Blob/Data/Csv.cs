@@ -8,24 +8,8 @@ namespace Blob.Data;
 /// </summary>
 public static class Csv
 {
-    public static IEnumerable<Row> Read(string path, bool hasHeader)
-    {
-        IReadOnlyDictionary<string, int>? columns = null;
-        bool any = false;
-        int last = 1;
-        foreach (var (line, cells) in Records(path))
-        {
-            last = line;
-            if (hasHeader && columns is null)
-            {
-                columns = cells.Select((c, i) => (c.Trim(), i)).ToDictionary(p => p.Item1, p => p.Item2);
-                continue;
-            }
-            any = true;
-            yield return new Row($"{path}:{line}", cells, columns);
-        }
-        if (!any) throw new BlobException($"{path}:{last}: no rows (empty file)");
-    }
+    public static IEnumerable<Row> Read(string path, bool hasHeader) =>
+        Rows.FromRecords(path, Records(path).Select(r => (r.Line, (IReadOnlyList<string>)r.Cells)), hasHeader);
 
     /// <summary>The records of a CSV file with the 1-based line each starts on; blank lines are skipped.</summary>
     static IEnumerable<(int Line, List<string> Cells)> Records(string path)

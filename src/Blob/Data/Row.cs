@@ -18,3 +18,26 @@ public sealed record Row(string Where, IReadOnlyList<string> Cells, IReadOnlyDic
 
     public BlobException Error(string problem) => new($"{Where}: {problem}");
 }
+
+/// <summary>Turns a delimited file's records into rows: the first non-blank record may be the header.</summary>
+public static class Rows
+{
+    public static IEnumerable<Row> FromRecords(string path, IEnumerable<(int Line, IReadOnlyList<string> Cells)> records, bool hasHeader)
+    {
+        IReadOnlyDictionary<string, int>? columns = null;
+        bool any = false;
+        int last = 1;
+        foreach (var (line, cells) in records)
+        {
+            last = line;
+            if (hasHeader && columns is null)
+            {
+                columns = cells.Select((c, i) => (c.Trim(), i)).ToDictionary(p => p.Item1, p => p.Item2);
+                continue;
+            }
+            any = true;
+            yield return new Row($"{path}:{line}", cells, columns);
+        }
+        if (!any) throw new BlobException($"{path}:{last}: no rows (empty file)");
+    }
+}

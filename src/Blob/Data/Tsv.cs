@@ -6,24 +6,8 @@ namespace Blob.Data;
 /// </summary>
 public static class Tsv
 {
-    public static IEnumerable<Row> Read(string path, bool hasHeader)
-    {
-        IReadOnlyDictionary<string, int>? columns = null;
-        bool any = false;
-        int last = 1;
-        foreach (var (line, text) in TextFile.ReadLines(path))
-        {
-            last = line;
-            if (text.Length == 0) continue;
-            var cells = text.Split('\t');
-            if (hasHeader && columns is null)
-            {
-                columns = cells.Select((c, i) => (c.Trim(), i)).ToDictionary(p => p.Item1, p => p.Item2);
-                continue;
-            }
-            any = true;
-            yield return new Row($"{path}:{line}", cells, columns);
-        }
-        if (!any) throw new BlobException($"{path}:{last}: no rows (empty file)");
-    }
+    public static IEnumerable<Row> Read(string path, bool hasHeader) =>
+        Rows.FromRecords(path, TextFile.ReadLines(path)
+            .Where(l => l.Text.Length > 0)
+            .Select(l => (l.Line, (IReadOnlyList<string>)l.Text.Split('\t'))), hasHeader);
 }
