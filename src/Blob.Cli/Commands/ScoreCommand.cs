@@ -25,8 +25,7 @@ public static class ScoreCommand
             if (answers.Length < 2) throw new BlobException($"--choices: give at least two answers separated by commas, not '{parsed.GetValue(choices)}'");
             if (answers.Distinct().Count() < answers.Length) throw new BlobException($"--choices: an answer is repeated in '{parsed.GetValue(choices)}'");
             var (lm, tokenizer) = ModelArguments.LoadCausalLM(parsed.GetValue(model)!, parsed.GetValue(adapter));
-            int[] tokens = answers.Select(a => tokenizer.Encode(a, addSpecialTokens: false).Ids is { Length: > 0 } ids ? ids[^1]
-                : throw new BlobException($"--choices: '{a}' has no tokens")).ToArray();
+            int[] tokens = answers.Select(a => Blob.Experiments.ModelZoo.LastTokenId(tokenizer, a, "--choices")).ToArray();
             double[] probabilities = Generation.ScoreChoices(lm, tokenizer.Encode(parsed.GetValue(prompt)!).Ids, tokens);
 
             var json = new JsonObject
