@@ -38,6 +38,7 @@ public sealed class ExperimentOptions
     public readonly Option<int> TrainSamples = new("--train-samples") { Description = "BLoB/BBB: K weight samples per step", DefaultValueFactory = _ => 1 };
     public readonly Option<int?> Samples = new("--samples") { Description = "N samples at prediction (default 10 for blob/mcd/bbb, 0 = mean weights)" };
     public readonly Option<int> MaxLength = new("--max-length") { Description = "Maximum tokens per example", DefaultValueFactory = _ => 256 };
+    public readonly Option<bool> GroupByLength = new("--group-by-length") { Description = "Batch examples of similar length together (less padding, faster)" };
     public readonly Option<int?> MaxTrain = new("--max-train") { Description = "Use at most N training examples (fixed shuffle)" };
     public readonly Option<int?> MaxEval = new("--max-eval") { Description = "Use at most N evaluation examples (fixed shuffle)" };
     public readonly Option<string[]> Ood = new("--ood") { Description = "Also evaluate on these tasks (out of distribution)", AllowMultipleArgumentsPerToken = true };
@@ -51,7 +52,7 @@ public sealed class ExperimentOptions
     {
         foreach (var o in new Option[] { Model, Task, DataRoot, Mapping, TrainFile, EvalFile, Steps, Epochs, BatchSize, GradAccum,
                      LearningRate, KlLearningRate, WeightDecay, Rank, Alpha, Targets, Dropout, EnsembleSize, PriorStd, InitEps,
-                     KlWeightingOption, NoAsymmetric, Softplus, Flipout, MeanInit, StdInAdamW, TrainSamples, Samples, MaxLength,
+                     KlWeightingOption, NoAsymmetric, Softplus, Flipout, MeanInit, StdInAdamW, TrainSamples, Samples, MaxLength, GroupByLength,
                      MaxTrain, MaxEval, Ood, Device, Bf16, CheckpointEvery, EvalBatchSize, Quiet })
             command.Options.Add(o);
     }
@@ -114,6 +115,7 @@ public sealed class ExperimentOptions
             StdInAdamW = p.GetValue(StdInAdamW),
             TrainSamples = Positive(p.GetValue(TrainSamples), "--train-samples"),
             MaxLength = Positive(p.GetValue(MaxLength), "--max-length"),
+            GroupByLength = p.GetValue(GroupByLength),
             Seed = seed,
             CheckpointEvery = p.GetValue(CheckpointEvery),
         },

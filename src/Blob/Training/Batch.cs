@@ -18,6 +18,8 @@ public interface IBatchSource
 {
     int Count { get; }
     int NumClasses { get; }
+    /// <summary>Tokens of example <paramref name="index"/> before padding (used to group examples of similar length).</summary>
+    int Length(int index);
     Batch Make(IReadOnlyList<int> indices, Device device);
 }
 

@@ -32,6 +32,7 @@ public sealed class TextBatchSource : IBatchSource
     public int Count => _examples.Count;
     public int NumClasses => _task.NumLabels;
     public IReadOnlyList<Example> Examples => _examples;
+    public int Length(int index) => _encoded[index].Length;
     public int[] Labels => _examples.Select(e => e.Label).ToArray();
 
     static TokenizedText EncodePrompt(ITextTokenizer tokenizer, string prompt, int maxLength)

@@ -166,10 +166,27 @@ public sealed class Trainer
     {
         if (_cachedEpoch == epoch) return _cachedOrder!;
         var order = Enumerable.Range(0, _data.Count).ToArray();
-        new Random(unchecked((int)(_options.Seed * 1_000_003 + epoch))).Shuffle(order); // seeded Random is stable across runs
+        var random = new Random(unchecked((int)(_options.Seed * 1_000_003 + epoch))); // seeded Random is stable across runs
+        random.Shuffle(order);
+        if (_options.GroupByLength) order = GroupedByLength(order, _options.BatchSize, _data.Length, random);
         _cachedOrder = order;
         _cachedEpoch = epoch;
         return order;
+    }
+
+    /// <summary>
+    /// Reorders a shuffled epoch so each batch holds examples of similar length: mega-batches of 50 batches are sorted
+    /// longest first and cut into batches, whose order is then shuffled. The one short batch (if any) stays last.
+    /// </summary>
+    public static int[] GroupedByLength(int[] shuffled, int batchSize, Func<int, int> length, Random random)
+    {
+        int mega = 50 * batchSize;
+        var batches = shuffled.Chunk(mega)
+            .SelectMany(chunk => chunk.OrderByDescending(length).Chunk(batchSize))
+            .ToArray();
+        int full = batches.Length > 0 && batches[^1].Length < batchSize ? batches.Length - 1 : batches.Length;
+        random.Shuffle(batches.AsSpan(0, full));
+        return batches.SelectMany(b => b).ToArray();
     }
 
     /// <summary>What must not change between a run and its resumption.</summary>
@@ -177,6 +194,6 @@ public sealed class Trainer
     {
         _options.Method.Kind, _options.Method.Rank, _options.Method.Alpha, Targets = string.Join(",", _options.Method.Targets),
         _options.Steps, _options.Epochs, _options.BatchSize, _options.GradientAccumulation, _options.LearningRate,
-        _options.Seed, _options.KlLearningRate, _options.KlWeighting, Examples = _data.Count,
+        _options.Seed, _options.KlLearningRate, _options.KlWeighting, _options.GroupByLength, Examples = _data.Count,
     });
 }

@@ -19,6 +19,11 @@ public sealed record TrainingOptions
     public double AdamEpsilon { get; init; } = 1e-6;
     public double MaxGradNorm { get; init; } = 0;
     public int MaxLength { get; init; } = 256;
+    /// <summary>
+    /// Put examples of similar length in the same batch (as Hugging Face's group_by_length): each epoch's shuffle is cut
+    /// into mega-batches of 50 batches, each sorted by length, and the batches are then shuffled. Less padding, same data.
+    /// </summary>
+    public bool GroupByLength { get; init; }
     public long Seed { get; init; } = 1;
 
     // BLoB (Algorithm 1, Appendix B.1)

@@ -25,6 +25,7 @@ sealed class FeatureSource(Tensor features, Tensor labels, int classes) : IBatch
 {
     public int Count => (int)features.shape[0];
     public int NumClasses => classes;
+    public int Length(int index) => 1;
     public Batch Make(IReadOnlyList<int> indices, Device device)
     {
         var index = tensor(indices.Select(i => (long)i).ToArray());

@@ -19,6 +19,7 @@ sealed class ToyData : IBatchSource
     }
     public int Count => (int)_x.shape[0];
     public int NumClasses => 3;
+    public int Length(int index) => 1;
     public Batch Make(IReadOnlyList<int> indices, Device device)
     {
         var idx = tensor(indices.Select(i => (long)i).ToArray());

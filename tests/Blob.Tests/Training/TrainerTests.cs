@@ -131,4 +131,28 @@ public class TrainerTests : IDisposable
         }
         Assert.Equal(sum / mu.Length, bbb.Kl().item<float>(), 4);
     }
+
+    [Fact]
+    public void GroupingByLengthKeepsEveryExampleAndPutsSimilarLengthsTogether()
+    {
+        var lengths = Enumerable.Range(0, 1000).Select(i => (i * 37) % 101 + 1).ToArray();
+        var shuffled = Enumerable.Range(0, lengths.Length).ToArray();
+        new Random(5).Shuffle(shuffled);
+        var grouped = Trainer.GroupedByLength(shuffled, batchSize: 8, i => lengths[i], new Random(6));
+
+        Assert.Equal(Enumerable.Range(0, lengths.Length), grouped.Order()); // a permutation: nothing lost, nothing repeated
+        int Padded(int[] order) => order.Chunk(8).Sum(b => b.Length * b.Max(i => lengths[i]));
+        int real = lengths.Sum();
+        Assert.True(Padded(grouped) < 1.1 * real, $"grouped batches pad {Padded(grouped)} tokens for {real}");
+        Assert.True(Padded(shuffled) > 1.5 * real, $"random batches pad {Padded(shuffled)} tokens for {real}");
+        Assert.NotEqual(grouped.Chunk(8).Select(b => lengths[b[0]]), grouped.Chunk(8).Select(b => lengths[b[0]]).OrderDescending()); // batch order shuffled
+    }
+
+    [Fact]
+    public void TheShortBatchStaysLastWhenGrouping()
+    {
+        var shuffled = Enumerable.Range(0, 21).ToArray();
+        var grouped = Trainer.GroupedByLength(shuffled, batchSize: 4, i => i, new Random(1));
+        Assert.Equal([0], grouped[^1..]); // 21 = 5 × 4 + 1: the lone shortest example is the final, short batch
+    }
 }
