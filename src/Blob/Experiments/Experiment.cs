@@ -75,6 +75,7 @@ public static class Experiment
         var (predict, predictionNote) = Predictor(tm, train, method, spec, device, log);
         var (result, probs, labels) = Evaluate(task, task.Eval, tm, predict, predictionNote, training, trained);
         var evalTime = clock.Elapsed;
+        result = result with { TrainSeconds = Math.Round(trained.Elapsed.TotalSeconds, 1), EvalSeconds = Math.Round(evalTime.TotalSeconds, 1) };
         result.Save(Path.Combine(outputDir, "result.json"));
         SavePredictions(Path.Combine(outputDir, "predictions.json"), probs, labels);
         ReliabilityDiagram.Save(Path.Combine(outputDir, "reliability.png"), $"{task.Name}: {method.Kind} (seed {training.Seed})",
@@ -214,7 +215,7 @@ public static class Experiment
         {
             $"model: {tm.Description}",
             $"method: {training.Method.Kind}, rank {training.Method.Rank}, alpha {training.Method.Alpha}; {predictionNote}",
-            $"training: {trained.Steps} steps of {training.ExamplesPerStep} examples, lr {training.LearningRate}, {trained.Elapsed.TotalSeconds:F0} s",
+            $"training: {trained.Steps} steps of {training.ExamplesPerStep} examples, lr {training.LearningRate}",
         };
         if (task.Note is { } n) notes.Add(n);
         if (note is not null) notes.Add(note);

@@ -6,15 +6,17 @@ namespace Blob.Reports;
 /// <summary>
 /// The paper's comparison table: for each metric (ACC, ECE, NLL, Brier) and method, one cell per task with the
 /// mean ± standard deviation over seeds. ACC and ECE are printed ×100; NLL and Brier as they are. The standard
-/// deviation is the sample one (n − 1); a single seed shows ± 0.00.
+/// deviation is the sample one (n − 1); a single seed shows ± 0.00. Wall-clock training and evaluation times follow
+/// as two more rows, over the runs that recorded them.
 /// </summary>
 public sealed class ComparisonTable
 {
     public sealed record Cell(double Mean, double Std, int Seeds);
 
-    static readonly (string Name, Func<RunResult, double> Value, double Scale)[] MetricColumns =
+    static readonly (string Name, Func<RunResult, double?> Value, double Scale)[] MetricColumns =
     [
         ("ACC", r => r.Accuracy, 100), ("ECE", r => r.Ece, 100), ("NLL", r => r.Nll, 1), ("Brier", r => r.Brier, 1),
+        ("Train s", r => r.TrainSeconds, 1), ("Eval s", r => r.EvalSeconds, 1),
     ];
 
     readonly IReadOnlyList<RunResult> results;
@@ -30,11 +32,12 @@ public sealed class ComparisonTable
         Methods = results.Select(r => r.Method).Distinct().ToList();
     }
 
-    /// <summary>Mean ± std over seeds of one metric ("ACC", "ECE", "NLL", "Brier"), scaled as printed; null if no run.</summary>
+    /// <summary>Mean ± std over seeds of one metric ("ACC", "ECE", "NLL", "Brier", "Train s", "Eval s"), scaled as printed; null if no run has it.</summary>
     public Cell? Get(string metric, string method, string task)
     {
         var (_, value, scale) = MetricColumns.Single(m => m.Name == metric);
-        var xs = results.Where(r => r.Method == method && r.Task == task).Select(r => value(r) * scale).ToList();
+        var xs = results.Where(r => r.Method == method && r.Task == task && value(r) is not null)
+            .Select(r => value(r)!.Value * scale).ToList();
         return xs.Count == 0 ? null : new Cell(xs.Average(), SampleStd(xs), xs.Count);
     }
 
@@ -43,7 +46,7 @@ public sealed class ComparisonTable
         var sb = new StringBuilder();
         sb.AppendLine($"| Metric | Method | {string.Join(" | ", Tasks.Select(TaskHeader))} |");
         sb.AppendLine($"| --- | --- |{string.Concat(Tasks.Select(_ => " ---: |"))}");
-        foreach (var (metric, _, scale) in MetricColumns)
+        foreach (var (metric, _, scale) in MetricColumns.Where(m => results.Any(r => m.Value(r) is not null)))
             foreach (var method in Methods)
                 sb.AppendLine($"| {metric}{(scale == 100 ? " (×100)" : "")} | {method} | " +
                     string.Join(" | ", Tasks.Select(t => Format(Get(metric, method, t)))) + " |");

@@ -6,7 +6,8 @@ namespace Blob.Reports;
 
 /// <summary>
 /// The outcome of one run (one task, one method, one seed) on its evaluation set, saved as JSON beside the run.
-/// Accuracy and ECE are fractions (0..1) here; tables print them ×100 as the paper does.
+/// Accuracy and ECE are fractions (0..1) here; tables print them ×100 as the paper does. TrainSeconds and EvalSeconds
+/// are wall-clock times (training: all of it, across resumptions), absent in results written before they were recorded.
 /// </summary>
 public sealed record RunResult(
     string Task,
@@ -17,7 +18,9 @@ public sealed record RunResult(
     double Ece,
     double Nll,
     double Brier,
-    IReadOnlyList<string>? Notes = null)
+    IReadOnlyList<string>? Notes = null,
+    double? TrainSeconds = null,
+    double? EvalSeconds = null)
 {
     static readonly JsonSerializerOptions Options = new()
     {

@@ -12,6 +12,7 @@ namespace Blob.Training;
 public sealed record TrainingProgress(long Step, long TotalSteps, double Loss, double Kl, double KlWeight,
     double LearningRate, double TrainAccuracy, TimeSpan Elapsed);
 
+/// <summary>How a run ended; Elapsed is its whole training time, the part before a resumption included.</summary>
 public sealed record TrainingResult(long Steps, double FinalLoss, TimeSpan Elapsed, bool Resumed);
 
 /// <summary>
@@ -68,10 +69,11 @@ public sealed class Trainer
 
         long total = TotalSteps, warmup = LearningRateSchedule.WarmupSteps(total, _options.WarmupRatio), klCycle = KlCycle;
         long start = 0;
+        TimeSpan before = TimeSpan.Zero; // training time of the steps a resumed checkpoint already did
         bool resumed = false;
         if (resume && checkpointDir != null && TrainingCheckpoint.Exists(checkpointDir))
         {
-            start = TrainingCheckpoint.Load(checkpointDir, model, adam, sgd, Fingerprint());
+            (start, before) = TrainingCheckpoint.Load(checkpointDir, model, adam, sgd, Fingerprint());
             resumed = true;
         }
         else manual_seed(_options.Seed);
@@ -138,11 +140,11 @@ public sealed class Trainer
 
             bool last = step + 1 == total, stop = cancel.IsCancellationRequested;
             if (checkpointDir != null && (last || stop || (_options.CheckpointEvery > 0 && (step + 1) % _options.CheckpointEvery == 0)))
-                TrainingCheckpoint.Save(checkpointDir, step + 1, model, adam, sgd, Fingerprint());
+                TrainingCheckpoint.Save(checkpointDir, step + 1, before + clock.Elapsed, model, adam, sgd, Fingerprint());
             if (stop && !last) throw new OperationCanceledException($"stopped after step {step + 1} of {total}");
         }
         model.eval();
-        return new TrainingResult(total, lastLoss, clock.Elapsed, resumed);
+        return new TrainingResult(total, lastLoss, before + clock.Elapsed, resumed);
     }
 
     static bool IsMean(nn.Module model, Parameter p) =>

@@ -5,7 +5,8 @@ using static TorchSharp.torch;
 namespace Blob.Training;
 
 /// <summary>
-/// A training checkpoint: the trainable parameters, both optimisers' states, torch's RNG state and the step, in one
+/// A training checkpoint: the trainable parameters, both optimisers' states, torch's RNG state, the step and the training
+/// time spent so far, in one
 /// folder that is replaced atomically (written beside it, then renamed), so a crash never leaves a half-written one.
 /// </summary>
 public static class TrainingCheckpoint
@@ -14,7 +15,7 @@ public static class TrainingCheckpoint
 
     public static bool Exists(string dir) => File.Exists(Path.Combine(dir, StateFile));
 
-    public static void Save(string dir, long step, nn.Module model, TorchSharp.Modules.OptimizerHelper adam, TorchSharp.Modules.OptimizerHelper? sgd, string fingerprint)
+    public static void Save(string dir, long step, TimeSpan elapsed, nn.Module model, TorchSharp.Modules.OptimizerHelper adam, TorchSharp.Modules.OptimizerHelper? sgd, string fingerprint)
     {
         string full = Path.GetFullPath(dir);
         string temp = full + ".tmp", old = full + ".old";
@@ -34,7 +35,7 @@ public static class TrainingCheckpoint
         adam.save_state_dict(Path.Combine(temp, AdamFile));
         sgd?.save_state_dict(Path.Combine(temp, SgdFile));
         get_rng_state().Save(Path.Combine(temp, RngFile));
-        File.WriteAllText(Path.Combine(temp, StateFile), JsonSerializer.Serialize(new State(step, fingerprint)));
+        File.WriteAllText(Path.Combine(temp, StateFile), JsonSerializer.Serialize(new State(step, fingerprint, elapsed.TotalSeconds)));
 
         if (Directory.Exists(old)) Directory.Delete(old, true);
         if (Directory.Exists(full)) Directory.Move(full, old);
@@ -42,8 +43,8 @@ public static class TrainingCheckpoint
         if (Directory.Exists(old)) Directory.Delete(old, true);
     }
 
-    /// <summary>Restores everything and returns the number of steps already done.</summary>
-    public static long Load(string dir, nn.Module model, TorchSharp.Modules.OptimizerHelper adam, TorchSharp.Modules.OptimizerHelper? sgd, string fingerprint)
+    /// <summary>Restores everything and returns the number of steps already done and the training time they took.</summary>
+    public static (long Step, TimeSpan Elapsed) Load(string dir, nn.Module model, TorchSharp.Modules.OptimizerHelper adam, TorchSharp.Modules.OptimizerHelper? sgd, string fingerprint)
     {
         string statePath = Path.Combine(dir, StateFile);
         State state;
@@ -71,8 +72,8 @@ public static class TrainingCheckpoint
         adam.load_state_dict(Path.Combine(dir, AdamFile));
         if (sgd != null) sgd.load_state_dict(Path.Combine(dir, SgdFile));
         set_rng_state(Tensor.Load(Path.Combine(dir, RngFile)));
-        return state.Step;
+        return (state.Step, TimeSpan.FromSeconds(state.Seconds));
     }
 
-    sealed record State(long Step, string Fingerprint);
+    sealed record State(long Step, string Fingerprint, double Seconds = 0);
 }

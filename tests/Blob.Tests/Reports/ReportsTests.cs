@@ -71,6 +71,24 @@ public sealed class ReportsTests : IDisposable
     }
 
     [Fact]
+    public void TimesAreTabulatedOverTheRunsThatRecordedThem()
+    {
+        var old = new ComparisonTable([Run("rte", "mle", 1, 0.7, 0.2)]);
+        Assert.DoesNotContain("Train s", old.ToMarkdown()); // results written before times were recorded
+
+        var table = new ComparisonTable([
+            Run("rte", "mle", 1, 0.7, 0.2) with { TrainSeconds = 300, EvalSeconds = 10 },
+            Run("rte", "mle", 2, 0.7, 0.2) with { TrainSeconds = 320, EvalSeconds = 12 },
+            Run("rte", "blob", 1, 0.7, 0.2),
+        ]);
+        Assert.Equal(310, table.Get("Train s", "mle", "rte")!.Mean, 9);
+        Assert.Null(table.Get("Train s", "blob", "rte"));
+        var md = table.ToMarkdown();
+        Assert.Contains("| Train s | mle | 310.00 ± 14.14 |", md);
+        Assert.Contains("| Eval s | blob | – |", md);
+    }
+
+    [Fact]
     public void TableFilesAreWritten()
     {
         var table = new ComparisonTable([Run("rte", "mle", 1, 0.7, 0.1)]);
