@@ -13,10 +13,10 @@ public sealed class ComparisonTable
 {
     public sealed record Cell(double Mean, double Std, int Seeds);
 
-    static readonly (string Name, Func<RunResult, double?> Value, double Scale)[] MetricColumns =
+    static readonly (string Name, Func<RunResult, double?> Value, double Scale, int Decimals)[] MetricColumns =
     [
-        ("ACC", r => r.Accuracy, 100), ("ECE", r => r.Ece, 100), ("NLL", r => r.Nll, 1), ("Brier", r => r.Brier, 1),
-        ("Train s", r => r.TrainSeconds, 1), ("Eval s", r => r.EvalSeconds, 1),
+        ("ACC", r => r.Accuracy, 100, 2), ("ECE", r => r.Ece, 100, 2), ("NLL", r => r.Nll, 1, 2), ("Brier", r => r.Brier, 1, 2),
+        ("Train s", r => r.TrainSeconds, 1, 0), ("Eval s", r => r.EvalSeconds, 1, 0),
     ];
 
     readonly IReadOnlyList<RunResult> results;
@@ -35,7 +35,7 @@ public sealed class ComparisonTable
     /// <summary>Mean ± std over seeds of one metric ("ACC", "ECE", "NLL", "Brier", "Train s", "Eval s"), scaled as printed; null if no run has it.</summary>
     public Cell? Get(string metric, string method, string task)
     {
-        var (_, value, scale) = MetricColumns.Single(m => m.Name == metric);
+        var (_, value, scale, _) = MetricColumns.Single(m => m.Name == metric);
         var xs = results.Where(r => r.Method == method && r.Task == task && value(r) is not null)
             .Select(r => value(r)!.Value * scale).ToList();
         return xs.Count == 0 ? null : new Cell(xs.Average(), SampleStd(xs), xs.Count);
@@ -46,10 +46,10 @@ public sealed class ComparisonTable
         var sb = new StringBuilder();
         sb.AppendLine($"| Metric | Method | {string.Join(" | ", Tasks.Select(TaskHeader))} |");
         sb.AppendLine($"| --- | --- |{string.Concat(Tasks.Select(_ => " ---: |"))}");
-        foreach (var (metric, _, scale) in MetricColumns.Where(m => results.Any(r => m.Value(r) is not null)))
+        foreach (var (metric, _, scale, decimals) in MetricColumns.Where(m => results.Any(r => m.Value(r) is not null)))
             foreach (var method in Methods)
                 sb.AppendLine($"| {metric}{(scale == 100 ? " (×100)" : "")} | {method} | " +
-                    string.Join(" | ", Tasks.Select(t => Format(Get(metric, method, t)))) + " |");
+                    string.Join(" | ", Tasks.Select(t => Format(Get(metric, method, t), decimals))) + " |");
         sb.AppendLine();
         sb.AppendLine("Mean ± sample standard deviation over seeds; n = evaluation examples; s = seeds.");
         foreach (var note in results.SelectMany(r => r.Notes ?? []).Distinct()) sb.AppendLine($"- {note}");
@@ -60,7 +60,7 @@ public sealed class ComparisonTable
     public string ToCsv()
     {
         var sb = new StringBuilder("metric,method,task,mean,std,seeds,n\n");
-        foreach (var (metric, _, _) in MetricColumns)
+        foreach (var (metric, _, _, _) in MetricColumns)
             foreach (var method in Methods)
                 foreach (var task in Tasks)
                     if (Get(metric, method, task) is { } c)
@@ -81,8 +81,8 @@ public sealed class ComparisonTable
     string CountOf(string task) =>
         string.Join("/", results.Where(r => r.Task == task).Select(r => r.Count).Distinct().Order());
 
-    static string Format(Cell? c) => c is null ? "–"
-        : string.Create(CultureInfo.InvariantCulture, $"{c.Mean:F2} ± {c.Std:F2}") + (c.Seeds == 1 ? " (s=1)" : "");
+    static string Format(Cell? c, int decimals) => c is null ? "–"
+        : c.Mean.ToString($"F{decimals}", CultureInfo.InvariantCulture) + " ± " + c.Std.ToString($"F{decimals}", CultureInfo.InvariantCulture) + (c.Seeds == 1 ? " (s=1)" : "");
 
     static double SampleStd(List<double> xs)
     {

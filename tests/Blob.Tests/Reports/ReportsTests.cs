@@ -84,7 +84,7 @@ public sealed class ReportsTests : IDisposable
         Assert.Equal(310, table.Get("Train s", "mle", "rte")!.Mean, 9);
         Assert.Null(table.Get("Train s", "blob", "rte"));
         var md = table.ToMarkdown();
-        Assert.Contains("| Train s | mle | 310.00 ± 14.14 |", md);
+        Assert.Contains("| Train s | mle | 310 ± 14 |", md);
         Assert.Contains("| Eval s | blob | – |", md);
     }
 
