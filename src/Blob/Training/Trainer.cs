@@ -136,7 +136,7 @@ public sealed class Trainer
 
             lastLoss = loss;
             onStep?.Invoke(new TrainingProgress(step + 1, total, loss, klValue, lambda,
-                _options.LearningRate * mult, seen > 0 ? correct / seen : 0, clock.Elapsed));
+                _options.LearningRate * mult, seen > 0 ? correct / seen : 0, before + clock.Elapsed));
 
             bool last = step + 1 == total, stop = cancel.IsCancellationRequested;
             if (checkpointDir != null && (last || stop || (_options.CheckpointEvery > 0 && (step + 1) % _options.CheckpointEvery == 0)))
