@@ -236,7 +236,8 @@ public sealed class BertModel : nn.Module
         var states = new List<Tensor> { h };
         foreach (var layer in encoder.layer)
         {
-            h = layer.forward(h, maskBias);
+            using (var scope = NewDisposeScope()) // frees each layer's temporaries (autograd keeps what it needs)
+                h = layer.forward(h, maskBias).MoveToOuterDisposeScope();
             if (allStates) states.Add(h);
             else { states[0].Dispose(); states[0] = h; }
         }
