@@ -129,6 +129,7 @@ public static class Experiment
             };
             var method = new MethodOptions { Kind = kind == MethodKind.Ens ? MethodKind.Mle : kind };
             var train = new TextBatchSource(task, task.Train, tm.Tokenizer, spec.Training.MaxLength);
+            manual_seed(spec.Training.Seed); // the N weight samples come from the seed: evaluating twice gives the same numbers
             var (predict, note) = Predictor(tm, train, method, spec, device, log);
             description = tm.Description;
             predictionNote = members.Length > 0 ? $"ensemble of {members.Length} saved members, probabilities averaged" : note;

@@ -44,6 +44,20 @@ public class ExperimentTests : IDisposable
     }
 
     [Fact]
+    public void SampledEvaluationOfASavedAdapterRepeatsExactly()
+    {
+        string run = Path.Combine(_dir, "blob-sampled");
+        Experiment.Run(Tiny(MethodKind.Blob), run);
+        var spec = Tiny(MethodKind.Blob, samples: 4);
+        var first = Experiment.EvaluateAdapter(spec, Path.Combine(run, "adapter"), laplace: false)[0];
+        var second = Experiment.EvaluateAdapter(spec, Path.Combine(run, "adapter"), laplace: false)[0];
+        Assert.Equal(first.Nll, second.Nll, 12);
+        var otherSeed = Experiment.EvaluateAdapter(spec with { Training = spec.Training with { Seed = 6 } },
+            Path.Combine(run, "adapter"), laplace: false)[0];
+        Assert.NotEqual(first.Nll, otherSeed.Nll); // the samples really are random: another seed draws others
+    }
+
+    [Fact]
     public void UnknownTaskAndMethodAreClearErrors()
     {
         var e = Assert.Throws<BlobException>(() => Experiment.Run(Tiny(MethodKind.Mle) with { Task = "nope" }, Path.Combine(_dir, "x")));
