@@ -49,7 +49,7 @@ public sealed class ComparisonTable
         foreach (var (metric, _, scale, decimals) in MetricColumns.Where(m => results.Any(r => m.Value(r) is not null)))
             foreach (var method in Methods)
                 sb.AppendLine($"| {metric}{(scale == 100 ? " (×100)" : "")} | {method} | " +
-                    string.Join(" | ", Tasks.Select(t => Format(Get(metric, method, t), decimals))) + " |");
+                    string.Join(" | ", Tasks.Select(t => Format(Get(metric, method, t), decimals, MostSeeds))) + " |");
         sb.AppendLine();
         sb.AppendLine("Mean ± sample standard deviation over seeds; n = evaluation examples; s = seeds.");
         foreach (var note in results.SelectMany(r => r.Notes ?? []).Distinct()) sb.AppendLine($"- {note}");
@@ -81,8 +81,11 @@ public sealed class ComparisonTable
     string CountOf(string task) =>
         string.Join("/", results.Where(r => r.Task == task).Select(r => r.Count).Distinct().Order());
 
-    static string Format(Cell? c, int decimals) => c is null ? "–"
-        : c.Mean.ToString($"F{decimals}", CultureInfo.InvariantCulture) + " ± " + c.Std.ToString($"F{decimals}", CultureInfo.InvariantCulture) + (c.Seeds == 1 ? " (s=1)" : "");
+    /// <summary>The most seeds any cell has; a cell with fewer says how many it has ("(s=2)").</summary>
+    int MostSeeds => results.GroupBy(r => (r.Method, r.Task)).Max(g => g.Count());
+
+    static string Format(Cell? c, int decimals, int mostSeeds) => c is null ? "–"
+        : c.Mean.ToString($"F{decimals}", CultureInfo.InvariantCulture) + " ± " + c.Std.ToString($"F{decimals}", CultureInfo.InvariantCulture) + (c.Seeds == 1 || c.Seeds < mostSeeds ? $" (s={c.Seeds})" : "");
 
     static double SampleStd(List<double> xs)
     {

@@ -79,12 +79,14 @@ public sealed class ReportsTests : IDisposable
         var table = new ComparisonTable([
             Run("rte", "mle", 1, 0.7, 0.2) with { TrainSeconds = 300, EvalSeconds = 10 },
             Run("rte", "mle", 2, 0.7, 0.2) with { TrainSeconds = 320, EvalSeconds = 12 },
+            Run("rte", "mle", 3, 0.7, 0.2),
             Run("rte", "blob", 1, 0.7, 0.2),
         ]);
         Assert.Equal(310, table.Get("Train s", "mle", "rte")!.Mean, 9);
         Assert.Null(table.Get("Train s", "blob", "rte"));
         var md = table.ToMarkdown();
-        Assert.Contains("| Train s | mle | 310 ± 14 |", md);
+        Assert.Contains("| Train s | mle | 310 ± 14 (s=2) |", md); // two of mle's three runs recorded a time
+        Assert.Contains("| ACC (×100) | mle | 70.00 ± 0.00 |", md);
         Assert.Contains("| Eval s | blob | – |", md);
     }
 
