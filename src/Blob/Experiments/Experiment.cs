@@ -67,6 +67,7 @@ public static class Experiment
                     $"{task.Train.Count} training and {task.Eval.Count} evaluation examples");
 
         var train = new TextBatchSource(task, task.Train, tm.Tokenizer, training.MaxLength);
+        if (train.TruncationNote("training") is { } truncation) log?.Invoke(truncation);
         var trainer = new Trainer(tm.Classifier, train, training, device);
         var trained = trainer.Train(Path.Combine(outputDir, "checkpoint"), resume, onStep, cancel);
 
@@ -136,6 +137,7 @@ public static class Experiment
             for (int i = 0; i < evalSets.Count; i++)
             {
                 var data = new TextBatchSource(evalSets[i].Task, evalSets[i].Task.Eval, tm.Tokenizer, spec.Training.MaxLength);
+                if (folder == folders[0] && data.TruncationNote("evaluation") is { } truncation) log?.Invoke($"{evalSets[i].Task.Name}: {truncation}");
                 var probs = predict(data);
                 sums[i] = sums[i] is null ? probs : sums[i]!.Select((row, r) => row.Select((v, c) => v + probs[r][c]).ToArray()).ToArray();
             }
@@ -219,6 +221,7 @@ public static class Experiment
             $"training: {trained.Steps} steps of {training.ExamplesPerStep} examples, lr {training.LearningRate}",
         };
         if (task.Note is { } n) notes.Add(n);
+        if (data.TruncationNote("evaluation") is { } truncation) notes.Add(truncation);
         if (note is not null) notes.Add(note);
         return (RunResult.From(task.Name, training.Method.Kind.ToString().ToLowerInvariant(), (int)training.Seed,
             Metrics.Evaluate(probs, labels), notes), probs, labels);

@@ -25,8 +25,27 @@ public sealed class TextBatchSource : IBatchSource
         _decoder = task.Kind == TaskKind.MultipleChoice;
         _padId = tokenizer.PadId;
         _encoded = examples.Select(e => _decoder ? EncodePrompt(tokenizer, e.Text, maxLength)
-                                                 : tokenizer.Encode(e.Text, e.TextPair, addSpecialTokens: true, maxLength: maxLength))
+                                                 : EncodePair(tokenizer, e.Text, e.TextPair, maxLength))
                            .ToArray();
+        MaxLength = maxLength;
+    }
+
+    /// <summary>The maximum sequence length the examples were cut to.</summary>
+    public int MaxLength { get; }
+
+    /// <summary>How many examples were longer than <see cref="MaxLength"/> and lost tokens to truncation.</summary>
+    public int Truncated { get; private set; }
+
+    /// <summary>"12 of 277 examples truncated to 128 tokens", or null when none was.</summary>
+    public string? TruncationNote(string what) =>
+        Truncated == 0 ? null : $"{Truncated} of {Count} {what} examples truncated to {MaxLength} tokens (--max-length)";
+
+    TokenizedText EncodePair(ITextTokenizer tokenizer, string text, string? pair, int maxLength)
+    {
+        var full = tokenizer.Encode(text, pair, addSpecialTokens: true);
+        if (full.Length <= maxLength) return full;
+        Truncated++;
+        return tokenizer.Encode(text, pair, addSpecialTokens: true, maxLength: maxLength);
     }
 
     public int Count => _examples.Count;
@@ -35,10 +54,11 @@ public sealed class TextBatchSource : IBatchSource
     public int Length(int index) => _encoded[index].Length;
     public int[] Labels => _examples.Select(e => e.Label).ToArray();
 
-    static TokenizedText EncodePrompt(ITextTokenizer tokenizer, string prompt, int maxLength)
+    TokenizedText EncodePrompt(ITextTokenizer tokenizer, string prompt, int maxLength)
     {
         var full = tokenizer.Encode(prompt, addSpecialTokens: true);
         if (full.Length <= maxLength) return full;
+        Truncated++;
         // Keep a leading BOS, then the last tokens.
         bool bos = tokenizer.BosId is { } b && full.Ids.Length > 0 && full.Ids[0] == b;
         int keep = maxLength - (bos ? 1 : 0);
