@@ -1,4 +1,5 @@
 using Blob.Adapters;
+using Blob.Runtime;
 using Blob.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -18,6 +19,7 @@ public static class BayesianPrediction
         model.eval();
         var result = new double[data.Count][];
         AdapterInjection.SetSampling(model, samples > 0);
+        using var heap = NativeHeap.MapLargeAllocations(); // else glibc's heaps grow past 11 GB over N passes (see NativeHeap)
         try
         {
             using var _ = no_grad();
