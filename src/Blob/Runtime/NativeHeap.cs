@@ -7,8 +7,8 @@ namespace Blob.Runtime;
 /// threshold to 32 MB after the first large free, so large tensors come from its heaps, and what N-sample prediction
 /// frees there is not reused well: BLoB's N = 10 prediction on RTE grew past 11 GB RSS (the OOM killer stopped one
 /// run at 12.1 GB), and trimming the heap after every batch did not help (11.5 GB). Mapping every allocation of 64 KB
-/// or more afresh keeps that prediction small (measured below 1.5 GB), but costs training a third or more of its time in the kernel
-/// zeroing pages. So prediction maps them (<see cref="MapLargeAllocations"/>) and training keeps glibc's heap.
+/// or more afresh keeps that prediction at 2.0 GB, but costs training 1.3× the CPU time (the kernel zeroing fresh
+/// pages). So prediction maps them (<see cref="MapLargeAllocations"/>) and training keeps glibc's heap.
 /// A no-op off Linux/glibc, and when the user set <c>MALLOC_MMAP_THRESHOLD_</c> themselves.
 /// </summary>
 public static class NativeHeap
