@@ -20,10 +20,11 @@ public static class BenchCommand
     {
         var model = new Option<string>("--model") { Description = "Model (default the built-in MiniLM)", DefaultValueFactory = _ => ModelZoo.BuiltIn };
         var task = new Option<string>("--task") { Description = "Task whose batches are used", DefaultValueFactory = _ => DemoTask.Name };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
-        var steps = new Option<int>("--steps") { Description = "Steps per block", DefaultValueFactory = _ => 10 };
-        var rounds = new Option<int>("--rounds") { Description = "Alternating blocks per method", DefaultValueFactory = _ => 4 };
-        var dataRoot = new Option<string?>("--data-root");
+        var batch = new Option<int>("--batch-size") { Description = "Examples per training step", DefaultValueFactory = _ => 16 }.AtLeast(1);
+        // A block's first step is warm-up and not timed; fewer than 5 steps or 2 rounds measure noise, not a ratio.
+        var steps = new Option<int>("--steps") { Description = "Steps per block (at least 5; the first of each block is not timed)", DefaultValueFactory = _ => 10 }.AtLeast(5);
+        var rounds = new Option<int>("--rounds") { Description = "Alternating blocks per method (at least 2)", DefaultValueFactory = _ => 4 }.AtLeast(2);
+        var dataRoot = new Option<string?>("--data-root") { Description = "Folder with the benchmark files (default ../shared/data)" };
         var child = new Option<string?>("--child") { Hidden = true };
         var command = new Command("bench", "Benchmark BLoB against LoRA: step-time and peak-memory ratios, tokens per second");
         foreach (var o in new Option[] { model, task, batch, steps, rounds, dataRoot, child }) command.Options.Add(o);
@@ -47,6 +48,7 @@ public static class BenchCommand
             foreach (var kind in new[] { MethodKind.Mle, MethodKind.Blob }) memory[kind] = MeasureChild(p, kind);
 
             Console.WriteLine($"step time   LoRA {loraMedian * 1000:F1} ms   BLoB {blobMedian * 1000:F1} ms   ratio {blobMedian / loraMedian:F3}  (paper ~1.15, goal <= 1.10)");
+            Console.WriteLine($"spread      LoRA {Spread(times[MethodKind.Mle])}   BLoB {Spread(times[MethodKind.Blob])}  (quartiles of {times[MethodKind.Mle].Count} timed steps each)");
             Console.WriteLine($"tokens/s    LoRA {tokensPerStep / loraMedian:F0}   BLoB {tokensPerStep / blobMedian:F0}");
             var (lp, ll) = memory[MethodKind.Mle];
             var (bp, bl) = memory[MethodKind.Blob];
@@ -86,11 +88,18 @@ public static class BenchCommand
         return stamps.Zip(stamps.Skip(1), (a, b) => b - a).ToList();
     }
 
-    static double Median(List<double> xs)
+    static double Median(List<double> xs) => Quantile(xs, 0.5);
+
+    /// <summary>The q-quantile, interpolating linearly between order statistics.</summary>
+    static double Quantile(List<double> xs, double q)
     {
-        var s = xs.OrderBy(x => x).ToList();
-        return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
+        var s = xs.Order().ToList();
+        double at = q * (s.Count - 1);
+        int lo = (int)Math.Floor(at), hi = (int)Math.Ceiling(at);
+        return s[lo] + (s[hi] - s[lo]) * (at - lo);
     }
+
+    static string Spread(List<double> xs) => $"{Quantile(xs, 0.25) * 1000:F1}–{Quantile(xs, 0.75) * 1000:F1} ms";
 
     /// <summary>Runs this command again in a fresh process for one method and reads its peak memory.</summary>
     static (double Peak, double Loaded) MeasureChild(ParseResult p, MethodKind kind)

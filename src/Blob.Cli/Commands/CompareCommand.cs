@@ -8,65 +8,74 @@ namespace Blob.Cli.Commands;
 
 /// <summary>
 /// `blob compare`: methods × seeds on one task, then the paper-style table (mean ± std over seeds; ACC and ECE × 100)
-/// as Markdown and CSV, and reliability diagrams (one per method and one overlaid). A run whose result.json exists is
-/// reused, and an interrupted one resumes from its checkpoint, so a stopped comparison continues where it was.
+/// as Markdown and CSV, and reliability diagrams (one per method and one overlaid). A finished run made with the same
+/// settings is reused, and an interrupted one resumes from its checkpoint, so a stopped comparison continues where it
+/// was; a run made with other settings is refused before anything trains (see <see cref="RunFolder"/>).
 /// </summary>
 public static class CompareCommand
 {
     public static Command Create()
     {
         var options = new ExperimentOptions();
-        var methods = new Option<string[]>("--methods") { Description = "Methods to compare", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["mle", "map", "blob"] };
-        var seeds = new Option<int[]>("--seeds") { Description = "Seeds (the paper: 1 2 3)", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [1, 2, 3] };
+        var methods = new Option<string[]>("--methods") { Description = "Methods to compare: mle, map, mcd, ens, bbb, lap, blob (default: mle map blob)", AllowMultipleArgumentsPerToken = true }
+            .Must(ms => ms.SelectMany(SplitMethods).FirstOrDefault(m => !MethodOptions.TryParse(m, out _)) is { } bad ? $"unknown method '{bad}' (known: mle, map, mcd, ens, bbb, lap, blob)" : null);
+        var seeds = new Option<int[]>("--seeds") { Description = "Seeds (default, as the paper: 1 2 3)", AllowMultipleArgumentsPerToken = true }
+            .Must(ss => ss.Distinct().Count() == ss.Length ? null : "a seed is repeated");
         var output = new Option<string?>("--output") { Description = "Output folder (default runs/compare-TASK)" };
-        var fresh = new Option<bool>("--fresh") { Description = "Retrain runs that already have results" };
+        var overwrite = new Option<bool>("--overwrite", "--fresh") { Description = "Retrain every run, replacing results and checkpoints already in the output folder" };
         var command = new Command("compare", "Compare methods over seeds on one task: paper-style table and reliability diagrams");
         options.AddTo(command);
-        foreach (var o in new Option[] { methods, seeds, output, fresh }) command.Options.Add(o);
+        foreach (var o in new Option[] { methods, seeds, output, overwrite }) command.Options.Add(o);
         command.SetAction(p =>
         {
-            var kinds = (p.GetValue(methods) ?? []).SelectMany(m => m.Split(',', StringSplitOptions.RemoveEmptyEntries))
-                .Select(MethodOptions.Parse).Distinct().ToList();
-            var seedList = p.GetValue(seeds) ?? [1];
+            var given = p.GetValue(methods) is { Length: > 0 } m ? m : ["mle", "map", "blob"];
+            var kinds = given.SelectMany(SplitMethods).Select(MethodOptions.Parse).Distinct().ToList();
+            var seedList = p.GetValue(seeds) is { Length: > 0 } chosen ? chosen : [1, 2, 3];
             var first = options.Read(p, kinds[0], seedList[0]);
             string dir = p.GetValue(output) ?? Path.Combine("runs", $"compare-{first.Task}");
-            var outcome = Run(options, p, kinds, seedList, dir, p.GetValue(fresh));
+            var outcome = Run(options, p, kinds, seedList, dir, p.GetValue(overwrite));
             return outcome ? 0 : 130;
         });
         return command;
     }
 
+    /// <summary>"mle,blob" and "mle blob" both name two methods.</summary>
+    static string[] SplitMethods(string methods) => methods.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
     static bool Run(ExperimentOptions options, ParseResult p, IReadOnlyList<MethodKind> kinds, IReadOnlyList<int> seeds,
-        string dir, bool fresh)
+        string dir, bool overwrite)
     {
+        // Seeds outermost, so that every method has a result early in a long comparison.
+        var runs = seeds.SelectMany(seed => kinds.Select(kind => (Kind: kind, Seed: seed, Spec: options.Read(p, kind, seed),
+            Dir: Path.Combine(dir, kind.ToString().ToLowerInvariant(), $"seed-{seed}")))).ToList();
+        // Before anything trains: a finished run is reused only if its settings are this comparison's; any other is
+        // refused here, with the differences named, rather than after hours of the other runs.
+        var reuse = runs.Select(r => !overwrite && RunFolder.CanReuse(r.Dir, Experiment.Settings(r.Spec))).ToList();
+
         var results = new List<RunResult>();
         var pooled = kinds.ToDictionary(k => k, _ => (Probs: new List<double[]>(), Labels: new List<int>()));
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        // Seeds outermost, so that every method has a result early in a long comparison.
-        foreach (var seed in seeds)
-            foreach (var kind in kinds)
+        foreach (var (run, reused) in runs.Zip(reuse))
+        {
+            string resultPath = Path.Combine(run.Dir, RunFolder.Result);
+            RunResult result;
+            if (reused)
             {
-                var spec = options.Read(p, kind, seed);
-                string runDir = Path.Combine(dir, kind.ToString().ToLowerInvariant(), $"seed-{seed}");
-                string resultPath = Path.Combine(runDir, "result.json"), predictionsPath = Path.Combine(runDir, "predictions.json");
-                RunResult result;
-                if (!fresh && File.Exists(resultPath) && File.Exists(predictionsPath))
-                {
-                    result = RunResult.Load(resultPath);
-                    Console.WriteLine($"{kind.ToString().ToLowerInvariant()} seed {seed}: reusing {resultPath}");
-                }
-                else
-                {
-                    var run = TrainCommand.RunOne(spec, runDir, resume: true, p.GetValue(options.Quiet));
-                    if (run is null) return false;
-                    TrainCommand.Print(run);
-                    result = run.Result;
-                }
-                results.Add(result);
-                var (probs, labels) = Experiment.LoadPredictions(predictionsPath);
-                pooled[kind].Probs.AddRange(probs);
-                pooled[kind].Labels.AddRange(labels);
+                result = RunResult.Load(resultPath);
+                Console.WriteLine($"{run.Kind.ToString().ToLowerInvariant()} seed {run.Seed}: reusing {resultPath} (same settings)");
             }
+            else
+            {
+                var trained = TrainCommand.RunOne(run.Spec, run.Dir, overwrite ? ExistingRun.Overwrite : ExistingRun.Resume, p.GetValue(options.Quiet));
+                if (trained is null) return false;
+                TrainCommand.Print(trained);
+                result = trained.Result;
+            }
+            results.Add(result);
+            var (probs, labels) = Experiment.LoadPredictions(Path.Combine(run.Dir, RunFolder.Predictions));
+            pooled[run.Kind].Probs.AddRange(probs);
+            pooled[run.Kind].Labels.AddRange(labels);
+        }
 
         // One diagram per method, from the predictions of all its seeds together, and one with all methods.
         var series = new List<ReliabilitySeries>();

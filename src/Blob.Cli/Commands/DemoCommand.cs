@@ -26,7 +26,7 @@ public static class DemoCommand
                 "--task", "demo-facts", "--model", "minilm", "--methods", "mle", "blob", "--seeds", "1",
                 "--epochs", p.GetValue(epochs).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 "--batch-size", "16", "--lr", "1e-3", "--kl-lr", "0.01", "--max-length", "64",
-                "--output", p.GetValue(output)!, "--fresh",
+                "--output", p.GetValue(output)!, "--overwrite",
                 .. p.GetValue(quiet) ? new[] { "--quiet" } : [],
             ];
             return CompareCommand.Create().Parse(args).Invoke();

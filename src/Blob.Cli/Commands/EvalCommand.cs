@@ -14,7 +14,7 @@ public static class EvalCommand
         var laplace = new Option<bool>("--laplace") { Description = "Fit the Laplace approximation (LAP) on the task's training split and predict with it" };
         var output = new Option<string?>("--output") { Description = "Write the results as JSON to this file" };
         var command = new Command("eval", "Evaluate a saved adapter: accuracy, ECE, NLL, Brier (with N-sample prediction for Bayesian adapters)");
-        options.AddTo(command);
+        options.AddEvaluationTo(command);
         foreach (var o in new Option[] { adapter, laplace, output }) command.Options.Add(o);
         command.SetAction(p =>
         {

@@ -15,7 +15,7 @@ public static class CustomTask
     public static TaskData Load(string mappingPath, string trainPath, string evalPath)
     {
         var map = Mapping.Read(mappingPath);
-        var name = map.Name ?? Path.GetFileNameWithoutExtension(mappingPath);
+        var name = map.Name ?? Path.GetFileNameWithoutExtension(trainPath); // not the mapping's file name: "map" reads as the MAP method
         var (train, eval) = (Read(map, trainPath), Read(map, evalPath));
         if (!map.IsMultipleChoice) return new TaskData(name, TaskKind.SequenceClassification, map.Labels!, train, eval);
         int letters = train.Concat(eval).Max(e => e.Choices!.Count);

@@ -45,14 +45,17 @@ public sealed record ExperimentResult(RunResult Result, IReadOnlyList<RunResult>
 /// </summary>
 public static class Experiment
 {
-    public static ExperimentResult Run(ExperimentSpec spec, string outputDir, bool resume = false,
+    /// <param name="existing">What to do when outputDir already holds a run: refuse (the default), resume it (same
+    /// settings only), or overwrite it. See <see cref="RunFolder"/>.</param>
+    public static ExperimentResult Run(ExperimentSpec spec, string outputDir, ExistingRun existing = ExistingRun.Refuse,
         Action<TrainingProgress>? onStep = null, CancellationToken cancel = default, Action<string>? log = null)
     {
-        Directory.CreateDirectory(outputDir);
         var device = Devices.Parse(spec.Device);
         var training = spec.Training;
-        var task = Subsample(LoadTask(spec), spec.MaxTrain, spec.MaxEval);
+        var task = LoadSubsampledTask(spec);
         if (task.Train.Count == 0) throw new BlobException($"task '{task.Name}' has no training examples");
+        RunFolder.Prepare(outputDir, RunSettings.Of(spec, task), existing);
+        bool resume = existing == ExistingRun.Resume;
 
         manual_seed(training.Seed);
         var tm = ModelZoo.Load(spec.Model, task, device, training.Seed, spec.BaseInBfloat16 ? ScalarType.BFloat16 : ScalarType.Float32);
@@ -226,6 +229,11 @@ public static class Experiment
         return (RunResult.From(task.Name, training.Method.Kind.ToString().ToLowerInvariant(), (int)training.Seed,
             Metrics.Evaluate(probs, labels), notes), probs, labels);
     }
+
+    /// <summary>The settings a run of this spec would record (what <see cref="RunFolder"/> compares).</summary>
+    public static RunSettings Settings(ExperimentSpec spec) => RunSettings.Of(spec, LoadSubsampledTask(spec));
+
+    static TaskData LoadSubsampledTask(ExperimentSpec spec) => Subsample(LoadTask(spec), spec.MaxTrain, spec.MaxEval);
 
     public static TaskData LoadTask(ExperimentSpec spec)
     {

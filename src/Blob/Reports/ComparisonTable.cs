@@ -6,7 +6,7 @@ namespace Blob.Reports;
 /// <summary>
 /// The paper's comparison table: for each metric (ACC, ECE, NLL, Brier) and method, one cell per task with the
 /// mean ± standard deviation over seeds. ACC and ECE are printed ×100; NLL and Brier as they are. The standard
-/// deviation is the sample one (n − 1); a single seed shows ± 0.00. Wall-clock training and evaluation times follow
+/// deviation is the sample one (n − 1); a single seed shows its value alone. Wall-clock training and evaluation times follow
 /// as two more rows, over the runs that recorded them.
 /// </summary>
 public sealed class ComparisonTable
@@ -51,7 +51,8 @@ public sealed class ComparisonTable
                 sb.AppendLine($"| {metric}{(scale == 100 ? " (×100)" : "")} | {method} | " +
                     string.Join(" | ", Tasks.Select(t => Format(Get(metric, method, t), decimals, MostSeeds))) + " |");
         sb.AppendLine();
-        sb.AppendLine("Mean ± sample standard deviation over seeds; n = evaluation examples; s = seeds.");
+        sb.AppendLine(MostSeeds == 1 ? "One seed per cell (no standard deviation); n = evaluation examples."
+            : "Mean ± sample standard deviation over seeds; n = evaluation examples; s = seeds.");
         foreach (var note in results.SelectMany(r => r.Notes ?? []).Distinct()) sb.AppendLine($"- {note}");
         return sb.ToString();
     }
@@ -64,7 +65,7 @@ public sealed class ComparisonTable
             foreach (var method in Methods)
                 foreach (var task in Tasks)
                     if (Get(metric, method, task) is { } c)
-                        sb.AppendLine(string.Join(",", metric, Quote(method), Quote(task), Num(c.Mean), Num(c.Std), c.Seeds, CountOf(task)));
+                        sb.AppendLine(string.Join(",", metric, Quote(method), Quote(task), Num(c.Mean), c.Seeds > 1 ? Num(c.Std) : "", c.Seeds, CountOf(task)));
         return sb.ToString();
     }
 
@@ -84,8 +85,11 @@ public sealed class ComparisonTable
     /// <summary>The most seeds any cell has; a cell with fewer says how many it has ("(s=2)").</summary>
     int MostSeeds => results.GroupBy(r => (r.Method, r.Task)).Max(g => g.Count());
 
+    /// <summary>"mean ± std"; one seed has no spread, so its cell is the value alone.</summary>
     static string Format(Cell? c, int decimals, int mostSeeds) => c is null ? "–"
-        : c.Mean.ToString($"F{decimals}", CultureInfo.InvariantCulture) + " ± " + c.Std.ToString($"F{decimals}", CultureInfo.InvariantCulture) + (c.Seeds == 1 || c.Seeds < mostSeeds ? $" (s={c.Seeds})" : "");
+        : c.Mean.ToString($"F{decimals}", CultureInfo.InvariantCulture)
+          + (c.Seeds > 1 ? " ± " + c.Std.ToString($"F{decimals}", CultureInfo.InvariantCulture) : "")
+          + (c.Seeds < mostSeeds ? $" (s={c.Seeds})" : "");
 
     static double SampleStd(List<double> xs)
     {

@@ -48,7 +48,16 @@ public sealed record MethodOptions
     /// <summary>How many weight samples a prediction averages by default (paper: N = 10 for Bayesian methods).</summary>
     public int DefaultSamples => Kind is MethodKind.Blob or MethodKind.Mcd or MethodKind.Bbb ? 10 : 0;
 
-    public static MethodKind Parse(string name) => name.Trim().ToLowerInvariant() switch
+    public static MethodKind Parse(string name) => TryParse(name, out var kind) ? kind
+        : throw new BlobException($"unknown method '{name}' (known: mle, map, mcd, ens, bbb, lap, blob)");
+
+    public static bool TryParse(string name, out MethodKind kind)
+    {
+        kind = Known(name) ?? default;
+        return Known(name) is not null;
+    }
+
+    static MethodKind? Known(string name) => name.Trim().ToLowerInvariant() switch
     {
         "mle" or "lora" => MethodKind.Mle,
         "map" => MethodKind.Map,
@@ -57,7 +66,7 @@ public sealed record MethodOptions
         "bbb" => MethodKind.Bbb,
         "lap" or "laplace" => MethodKind.Lap,
         "blob" => MethodKind.Blob,
-        _ => throw new BlobException($"unknown method '{name}' (known: mle, map, mcd, ens, bbb, lap, blob)"),
+        _ => null,
     };
 }
 

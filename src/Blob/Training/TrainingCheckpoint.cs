@@ -51,8 +51,8 @@ public static class TrainingCheckpoint
         try { state = JsonSerializer.Deserialize<State>(File.ReadAllText(statePath)) ?? throw new JsonException("empty"); }
         catch (JsonException e) { throw new BlobException($"{statePath}: not a checkpoint state file ({e.Message})"); }
         if (state.Fingerprint != fingerprint)
-            throw new BlobException($"{dir}: the checkpoint was written by a run with other settings; " +
-                                    $"resume with the same options, or use another --output folder\n  checkpoint: {state.Fingerprint}\n  this run:   {fingerprint}");
+            throw new BlobException($"{dir}: the checkpoint was written by a run with other settings ({Differences(state.Fingerprint, fingerprint)}); " +
+                                    "resume with the same options, or use another --output folder");
 
         var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         string paramsPath = Path.Combine(dir, ParamsFile);
@@ -73,6 +73,20 @@ public static class TrainingCheckpoint
         if (sgd != null) sgd.load_state_dict(Path.Combine(dir, SgdFile));
         set_rng_state(Tensor.Load(Path.Combine(dir, RngFile)));
         return (state.Step, TimeSpan.FromSeconds(state.Seconds));
+    }
+
+    /// <summary>"Name: checkpoint → this run" for each field of two fingerprints (flat JSON objects) that differs.</summary>
+    static string Differences(string recorded, string current)
+    {
+        try
+        {
+            var a = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(recorded)!;
+            var b = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(current)!;
+            return string.Join("; ", a.Keys.Union(b.Keys)
+                .Where(k => a.GetValueOrDefault(k).ToString() != b.GetValueOrDefault(k).ToString())
+                .Select(k => $"{k}: {a.GetValueOrDefault(k)} → {b.GetValueOrDefault(k)}"));
+        }
+        catch (JsonException) { return "unreadable fingerprint"; }
     }
 
     sealed record State(long Step, string Fingerprint, double Seconds = 0);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Blob.Experiments;
 using Blob.Reports;
+using Blob.Tests.Cli;
 using Blob.Training;
 
 namespace Blob.Tests.Experiments;
@@ -70,27 +71,28 @@ public class ExperimentTests : IDisposable
     [Fact]
     public void ARunKilledWithSigkillResumesToTheSameMetrics()
     {
-        string cli = Path.Combine(AppContext.BaseDirectory, "Blob.Cli.dll");
         string[] common = ["train", "--task", "demo-facts", "--method", "blob", "--steps", "24", "--batch-size", "8",
             "--max-train", "96", "--max-eval", "32", "--max-length", "32", "--samples", "4", "--checkpoint-every", "4",
             "--device", "cpu", "--quiet", "--seed", "3"];
         string straight = Path.Combine(_dir, "straight"), killed = Path.Combine(_dir, "killed");
 
-        Assert.Equal(0, RunCli(cli, [.. common, "--output", straight]));
+        var first = BlobCli.RunChild([.. common, "--output", straight]);
+        Assert.True(first.Code == 0, first.ToString());
 
         // Start the same run, SIGKILL it once a checkpoint from the middle of training exists, then resume.
-        using (var process = Start(cli, [.. common, "--output", killed]))
+        using (var child = new BlobCli.Child([.. common, "--output", killed]))
         {
             var state = Path.Combine(killed, "checkpoint", "state.json");
             var clock = Stopwatch.StartNew();
-            while (!(File.Exists(state) && File.ReadAllText(state).Contains("\"Step\":8")) && !process.HasExited && clock.Elapsed < TimeSpan.FromMinutes(3))
+            while (!(File.Exists(state) && File.ReadAllText(state).Contains("\"Step\":8")) && !child.Process.HasExited && clock.Elapsed < TimeSpan.FromMinutes(3))
                 Thread.Sleep(20);
-            Assert.False(process.HasExited, "the run finished before it could be killed");
-            process.Kill(); // SIGKILL on Linux
-            process.WaitForExit();
+            if (child.Process.HasExited) Assert.Fail($"the run finished before it could be killed: {child.WaitForExit()}");
+            child.Process.Kill(); // SIGKILL on Linux
+            child.WaitForExit();
         }
         Assert.False(File.Exists(Path.Combine(killed, "result.json")));
-        Assert.Equal(0, RunCli(cli, [.. common, "--output", killed, "--resume"]));
+        var resumed = BlobCli.RunChild([.. common, "--output", killed, "--resume"]);
+        Assert.True(resumed.Code == 0, resumed.ToString());
 
         var a = RunResult.Load(Path.Combine(straight, "result.json"));
         var b = RunResult.Load(Path.Combine(killed, "result.json"));
@@ -98,25 +100,5 @@ public class ExperimentTests : IDisposable
         Assert.Equal(a.Nll, b.Nll);
         Assert.Equal(a.Ece, b.Ece);
         Assert.Equal(a.Brier, b.Brier);
-    }
-
-    static Process Start(string cli, string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(cli);
-        foreach (var a in args) info.ArgumentList.Add(a);
-        var p = Process.Start(info)!;
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return p;
-    }
-
-    static int RunCli(string cli, string[] args)
-    {
-        using var p = Start(cli, args);
-        p.WaitForExit();
-        return p.ExitCode;
     }
 }

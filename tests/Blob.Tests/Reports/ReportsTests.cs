@@ -61,13 +61,26 @@ public sealed class ReportsTests : IDisposable
         var md = table.ToMarkdown();
         Assert.Contains("| Metric | Method | rte (n=277) | boolq (n=1000) |", md);
         Assert.Contains("| ACC (×100) | mle | 75.00 ± 1.00 | – |", md);
-        Assert.Contains("| ECE (×100) | blob | 9.00 ± 0.00 (s=1) | 3.00 ± 0.00 (s=1) |", md);
+        Assert.Contains("| ECE (×100) | blob | 9.00 (s=1) | 3.00 (s=1) |", md); // one seed: no spread to show
         Assert.Contains("| NLL | mle | 0.52 ± 0.01 | – |", md);
         Assert.Contains("- BoolQ: split note", md);
 
         var csv = table.ToCsv().Split('\n');
         Assert.Equal("metric,method,task,mean,std,seeds,n", csv[0]);
         Assert.Contains("ACC,mle,rte,75,1,3,277", csv);
+    }
+
+    /// <summary>Issue 15: a single-seed table printed "± 0.00 (s=1)", a spread and a seed count that say nothing.</summary>
+    [Fact]
+    public void ASingleSeedTableShowsValuesAlone()
+    {
+        var table = new ComparisonTable([Run("rte", "mle", 1, 0.7, 0.2), Run("rte", "blob", 1, 0.72, 0.1)]);
+        var md = table.ToMarkdown();
+        Assert.Contains("| ACC (×100) | mle | 70.00 |", md);
+        Assert.DoesNotContain("±", md.Split("\n\n")[0]);
+        Assert.DoesNotContain("(s=1)", md);
+        Assert.Contains("One seed per cell", md);
+        Assert.Contains("ACC,mle,rte,70,,1,277", table.ToCsv().Split('\n')); // no standard deviation, not 0
     }
 
     [Fact]

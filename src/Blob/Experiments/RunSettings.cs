@@ -1,0 +1,125 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Blob.Data;
+using Blob.Reports;
+using Blob.Training;
+
+namespace Blob.Experiments;
+
+/// <summary>
+/// Every setting a run's results depend on, as flat "name: value" pairs (e.g. "training.learning_rate: 0.001"), saved
+/// as settings.json in the run's folder when the run starts. A finished run is reused, and an unfinished one resumed,
+/// only when its recorded settings equal this run's; otherwise the differences are named.
+/// The pairs are read off the whole <see cref="ExperimentSpec"/> by serialisation, so an option added to the spec is
+/// covered without listing it here; the examples themselves enter as content hashes (a changed data file counts).
+/// </summary>
+public sealed class RunSettings
+{
+    public const string FileName = "settings.json";
+
+    /// <summary>
+    /// Spec fields that change no result: how often to checkpoint, and the BLoB layer's own rank and alpha (the method's
+    /// rank and alpha take precedence).
+    /// </summary>
+    static readonly HashSet<string> Ignored = ["training.checkpoint_every", "training.method.blob.rank", "training.method.blob.alpha"];
+
+    /// <summary>
+    /// Settings only some methods read: an MLE run stays reusable when only BLoB's prior changes, so a comparison can
+    /// vary one method's settings and keep the other methods' runs.
+    /// </summary>
+    static readonly (string Prefix, MethodKind[] ReadBy)[] MethodSettings =
+    [
+        ("training.method.blob.", [MethodKind.Blob]),
+        ("training.kl_learning_rate", [MethodKind.Blob]),
+        ("training.kl_weighting", [MethodKind.Blob]),
+        ("training.gamma", [MethodKind.Blob]),
+        ("training.std_in_adam_w", [MethodKind.Blob]),
+        ("training.method.ensemble_", [MethodKind.Ens]),
+        ("laplace_last_layer", [MethodKind.Lap]),
+    ];
+
+    static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        WriteIndented = true,
+    };
+
+    public IReadOnlyDictionary<string, string> Values { get; }
+
+    RunSettings(IReadOnlyDictionary<string, string> values) => Values = values;
+
+    public static RunSettings Of(ExperimentSpec spec, TaskData task)
+    {
+        var values = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        Flatten(JsonSerializer.SerializeToNode(spec, Json), "", values);
+        foreach (var key in Ignored) values.Remove(key);
+        var kind = spec.Training.Method.Kind;
+        foreach (var key in values.Keys.Where(k => MethodSettings.Any(m => k.StartsWith(m.Prefix, StringComparison.Ordinal) && !m.ReadBy.Contains(kind))).ToList())
+            values.Remove(key);
+        values["device"] = Runtime.Devices.Parse(spec.Device).ToString(); // "auto" as resolved: CPU and GPU numbers differ
+        values["data.task"] = task.Name;
+        values["data.train"] = Digest(task.Train);
+        values["data.eval"] = Digest(task.Eval);
+        return new RunSettings(values);
+    }
+
+    static void Flatten(JsonNode? node, string prefix, IDictionary<string, string> into)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (key, child) in o) Flatten(child, prefix.Length == 0 ? key : $"{prefix}.{key}", into);
+                break;
+            case JsonArray a:
+                into[prefix] = string.Join(" ", a.Select(x => x?.ToString() ?? "null"));
+                break;
+            case JsonValue v when v.TryGetValue<double>(out var d):
+                into[prefix] = d.ToString("R", CultureInfo.InvariantCulture);
+                break;
+            default:
+                into[prefix] = node?.ToString() ?? "null";
+                break;
+        }
+    }
+
+    /// <summary>"N examples, sha256 XXXXXXXXXXXX…" of the examples' ids, texts, choices and labels.</summary>
+    static string Digest(IReadOnlyList<Example> examples)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var e in examples)
+        {
+            var line = JsonSerializer.Serialize(new { e.Id, e.Text, e.TextPair, e.Label, e.Choices });
+            sha.AppendData(Encoding.UTF8.GetBytes(line + "\n"));
+        }
+        return $"{examples.Count} examples, sha256 {Convert.ToHexStringLower(sha.GetHashAndReset())[..16]}";
+    }
+
+    /// <summary>The pairs that differ, as "name: recorded → this run" (a side's "(absent)" when only the other has it).</summary>
+    public IReadOnlyList<string> DifferencesFrom(RunSettings recorded) =>
+        recorded.Values.Keys.Union(Values.Keys).Order(StringComparer.Ordinal)
+            .Where(k => recorded.Values.GetValueOrDefault(k) != Values.GetValueOrDefault(k))
+            .Select(k => $"{k}: {recorded.Values.GetValueOrDefault(k) ?? "(absent)"} → {Values.GetValueOrDefault(k) ?? "(absent)"}")
+            .ToList();
+
+    public void Save(string runDir) =>
+        AtomicFile.WriteAllText(Path.Combine(runDir, FileName), JsonSerializer.Serialize(Values, Json) + "\n");
+
+    /// <summary>The settings recorded in a run's folder; null when it has none (a run written before they were recorded).</summary>
+    public static RunSettings? Load(string runDir)
+    {
+        string path = Path.Combine(runDir, FileName);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            var values = JsonSerializer.Deserialize<SortedDictionary<string, string>>(File.ReadAllText(path), Json)
+                ?? throw new JsonException("empty");
+            return new RunSettings(values);
+        }
+        catch (JsonException e) { throw new BlobException($"{path}: not a settings file ({e.Message})"); }
+    }
+}
