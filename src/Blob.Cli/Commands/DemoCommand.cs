@@ -12,7 +12,7 @@ public static class DemoCommand
     public static Command Create()
     {
         var output = new Option<string>("--output") { Description = "Output folder", DefaultValueFactory = _ => Path.Combine("runs", "demo") };
-        var epochs = new Option<double>("--epochs") { Description = "Passes over the 800 training pairs", DefaultValueFactory = _ => 6 };
+        var epochs = new Option<double>("--epochs") { Description = "Passes over the 800 training pairs", DefaultValueFactory = _ => 6 }.Positive();
         var quiet = new Option<bool>("--quiet") { Description = "Log lines instead of a progress bar" };
         var command = new Command("demo", "Fine-tune MiniLM with LoRA (MLE) and BLoB on a built-in task and compare their calibration");
         command.Options.Add(output);

@@ -11,7 +11,7 @@ public static class GenerateCommand
         var model = ModelArguments.Model();
         var adapter = ModelArguments.Adapter();
         var prompt = new Option<string?>("--prompt") { Description = "Text to continue (default: start from the BOS token)" };
-        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Tokens to generate at most", DefaultValueFactory = _ => 64 };
+        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Tokens to generate at most", DefaultValueFactory = _ => 64 }.AtLeast(1);
         var command = new Command("generate", "Continue a prompt with greedy decoding") { model, adapter, prompt, maxNewTokens };
         command.SetAction(parsed =>
         {

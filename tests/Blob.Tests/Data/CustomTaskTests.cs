@@ -21,12 +21,13 @@ public sealed class CustomTaskTests : IDisposable
     [Fact]
     public void SentencePairsFromJsonl()
     {
-        var map = Write("nli.json", PairMapping);
-        var data = Write("train.jsonl", """
+        var map = Write("map.json", PairMapping);
+        var data = Write("nli.jsonl", """
             {"premise": "A dog runs.", "hypothesis": "An animal moves.", "label": "yes"}
             {"premise": "A dog runs.", "hypothesis": "A cat sleeps.", "label": 1}
             """);
         var task = CustomTask.Load(map, data, data);
+        // Issue 15: without a "name", the task is named after its training file, not "map" (which reads as the MAP method).
         Assert.Equal(("nli", TaskKind.SequenceClassification), (task.Name, task.Kind));
         Assert.Equal(["yes", "no"], task.Labels);
         Assert.Equal(new Example("0", "A dog runs.", "An animal moves.", 0), task.Train[0]);

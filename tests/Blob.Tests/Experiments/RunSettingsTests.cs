@@ -1,0 +1,77 @@
+using Blob.Data;
+using Blob.Experiments;
+using Blob.Training;
+
+namespace Blob.Tests.Experiments;
+
+/// <summary>What a run's recorded settings cover: every option that changes a result, and nothing else.</summary>
+public class RunSettingsTests
+{
+    static readonly TaskData Task = DemoTask.Generate();
+
+    static ExperimentSpec Spec(MethodKind kind) => new()
+    {
+        Task = DemoTask.Name, Device = "cpu",
+        Training = new TrainingOptions { Method = new MethodOptions { Kind = kind }, Steps = 10 },
+    };
+
+    static RunSettings Of(ExperimentSpec spec) => RunSettings.Of(spec, Task);
+
+    [Fact]
+    public void EveryResultSettingIsRecordedAndItsChangeNamed()
+    {
+        var blob = Spec(MethodKind.Blob);
+        var changed = blob with { Training = blob.Training with { LearningRate = 1e-3, Method = blob.Training.Method with { Blob = blob.Training.Method.Blob with { PriorStd = 0.5 } } } };
+        Assert.Equal(["training.learning_rate: 0.0005 → 0.001", "training.method.blob.prior_std: 0.2 → 0.5"], Of(changed).DifferencesFrom(Of(blob)));
+        Assert.Empty(Of(blob).DifferencesFrom(Of(blob)));
+        // Options added to the spec are covered without being listed: the pairs come from serialising the spec.
+        Assert.Contains("eval_samples", Of(blob).Values.Keys);
+        Assert.Contains("training.max_length", Of(blob).Values.Keys);
+        Assert.Contains("training.group_by_length", Of(blob).Values.Keys);
+    }
+
+    [Fact]
+    public void CheckpointingAndOtherMethodsSettingsDoNotCount()
+    {
+        var mle = Spec(MethodKind.Mle);
+        var other = mle with
+        {
+            Training = mle.Training with
+            {
+                CheckpointEvery = 7, KlLearningRate = 0.5, Gamma = 3,
+                Method = mle.Training.Method with { EnsembleSize = 5, Blob = mle.Training.Method.Blob with { PriorStd = 1 } },
+            },
+            LaplaceLastLayer = true,
+        };
+        Assert.Empty(Of(other).DifferencesFrom(Of(mle)));
+        // ... but the same changes do count for the method that reads them.
+        Assert.Contains(Of(other with { Training = other.Training with { Method = other.Training.Method with { Kind = MethodKind.Blob } } })
+            .DifferencesFrom(Of(Spec(MethodKind.Blob))), d => d.StartsWith("training.kl_learning_rate"));
+    }
+
+    [Fact]
+    public void TheDataCountsByContent()
+    {
+        var spec = Spec(MethodKind.Mle);
+        var fewer = RunSettings.Of(spec, Task with { Train = Task.Train.Skip(1).ToList() });
+        var relabelled = RunSettings.Of(spec, Task with { Eval = [.. Task.Eval.Take(1).Select(e => e with { Label = 1 - e.Label }), .. Task.Eval.Skip(1)] });
+        Assert.Contains(fewer.DifferencesFrom(Of(spec)), d => d.StartsWith("data.train"));
+        Assert.Contains(relabelled.DifferencesFrom(Of(spec)), d => d.StartsWith("data.eval"));
+    }
+
+    [Fact]
+    public void SettingsRoundTripThroughTheirFile()
+    {
+        var dir = Directory.CreateTempSubdirectory("blob-settings-").FullName;
+        try
+        {
+            var settings = Of(Spec(MethodKind.Blob));
+            settings.Save(dir);
+            Assert.Empty(settings.DifferencesFrom(RunSettings.Load(dir)!));
+            Assert.Null(RunSettings.Load(Path.Combine(dir, "absent")));
+            File.WriteAllText(Path.Combine(dir, RunSettings.FileName), "{ not json");
+            Assert.Contains(RunSettings.FileName, Assert.Throws<BlobException>(() => RunSettings.Load(dir)).Message);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}
