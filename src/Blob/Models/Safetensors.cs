@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Unicode;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -39,9 +40,9 @@ public sealed unsafe class SafetensorsFile : IDisposable
 
     public static SafetensorsFile Open(string path)
     {
-        if (!File.Exists(path)) throw new BlobException($"{path}: no such safetensors file");
+        if (!File.Exists(path)) throw Error(path, "no such safetensors file");
         long fileLength = new FileInfo(path).Length;
-        if (fileLength < 8) throw new BlobException($"{path}: {fileLength} bytes is too short for a safetensors file (truncated?)");
+        if (fileLength < 8) throw Error(path, $"{fileLength} bytes is too short for a safetensors file (truncated?)");
 
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         var map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
@@ -54,60 +55,133 @@ public sealed unsafe class SafetensorsFile : IDisposable
         {
             ulong headerLength = *(ulong*)start;   // little-endian, as are all the machines .NET runs TorchSharp on
             if (headerLength > (ulong)(fileLength - 8))
-                throw new BlobException($"{path}: the header says it is {headerLength} bytes long but the file has {fileLength} bytes (truncated, or not a safetensors file?)");
+                throw Error(path, $"the header says it is {headerLength} bytes long but the file has {fileLength} bytes (truncated, or not a safetensors file?)");
+            if (headerLength > MaxHeaderLength)   // the reference implementation's limit; it also keeps the length an int
+                throw Error(path, $"the header says it is {headerLength} bytes long, more than the {MaxHeaderLength} safetensors allows (not a safetensors file?)");
             file = new SafetensorsFile(path, map, view, start, 8 + (long)headerLength);
             file.ParseHeader(new ReadOnlySpan<byte>(start + 8, (int)headerLength), fileLength - 8 - (long)headerLength, fileLength);
             return file;
         }
-        catch
+        catch (Exception e)
         {
             if (file != null) file.Dispose();
             else { view.SafeMemoryMappedViewHandle.ReleasePointer(); view.Dispose(); map.Dispose(); }
-            throw;
+            if (e is BlobException) throw;
+            // Whatever else a malformed header makes the parsing throw is still the file's fault: one line naming it.
+            throw Error(path, $"the safetensors header is malformed ({e.Message})", e);
         }
     }
 
+    const int MaxHeaderLength = 100_000_000;
+
+    /// <summary>
+    /// Reads the header's entries and checks what the format requires, so that a damaged file is refused instead of
+    /// loading as shifted or overlapping weights: each entry's byte count fits its dtype and shape, no key appears twice,
+    /// and the entries in offset order tile the data section exactly (see <see cref="CheckTiling"/>).
+    /// </summary>
     void ParseHeader(ReadOnlySpan<byte> json, long dataLength, long fileLength)
     {
-        JsonObject header;
-        try
+        // Decoding would silently turn invalid bytes into U+FFFD, a tensor name that is not the file's.
+        if (!Utf8.IsValid(json)) throw Error(Path, "the safetensors header is not valid UTF-8");
+        // JsonDocument rather than JsonNode: it keeps duplicate keys for us to report by name (a JsonObject throws an
+        // ArgumentException on them, on first access).
+        JsonDocument document;
+        try { document = JsonDocument.Parse(json.ToArray()); }
+        catch (JsonException e) { throw Error(Path, $"the safetensors header is not valid JSON ({e.Message})"); }
+        using (document)
         {
-            header = JsonNode.Parse(Encoding.UTF8.GetString(json)) as JsonObject
-                ?? throw new BlobException($"{Path}: the safetensors header is not a JSON object");
+            var header = document.RootElement;
+            if (header.ValueKind != JsonValueKind.Object) throw Error(Path, "the safetensors header is not a JSON object");
+            foreach (var (name, node) in Properties(header, "the safetensors header"))
+            {
+                if (name == "__metadata__")
+                {
+                    if (node.ValueKind == JsonValueKind.Object)
+                        foreach (var (k, v) in Properties(node, "__metadata__"))
+                            _metadata[k] = v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText();
+                    continue;
+                }
+                _entries[name] = ParseEntry(name, node, dataLength, fileLength);
+            }
         }
-        catch (JsonException e) { throw new BlobException($"{Path}: the safetensors header is not valid JSON ({e.Message})"); }
+        CheckTiling(dataLength);
+    }
 
-        long dataStart = fileLength - dataLength;
-        foreach (var (name, node) in header)
+    SafetensorsEntry ParseEntry(string name, JsonElement node, long dataLength, long fileLength)
+    {
+        if (node.ValueKind != JsonValueKind.Object) throw Error(Path, $"the header entry for '{name}' is not a JSON object");
+        var fields = Properties(node, $"the header entry for '{name}'").ToDictionary(p => p.Name, p => p.Value);
+        string dtype = fields.GetValueOrDefault("dtype") is { ValueKind: JsonValueKind.String } d ? d.GetString()!
+            : throw Error(Path, $"tensor '{name}' has no \"dtype\" string");
+        if (!IsKnownDtype(dtype))
+            throw Error(Path, $"tensor '{name}' has unknown dtype '{dtype}' (supported: {string.Join(", ", KnownDtypes)})");
+        long[] shape = NonNegativeIntegers(fields, "shape", name);
+        long[] offsets = NonNegativeIntegers(fields, "data_offsets", name);
+        if (offsets.Length != 2) throw Error(Path, $"tensor '{name}' has {offsets.Length} data_offsets, not 2 (begin, end)");
+        long begin = offsets[0], end = offsets[1];
+        long expected;
+        try { expected = shape.Aggregate((long)ElementSize(dtype, name), (a, b) => checked(a * b)); }
+        catch (OverflowException) { throw Error(Path, $"tensor '{name}' has shape [{string.Join(", ", shape)}], too large for any file"); }
+        if (end < begin || end - begin != expected)
+            throw Error(Path, $"tensor '{name}' has data_offsets [{begin}, {end}] but its shape [{string.Join(", ", shape)}] of {dtype} needs {expected} bytes");
+        if (end > dataLength)
         {
-            if (name == "__metadata__")
-            {
-                if (node is JsonObject meta)
-                    foreach (var (k, v) in meta) _metadata[k] = v?.ToString() ?? "";
-                continue;
-            }
-            try
-            {
-                string dtype = node!["dtype"]!.GetValue<string>();
-                long[] shape = node["shape"]!.AsArray().Select(s => s!.GetValue<long>()).ToArray();
-                var offsets = node["data_offsets"]!.AsArray();
-                long begin = offsets[0]!.GetValue<long>(), end = offsets[1]!.GetValue<long>();
-                if (!IsKnownDtype(dtype))
-                    throw new BlobException($"{Path}: tensor '{name}' has unknown dtype '{dtype}' (supported: {string.Join(", ", KnownDtypes)})");
-                int elementSize = ElementSize(dtype, name);
-                long expected = shape.Aggregate(1L, (a, b) => a * b) * elementSize;
-                if (begin < 0 || end < begin || end - begin != expected)
-                    throw new BlobException($"{Path}: tensor '{name}' has data_offsets [{begin}, {end}] but its shape [{string.Join(", ", shape)}] of {dtype} needs {expected} bytes");
-                if (end > dataLength)
-                    throw new BlobException($"{Path}: tensor '{name}' needs bytes {dataStart + begin}..{dataStart + end} but the file has {fileLength} bytes (truncated?)");
-                _entries[name] = new SafetensorsEntry(name, dtype, shape, begin, end);
-            }
-            catch (Exception e) when (e is not BlobException)
-            {
-                throw new BlobException($"{Path}: the header entry for '{name}' is malformed ({e.Message})");
-            }
+            long dataStart = fileLength - dataLength;
+            throw Error(Path, $"tensor '{name}' needs bytes {dataStart + begin}..{dataStart + end} but the file has {fileLength} bytes (truncated?)");
+        }
+        return new SafetensorsEntry(name, dtype, shape, begin, end);
+    }
+
+    /// <summary>
+    /// The format requires the tensors, in offset order, to fill the data section exactly: the first at 0, each where the
+    /// previous ends, the last at its end. A header length a few bytes off shows only here when the header's space
+    /// padding absorbs the difference: the JSON still parses, but every tensor would be read a few bytes early or late.
+    /// </summary>
+    void CheckTiling(long dataLength)
+    {
+        long position = 0;
+        SafetensorsEntry? previous = null;
+        foreach (var e in _entries.Values.OrderBy(e => e.Begin).ThenBy(e => e.End))   // empty tensors may share an offset
+        {
+            if (e.Begin != position)
+                throw Error(Path, previous is null
+                    ? $"the first tensor, '{e.Name}', starts at byte {e.Begin} of the data section, not 0 (a gap)"
+                    : $"tensor '{e.Name}' starts at byte {e.Begin} of the data section but the previous tensor, '{previous.Name}', ends at {position} " +
+                      (e.Begin > position ? "(a gap)" : "(they overlap)"));
+            position = e.End;
+            previous = e;
+        }
+        if (position != dataLength)
+            throw Error(Path, $"the tensors end at byte {position} but the data section has {dataLength} bytes " +
+                              "(the header length may be wrong, or bytes were appended)");
+    }
+
+    /// <summary>An object's properties, refusing a key that appears twice (JSON allows it; safetensors does not).</summary>
+    IEnumerable<(string Name, JsonElement Value)> Properties(JsonElement obj, string where)
+    {
+        var seen = new HashSet<string>();
+        foreach (var p in obj.EnumerateObject())
+        {
+            if (!seen.Add(p.Name)) throw Error(Path, $"{where} has the key '{p.Name}' twice");
+            yield return (p.Name, p.Value);
         }
     }
+
+    long[] NonNegativeIntegers(Dictionary<string, JsonElement> fields, string field, string tensor)
+    {
+        var array = fields.GetValueOrDefault(field);
+        if (array.ValueKind != JsonValueKind.Array
+            || !array.EnumerateArray().All(v => v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out long x) && x >= 0))
+            throw Error(Path, $"tensor '{tensor}' has no valid \"{field}\" (an array of non-negative integers)");
+        return array.EnumerateArray().Select(v => v.GetInt64()).ToArray();
+    }
+
+    /// <summary>
+    /// An error naming the file, on one line as the command-line tool prints it: tensor names are the file's own text
+    /// and may hold escaped line breaks.
+    /// </summary>
+    static BlobException Error(string path, string problem, Exception? inner = null) =>
+        new($"{path}: {problem}".ReplaceLineEndings(" "), inner);
 
     public bool Contains(string name) => _entries.ContainsKey(name);
 
@@ -228,6 +302,9 @@ public static class Safetensors
         long offset = 0;
         foreach (var (name, t) in list)
         {
+            // A repeated name would keep one header entry but write the bytes twice: a file the reader refuses.
+            if (name == "__metadata__" || header.ContainsKey(name))
+                throw new ArgumentException($"the tensor name '{name}' is repeated or reserved");
             long bytes = t.NumberOfElements * t.ElementSize;
             header[name] = new JsonObject
             {
