@@ -46,11 +46,7 @@ public sealed class BbbAdapter : Adapter, IVariationalAdapter
     }
 
     /// <summary>Mean over elements of KL(N(μ, σ²) ‖ N(0, σp²)), as Bayesian-Torch's kl_div.</summary>
-    public Tensor Kl()
-    {
-        var std = Std();
-        return (Math.Log(PriorStd) - std.log() + (std.square() + lora_A.square()) / (2 * PriorStd * PriorStd) - 0.5).mean();
-    }
+    public Tensor Kl() => Method.GaussianKl.Mean(lora_A, Std(), PriorStd);
 
     public IEnumerable<Parameter> StdParameters => [lora_A_rho];
 

@@ -10,11 +10,16 @@ namespace Blob.Method;
 /// </summary>
 public static class GaussianKl
 {
-    /// <summary>Eq. 11 in the tensors' own precision.</summary>
-    public static Tensor Sum(Tensor mean, Tensor std, double priorStd)
+    /// <summary>Eq. 11 in the tensors' own precision (BLoB).</summary>
+    public static Tensor Sum(Tensor mean, Tensor std, double priorStd) => PerElement(mean, std, priorStd).sum();
+
+    /// <summary>Eq. 11 averaged over the elements instead of summed (Bayes by Backprop, as Bayesian-Torch's kl_div).</summary>
+    public static Tensor Mean(Tensor mean, Tensor std, double priorStd) => PerElement(mean, std, priorStd).mean();
+
+    static Tensor PerElement(Tensor mean, Tensor std, double priorStd)
     {
         double logPrior = Math.Log(priorStd), twoVar = 2 * priorStd * priorStd;
-        return (logPrior - std.log() + (std.square() + mean.square()) / twoVar - 0.5).sum();
+        return logPrior - std.log() + (std.square() + mean.square()) / twoVar - 0.5;
     }
 
     /// <summary>

@@ -18,6 +18,20 @@ public class GaussianKlTests
         for (int i = 0; i < m.Length; i++)
             byHand += Math.Log(priorStd) - Math.Log(s[i]) + (s[i] * s[i] + m[i] * m[i]) / (2 * priorStd * priorStd) - 0.5;
         Assert.Equal(byHand, GaussianKl.Sum(mean, std, priorStd).item<double>(), 9);
+        Assert.Equal(byHand / m.Length, GaussianKl.Mean(mean, std, priorStd).item<double>(), 9); // BBB's form
+    }
+
+    [Fact]
+    public void BayesByBackpropUsesTheSameKlAveraged()
+    {
+        manual_seed(2);
+        using var bbb = new Blob.Adapters.BbbAdapter(6, 5, rank: 3, alpha: 3, priorStd: 0.7);
+        var std = TorchSharp.torch.nn.functional.softplus(bbb.lora_A_rho);
+        double byHand = 0;
+        var m = bbb.lora_A.data<float>().ToArray();
+        var s = std.data<float>().ToArray();
+        for (int i = 0; i < m.Length; i++) byHand += GaussianKl.Scalar(m[i], s[i], 0.7);
+        Assert.Equal(byHand / m.Length, bbb.Kl().item<float>(), 4);
     }
 
     [Fact]
