@@ -1,5 +1,7 @@
 using System.CommandLine;
+using System.Text.Json;
 using Blob.Experiments;
+using Blob.Reports;
 using Blob.Training;
 
 namespace Blob.Cli.Commands;
@@ -12,20 +14,45 @@ public static class EvalCommand
         var options = new ExperimentOptions();
         var adapter = new Option<string>("--adapter") { Description = "Adapter folder (adapter_config.json + adapter_model.safetensors, or member-* folders of an ensemble)", Required = true };
         var laplace = new Option<bool>("--laplace") { Description = "Fit the Laplace approximation (LAP) on the task's training split and predict with it" };
-        var output = new Option<string?>("--output") { Description = "Write the results as JSON to this file" };
+        var output = new Option<string?>("--output") { Description = "Write the results as JSON to this file (rewritten after each task)" };
         var command = new Command("eval", "Evaluate a saved adapter: accuracy, ECE, NLL, Brier (with N-sample prediction for Bayesian adapters)");
         options.AddEvaluationTo(command);
         foreach (var o in new Option[] { adapter, laplace, output }) command.Options.Add(o);
         command.SetAction(p =>
         {
             var spec = options.Read(p, MethodKind.Mle, 1);
-            var results = Experiment.EvaluateAdapter(spec, p.GetValue(adapter)!, p.GetValue(laplace), Console.WriteLine);
-            foreach (var r in results)
-                Console.WriteLine($"{r.Task,-14} {r.Method,-5}: ACC {r.Accuracy * 100:F2}  ECE {r.Ece * 100:F2}  NLL {r.Nll:F4}  Brier {r.Brier:F4}  (n = {r.Count})");
-            if (p.GetValue(output) is { } path)
-                Blob.Reports.AtomicFile.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(results, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
-            return 0;
+            string? path = p.GetValue(output);
+            var results = new List<RunResult>();
+            // Each task's result as soon as it is computed: a later task's failure or Ctrl-C loses none.
+            var progress = new ProgressReporter("", p.GetValue(options.Quiet));
+            void Report(RunResult r)
+            {
+                progress.WriteLine($"{r.Task,-14} {r.Method,-5}: ACC {r.Accuracy * 100:F2}  ECE {r.Ece * 100:F2}  NLL {r.Nll:F4}  Brier {r.Brier:F4}  (n = {r.Count})");
+                results.Add(r);
+                if (path is not null) AtomicFile.WriteAllText(path, ToJson(results));
+            }
+
+            using var cancel = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                progress.RunPrediction(onPredict => Experiment.EvaluateAdapter(spec, p.GetValue(adapter)!, p.GetValue(laplace),
+                    progress.WriteLine, Report, onPredict, cancel.Token));
+                return 0;
+            }
+            catch (OperationCanceledException e)
+            {
+                Console.Error.WriteLine(e.Message + (path is not null && results.Count > 0 ? $"; the results before it are in {path}" : ""));
+                return 130;
+            }
+            finally { Console.CancelKeyPress -= onCancel; }
         });
         return command;
     }
+
+    /// <summary>The results as an indented JSON array (metrics that are not finite as null, with a note).</summary>
+    static string ToJson(IEnumerable<RunResult> results) =>
+        JsonSerializer.Serialize(results.Select(r => r.WithNonFiniteNotes()),
+            new JsonSerializerOptions { WriteIndented = true, Converters = { new NonFiniteAsNullConverter() } });
 }

@@ -45,7 +45,8 @@ public sealed class ExperimentOptions
     public readonly Option<bool> GroupByLength = new("--group-by-length") { Description = "Batch examples of similar length together (less padding, faster)" };
     public readonly Option<int?> MaxTrain = new Option<int?>("--max-train") { Description = "Use at most N training examples (fixed shuffle)" }.AtLeast(1);
     public readonly Option<int?> MaxEval = new Option<int?>("--max-eval") { Description = "Use at most N evaluation examples (fixed shuffle)" }.AtLeast(1);
-    public readonly Option<string[]> Ood = new("--ood") { Description = "Also evaluate on these tasks (out of distribution)", AllowMultipleArgumentsPerToken = true };
+    public readonly Option<string[]> Ood = new Option<string[]>("--ood") { Description = "Also evaluate on these tasks (out of distribution)", AllowMultipleArgumentsPerToken = true }
+        .Must(names => names.FirstOrDefault(n => !Tasks.Names.Contains(n)) is { } bad ? $"unknown task '{bad}' (known: {string.Join(", ", Tasks.Names)})" : null);
     public readonly Option<string> Device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto (CUDA when this build has it)", DefaultValueFactory = _ => "auto" }.Must(Devices.Problem);
     public readonly Option<bool> Bf16 = new("--bf16") { Description = "Keep the frozen base weights in bfloat16" };
     public readonly Option<int> CheckpointEvery = new Option<int>("--checkpoint-every") { Description = "Checkpoint every N steps (0: end and Ctrl-C only)", DefaultValueFactory = _ => 50 }.AtLeast(0);

@@ -1,3 +1,4 @@
+using Blob.Evaluation;
 using Blob.Training;
 using Spectre.Console;
 
@@ -5,7 +6,8 @@ namespace Blob.Cli.Commands;
 
 /// <summary>
 /// Shows training progress: a live bar (step, loss, KL, learning rate, ETA) on a terminal, or, with --quiet or when
-/// the output is redirected, one log line every tenth of the run.
+/// the output is redirected, one log line every tenth of the run. Prediction (the evaluation after training, or
+/// `blob eval`) is shown the same way: a bar per evaluation set, or a log line every tenth of its examples.
 /// </summary>
 public sealed class ProgressReporter
 {
@@ -13,6 +15,10 @@ public sealed class ProgressReporter
     readonly string _label;
     ProgressTask? _task;
     long _lastLogged = -1;
+    ProgressContext? _context;
+    ProgressTask? _predictionTask;
+    string? _predicting;
+    int _lastPredictionLogged = -1;
 
     public ProgressReporter(string label, bool quiet)
     {
@@ -30,6 +36,7 @@ public sealed class ProgressReporter
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
+                _context = ctx;
                 _task = ctx.AddTask(Markup.Escape(_label), maxValue: 1);
                 result = work(Update);
                 _task.Value = _task.MaxValue;
@@ -54,5 +61,59 @@ public sealed class ProgressReporter
         Console.WriteLine($"{_label} step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  train-acc {p.TrainAccuracy:P1}" +
                           (p.KlWeight > 0 ? $"  KL {p.Kl:G4} (λ {p.KlWeight:G3})" : "") +
                           $"  lr {p.LearningRate:G3}  elapsed {p.Elapsed:mm\\:ss}  eta {eta:mm\\:ss}");
+    }
+
+    /// <summary>A line of output; during a live display through Spectre, which prints it above the bars instead of through them.</summary>
+    public void WriteLine(string line)
+    {
+        if (_live && _context is not null) AnsiConsole.WriteLine(line);
+        else Console.WriteLine(line);
+    }
+
+    /// <summary>Runs prediction alone (`blob eval`), giving it <see cref="Predicting"/>.</summary>
+    public T RunPrediction<T>(Func<Action<PredictionProgress>, T> work)
+    {
+        if (!_live) return work(Predicting);
+        T result = default!;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                _context = ctx;
+                result = work(Predicting);
+            });
+        return result;
+    }
+
+    /// <summary>The prediction callback: call it inside <see cref="Run{T}"/> or <see cref="RunPrediction{T}"/>.</summary>
+    public void Predicting(PredictionProgress p)
+    {
+        string what = (_label.Length > 0 ? $"{_label} " : "") + $"evaluating {p.Task ?? "the evaluation set"}";
+        bool next = what != _predicting; // a new evaluation set (or ensemble member) starts
+        _predicting = what;
+        if (_live && _context is not null) UpdatePrediction(p, what, next);
+        else LogPrediction(p, what, next);
+    }
+
+    void UpdatePrediction(PredictionProgress p, string what, bool next)
+    {
+        if (next)
+        {
+            if (_predictionTask is not null) _predictionTask.Value = _predictionTask.MaxValue;
+            _predictionTask = _context!.AddTask(Markup.Escape(what), maxValue: Math.Max(1, p.Total));
+        }
+        _predictionTask!.Value = p.Done;
+        _predictionTask.Description = Markup.Escape($"{what} {p.Done}/{p.Total}" + (p.Passes > 1 ? $" pass {p.Pass}/{p.Passes}" : ""));
+    }
+
+    /// <summary>A line when a set starts, then when a batch completes a new tenth of its examples.</summary>
+    void LogPrediction(PredictionProgress p, string what, bool next)
+    {
+        int every = Math.Max(1, p.Total / 10);
+        if (next) _lastPredictionLogged = -1;
+        else if (p.Pass != p.Passes || (p.Done != p.Total && p.Done / every == _lastPredictionLogged / every)) return;
+        _lastPredictionLogged = p.Done;
+        Console.WriteLine($"{what}: {p.Done}/{p.Total} examples" + (p.Passes > 1 ? $" ({p.Passes} passes each)" : ""));
     }
 }

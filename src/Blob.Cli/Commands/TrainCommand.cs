@@ -45,7 +45,7 @@ public static class TrainCommand
         {
             var label = $"{spec.Task} {spec.Training.Method.Kind.ToString().ToLowerInvariant()} seed {spec.Training.Seed}";
             var progress = new ProgressReporter(label, quiet);
-            return progress.Run(onStep => Experiment.Run(spec, dir, existing, onStep, cancel.Token, Console.WriteLine));
+            return progress.Run(onStep => Experiment.Run(spec, dir, existing, onStep, cancel.Token, progress.WriteLine, progress.Predicting));
         }
         catch (OperationCanceledException e)
         {

@@ -7,17 +7,33 @@ using static TorchSharp.torch;
 namespace Blob.Evaluation;
 
 /// <summary>
+/// How far a prediction has got: Done of Total examples are predicted, and the batch being predicted has finished
+/// sample pass Pass of Passes (1 of 1 for a single pass). Task names the evaluation set where the caller knows it.
+/// </summary>
+public sealed record PredictionProgress(int Done, int Total, int Pass, int Passes)
+{
+    public string? Task { get; init; }
+}
+
+/// <summary>
 /// N-sample Bayesian prediction (paper Sec. 4.1, Appendix B.1): run the network N times with fresh weight samples,
 /// softmax each, and average the probabilities. N = 0 means one pass with the mean weights (sampling off).
 /// </summary>
 public static class BayesianPrediction
 {
-    /// <summary>Class probabilities [examples][classes] in the data source's order.</summary>
-    public static double[][] Predict(IClassifier classifier, IBatchSource data, int samples, int batchSize, Device device)
+    /// <summary>
+    /// Class probabilities [examples][classes] in the data source's order. <paramref name="progress"/> hears of every
+    /// finished pass (and once before the first); <paramref name="cancel"/> is checked between passes, so that
+    /// Ctrl-C stops an N = 10 prediction within one pass. Neither draws random numbers: the result does not depend on them.
+    /// </summary>
+    public static double[][] Predict(IClassifier classifier, IBatchSource data, int samples, int batchSize, Device device,
+        Action<PredictionProgress>? progress = null, CancellationToken cancel = default)
     {
         var model = classifier.Module;
         model.eval();
         var result = new double[data.Count][];
+        int passes = Math.Max(1, samples);
+        progress?.Invoke(new PredictionProgress(0, data.Count, 0, passes));
         AdapterInjection.SetSampling(model, samples > 0);
         using var heap = NativeHeap.MapLargeAllocations(); // else glibc's heaps grow past 11 GB over N passes (see NativeHeap)
         try
@@ -27,8 +43,14 @@ public static class BayesianPrediction
             {
                 using var scope = NewDisposeScope();
                 var indices = Enumerable.Range(from, Math.Min(batchSize, data.Count - from)).ToArray();
+                int done = from;
                 var batch = data.Make(indices, device);
-                var probs = AveragedProbabilities(classifier, batch, samples).cpu().to(ScalarType.Float64);
+                var probs = AveragedProbabilities(classifier, batch, samples, passesDone =>
+                {
+                    if (passesDone < passes) Stop(cancel, done, data.Count); // a pass is about to start
+                    if (passesDone > 0)
+                        progress?.Invoke(new PredictionProgress(passesDone == passes ? done + indices.Length : done, data.Count, passesDone, passes));
+                }).cpu().to(ScalarType.Float64);
                 var flat = probs.data<double>().ToArray();
                 int classes = (int)probs.shape[1];
                 for (int i = 0; i < indices.Length; i++) result[from + i] = flat.AsSpan(i * classes, classes).ToArray();
@@ -38,20 +60,34 @@ public static class BayesianPrediction
         return result;
     }
 
-    /// <summary>(1/N) Σ softmax(logits_n) for one batch (a single pass when N = 0).</summary>
-    public static Tensor AveragedProbabilities(IClassifier classifier, Batch batch, int samples)
+    /// <summary>
+    /// (1/N) Σ softmax(logits_n) for one batch (a single pass when N = 0). <paramref name="onPass"/> is called with the
+    /// number of passes done: 0 before the first, then after each.
+    /// </summary>
+    public static Tensor AveragedProbabilities(IClassifier classifier, Batch batch, int samples, Action<int>? onPass = null)
     {
         int passes = Math.Max(1, samples);
         Tensor? sum = null;
+        onPass?.Invoke(0);
         for (int n = 0; n < passes; n++)
         {
             // Each pass in its own scope: a scope keeps every tensor made in it alive until it ends, so N passes
             // sharing one would hold N copies of the network's activations at once.
-            using var pass = NewDisposeScope();
-            var p = nn.functional.softmax(classifier.ClassLogits(batch).to(ScalarType.Float32), 1);
-            if (sum is null) sum = p.MoveToOuterDisposeScope();
-            else sum.add_(p);
+            using (var pass = NewDisposeScope())
+            {
+                var p = nn.functional.softmax(classifier.ClassLogits(batch).to(ScalarType.Float32), 1);
+                if (sum is null) sum = p.MoveToOuterDisposeScope();
+                else sum.add_(p);
+            }
+            onPass?.Invoke(n + 1);
         }
         return sum!.div_(passes);
+    }
+
+    /// <summary>Throws when the token is cancelled, saying how far the prediction got.</summary>
+    public static void Stop(CancellationToken cancel, int done, int total)
+    {
+        if (cancel.IsCancellationRequested)
+            throw new OperationCanceledException($"evaluation stopped after {done} of {total} examples", cancel);
     }
 }

@@ -39,6 +39,12 @@ public sealed record ExperimentResult(RunResult Result, IReadOnlyList<RunResult>
     double[][] Probabilities, int[] Labels, TimeSpan TrainTime, TimeSpan EvalTime);
 
 /// <summary>
+/// How a trained model predicts: class probabilities [examples][classes] of the data, read through the classifier (the
+/// network's view of one task's answers), telling <paramref name="progress"/> how far it has got.
+/// </summary>
+public delegate double[][] PredictFunction(IClassifier classifier, IBatchSource data, Action<PredictionProgress>? progress);
+
+/// <summary>
 /// Runs an experiment end to end: load → inject the method's adapters → train (checkpointed, resumable) → N-sample
 /// prediction → metrics, written to the output folder: result.json, predictions.json, reliability.png and the
 /// training checkpoint. Every file is written atomically.
@@ -48,7 +54,8 @@ public static class Experiment
     /// <param name="existing">What to do when outputDir already holds a run: refuse (the default), resume it (same
     /// settings only), or overwrite it. See <see cref="RunFolder"/>.</param>
     public static ExperimentResult Run(ExperimentSpec spec, string outputDir, ExistingRun existing = ExistingRun.Refuse,
-        Action<TrainingProgress>? onStep = null, CancellationToken cancel = default, Action<string>? log = null)
+        Action<TrainingProgress>? onStep = null, CancellationToken cancel = default, Action<string>? log = null,
+        Action<PredictionProgress>? onPredict = null)
     {
         var device = Devices.Parse(spec.Device);
         var training = spec.Training;
@@ -76,8 +83,9 @@ public static class Experiment
 
         SaveAdapter(tm.Model, method, Path.Combine(outputDir, "adapter"));
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var (predict, predictionNote) = Predictor(tm, train, method, spec, device, log);
-        var (result, probs, labels) = Evaluate(task, task.Eval, tm, predict, predictionNote, training, trained);
+        var (predict, predictionNote) = Predictor(tm, train, method, spec, device, log, cancel);
+        var (result, probs, labels) = Evaluate(task, task.Eval, tm, tm.Classifier, predict, predictionNote, training, trained,
+            Labelled(onPredict, task.Name));
         var evalTime = clock.Elapsed;
         result = result with { TrainSeconds = Math.Round(trained.Elapsed.TotalSeconds, 1), EvalSeconds = Math.Round(evalTime.TotalSeconds, 1) };
         result.Save(Path.Combine(outputDir, "result.json"));
@@ -85,14 +93,14 @@ public static class Experiment
         ReliabilityDiagram.Save(Path.Combine(outputDir, "reliability.png"), $"{task.Name}: {method.Kind} (seed {training.Seed})",
             new ReliabilitySeries(method.Kind.ToString().ToUpperInvariant(), Metrics.ReliabilityBins(probs, labels), result.Ece));
 
+        // Each OOD result is saved as soon as it is computed, so a failure or Ctrl-C in a later set loses none.
         var ood = new List<RunResult>();
         foreach (var name in spec.OodTasks)
         {
             var oodTask = Subsample(Tasks.Load(name, spec.DataRoot, task.Kind), 0, spec.MaxEval);
-            if (oodTask.NumLabels != task.NumLabels && task.Kind == TaskKind.SequenceClassification)
-                throw new BlobException($"task '{name}' has {oodTask.NumLabels} labels but the adapter was trained for {task.NumLabels}");
-            var (r, _, _) = Evaluate(oodTask, oodTask.Eval, tm, predict, predictionNote, training, trained,
-                note: $"out-of-distribution: trained on {task.Name}");
+            var classifier = ModelZoo.ClassifierFor(tm, task, oodTask); // a decoder scores the OOD task's own answers
+            var (r, _, _) = Evaluate(oodTask, oodTask.Eval, tm, classifier, predict, predictionNote, training, trained,
+                Labelled(onPredict, name), note: $"out-of-distribution: trained on {task.Name}" + ScoringNote(task, oodTask));
             r.Save(Path.Combine(outputDir, $"ood-{name}.json"));
             ood.Add(r);
         }
@@ -103,8 +111,11 @@ public static class Experiment
     /// Evaluates a saved adapter (ours or PEFT's) on the spec's task and its OOD tasks. The method comes from the adapter:
     /// BLoB and BBB predict with N samples, MC dropout with N dropout masks, a folder of member-* adapters is an ensemble
     /// (their probabilities averaged), and laplace = true fits the Laplace approximation on the task's training split.
+    /// Each task's result goes to <paramref name="onResult"/> as soon as it is computed (for an ensemble: once the last
+    /// member has predicted it), before the next task is evaluated.
     /// </summary>
-    public static IReadOnlyList<RunResult> EvaluateAdapter(ExperimentSpec spec, string adapterDir, bool laplace, Action<string>? log = null)
+    public static IReadOnlyList<RunResult> EvaluateAdapter(ExperimentSpec spec, string adapterDir, bool laplace, Action<string>? log = null,
+        Action<RunResult>? onResult = null, Action<PredictionProgress>? onPredict = null, CancellationToken cancel = default)
     {
         var device = Devices.Parse(spec.Device);
         var task = Subsample(LoadTask(spec), spec.MaxTrain, spec.MaxEval);
@@ -116,13 +127,16 @@ public static class Experiment
             evalSets.Add((Subsample(Tasks.Load(name, spec.DataRoot, task.Kind), 0, spec.MaxEval), $"out-of-distribution: adapter evaluated on {name}"));
 
         var sums = evalSets.Select(_ => (double[][]?)null).ToArray();
+        var results = new List<RunResult>();
         string description = "", predictionNote = "";
         MethodKind kind = MethodKind.Mle;
-        foreach (var folder in folders)
+        for (int f = 0; f < folders.Length; f++)
         {
             using var scope = NewDisposeScope();
             var tm = ModelZoo.Load(spec.Model, task, device, spec.Training.Seed, spec.BaseInBfloat16 ? ScalarType.BFloat16 : ScalarType.Float32);
-            PeftAdapterFormat.Load(tm.Model, folder);
+            PeftAdapterFormat.Load(tm.Model, folders[f]);
+            // before any prediction, so that a task the model cannot answer fails at once
+            var classifiers = evalSets.Select(set => ModelZoo.ClassifierFor(tm, task, set.Task)).ToList();
             var adapters = AdapterInjection.Adapters(tm.Model.Module).Select(a => a.Adapter).ToList();
             kind = members.Length > 0 ? MethodKind.Ens : laplace ? MethodKind.Lap : adapters[0] switch
             {
@@ -134,26 +148,36 @@ public static class Experiment
             var method = new MethodOptions { Kind = kind == MethodKind.Ens ? MethodKind.Mle : kind };
             var train = new TextBatchSource(task, task.Train, tm.Tokenizer, spec.Training.MaxLength);
             manual_seed(spec.Training.Seed); // the N weight samples come from the seed: evaluating twice gives the same numbers
-            var (predict, note) = Predictor(tm, train, method, spec, device, log);
+            var (predict, note) = Predictor(tm, train, method, spec, device, log, cancel);
             description = tm.Description;
             predictionNote = members.Length > 0 ? $"ensemble of {members.Length} saved members, probabilities averaged" : note;
             for (int i = 0; i < evalSets.Count; i++)
             {
+                var name = evalSets[i].Task.Name;
                 var data = new TextBatchSource(evalSets[i].Task, evalSets[i].Task.Eval, tm.Tokenizer, spec.Training.MaxLength);
-                if (folder == folders[0] && data.TruncationNote("evaluation") is { } truncation) log?.Invoke($"{evalSets[i].Task.Name}: {truncation}");
-                var probs = predict(data);
+                if (f == 0 && data.TruncationNote("evaluation") is { } truncation) log?.Invoke($"{name}: {truncation}");
+                var probs = predict(classifiers[i], data, Labelled(onPredict, members.Length > 0 ? $"{name} (member {f + 1} of {members.Length})" : name));
                 sums[i] = sums[i] is null ? probs : sums[i]!.Select((row, r) => row.Select((v, c) => v + probs[r][c]).ToArray()).ToArray();
+                if (f < folders.Length - 1) continue;
+                var result = AdapterResult(evalSets[i].Task, evalSets[i].Note + ScoringNote(task, evalSets[i].Task), sums[i]!, folders.Length, kind, spec, description,
+                    $"adapter: {adapterDir}; {predictionNote}");
+                results.Add(result);
+                onResult?.Invoke(result);
             }
         }
-        return evalSets.Select((set, i) =>
-        {
-            var probs = sums[i]!.Select(row => row.Select(v => v / folders.Length).ToArray()).ToArray();
-            var labels = set.Task.Eval.Select(e => e.Label).ToArray();
-            var notes = new List<string> { $"model: {description}", $"adapter: {adapterDir}; {predictionNote}" };
-            if (set.Task.Note is { } n) notes.Add(n);
-            if (set.Note is { } o) notes.Add(o);
-            return RunResult.From(set.Task.Name, kind.ToString().ToLowerInvariant(), (int)spec.Training.Seed, Metrics.Evaluate(probs, labels), notes);
-        }).ToList();
+        return results;
+    }
+
+    /// <summary>The result of a saved adapter on one task, from its members' summed probabilities.</summary>
+    static RunResult AdapterResult(TaskData task, string? oodNote, double[][] probabilitySums, int members, MethodKind kind,
+        ExperimentSpec spec, string description, string adapterNote)
+    {
+        var probs = probabilitySums.Select(row => row.Select(v => v / members).ToArray()).ToArray();
+        var labels = task.Eval.Select(e => e.Label).ToArray();
+        var notes = new List<string> { $"model: {description}", adapterNote };
+        if (task.Note is { } n) notes.Add(n);
+        if (!string.IsNullOrEmpty(oodNote)) notes.Add(oodNote);
+        return RunResult.From(task.Name, kind.ToString().ToLowerInvariant(), (int)spec.Training.Seed, Metrics.Evaluate(probs, labels), notes);
     }
 
     /// <summary>
@@ -185,37 +209,38 @@ public static class Experiment
 
     /// <summary>
     /// How the trained model predicts: N-sample Bayesian averaging (MLE/MAP/MCD/BBB/BLoB), the members' combination
-    /// (ENS), or the Laplace approximation's linearised predictive fitted on the training set (LAP).
+    /// (ENS), or the Laplace approximation's linearised predictive fitted on the training set (LAP). Every prediction
+    /// stops with an <see cref="OperationCanceledException"/> once <paramref name="cancel"/> is cancelled.
     /// </summary>
-    public static (Func<IBatchSource, double[][]> Predict, string Note) Predictor(TaskModel tm, IBatchSource train,
-        MethodOptions method, ExperimentSpec spec, Device device, Action<string>? log)
+    public static (PredictFunction Predict, string Note) Predictor(TaskModel tm, IBatchSource train,
+        MethodOptions method, ExperimentSpec spec, Device device, Action<string>? log, CancellationToken cancel = default)
     {
         switch (method.Kind)
         {
             case MethodKind.Ens:
-                var ensemble = new EnsembleClassifier(tm.Classifier, method.EnsembleAveragesProbabilities);
-                return (d => BayesianPrediction.Predict(ensemble, d, 0, spec.EvalBatchSize, device),
+                return ((classifier, d, progress) => BayesianPrediction.Predict(new EnsembleClassifier(classifier, method.EnsembleAveragesProbabilities),
+                        d, 0, spec.EvalBatchSize, device, progress, cancel),
                     $"{method.EnsembleSize} members, {(method.EnsembleAveragesProbabilities ? "probabilities" : "logits")} averaged");
             case MethodKind.Lap:
                 var laplace = Blob.Method.Laplace.LaplaceLora.Fit(tm.Classifier, train,
                     new Blob.Method.Laplace.LaplaceOptions { Subset = spec.LaplaceLastLayer ? Blob.Method.Laplace.LaplaceSubset.LastLayer : Blob.Method.Laplace.LaplaceSubset.All },
-                    device);
+                    device, cancel);
                 log?.Invoke($"Laplace: prior precision {laplace.PriorPrecision:G4} (tuned by marginal likelihood), {laplace.ParameterCount} parameters");
-                return (d => laplace.PredictProbabilities(d, spec.EvalBatchSize, device),
+                return ((classifier, d, progress) => laplace.PredictProbabilities(d, spec.EvalBatchSize, device, classifier, progress, cancel),
                     $"K-FAC Laplace over {(spec.LaplaceLastLayer ? "the last LoRA layer" : "all LoRA layers")}, prior precision {laplace.PriorPrecision:G4}, GLM predictive (Monte Carlo)");
             default:
                 int samples = spec.EvalSamples ?? method.DefaultSamples;
-                return (d => BayesianPrediction.Predict(tm.Classifier, d, samples, spec.EvalBatchSize, device),
+                return ((classifier, d, progress) => BayesianPrediction.Predict(classifier, d, samples, spec.EvalBatchSize, device, progress, cancel),
                     samples == 0 ? "prediction with the mean weights (N = 0)" : $"prediction averages N = {samples} samples");
         }
     }
 
-    static (RunResult, double[][], int[]) Evaluate(TaskData task, IReadOnlyList<Example> examples, TaskModel tm,
-        Func<IBatchSource, double[][]> predict, string predictionNote, TrainingOptions training,
-        TrainingResult trained, string? note = null)
+    static (RunResult, double[][], int[]) Evaluate(TaskData task, IReadOnlyList<Example> examples, TaskModel tm, IClassifier classifier,
+        PredictFunction predict, string predictionNote, TrainingOptions training,
+        TrainingResult trained, Action<PredictionProgress>? progress, string? note = null)
     {
         var data = new TextBatchSource(task, examples, tm.Tokenizer, training.MaxLength);
-        var probs = predict(data);
+        var probs = predict(classifier, data, progress);
         var labels = data.Labels;
         var notes = new List<string>
         {
@@ -234,6 +259,15 @@ public static class Experiment
     public static RunSettings Settings(ExperimentSpec spec) => RunSettings.Of(spec, LoadSubsampledTask(spec));
 
     static TaskData LoadSubsampledTask(ExperimentSpec spec) => Subsample(LoadTask(spec), spec.MaxTrain, spec.MaxEval);
+
+    /// <summary>"; answers scored by the tokens [A, B, C, D, E]" where a decoder answers another task's choices than its own.</summary>
+    static string ScoringNote(TaskData trained, TaskData target) =>
+        target.Kind == TaskKind.MultipleChoice && !target.Labels.SequenceEqual(trained.Labels)
+            ? $"; answers scored by the tokens [{string.Join(", ", target.Labels)}]" : "";
+
+    /// <summary>The progress callback with the evaluation set's name filled in (null stays null).</summary>
+    static Action<PredictionProgress>? Labelled(Action<PredictionProgress>? onPredict, string task) =>
+        onPredict is null ? null : p => onPredict(p with { Task = task });
 
     public static TaskData LoadTask(ExperimentSpec spec)
     {
@@ -260,15 +294,18 @@ public static class Experiment
         return task with { Train = Take(task.Train, maxTrain), Eval = Take(task.Eval, maxEval) };
     }
 
+    /// <summary>Probabilities that are not finite (a diverged model's) are written as null, which JSON allows, and read back as NaN.</summary>
     public static void SavePredictions(string path, double[][] probabilities, int[] labels) =>
-        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(new { labels, probabilities }));
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(new { labels, probabilities }, PredictionJson));
+
+    static readonly JsonSerializerOptions PredictionJson = new() { Converters = { new NonFiniteAsNullConverter() } };
 
     public static (double[][] Probabilities, int[] Labels) LoadPredictions(string path)
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(path));
         var labels = doc.RootElement.GetProperty("labels").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         var probs = doc.RootElement.GetProperty("probabilities").EnumerateArray()
-            .Select(row => row.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray();
+            .Select(row => row.EnumerateArray().Select(v => v.ValueKind == JsonValueKind.Null ? double.NaN : v.GetDouble()).ToArray()).ToArray();
         return (probs, labels);
     }
 }

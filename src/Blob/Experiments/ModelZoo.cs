@@ -40,8 +40,7 @@ public static class ModelZoo
         {
             RequireKind(task, TaskKind.MultipleChoice, $"{model} is a causal language model");
             var lm = PretrainedModels.LoadCausalLM(model, new LoadOptions { Device = device, BaseDtype = baseDtype });
-            var choiceIds = task.Labels.Select(label => LastTokenId(tokenizer, label, model)).ToArray();
-            return new TaskModel(lm, tokenizer, new ChoiceClassifier(lm, choiceIds),
+            return new TaskModel(lm, tokenizer, new ChoiceClassifier(lm, ChoiceTokenIds(tokenizer, task.Labels, model)),
                 type == "gpt2" ? ["c_attn", "lm_head"] : ["q_proj", "v_proj", "lm_head"], [],
                 $"{type} from {model}; answers scored by the tokens [{string.Join(", ", task.Labels)}]");
         }
@@ -52,11 +51,58 @@ public static class ModelZoo
     }
 
     /// <summary>The id an answer string is scored by: the last token of the string tokenised without special tokens.</summary>
-    public static int LastTokenId(ITextTokenizer tokenizer, string answer, string source)
+    public static int LastTokenId(ITextTokenizer tokenizer, string answer, string source) =>
+        AnswerTokenIds(tokenizer, answer, source)[^1];
+
+    /// <summary>The tokens of an answer string, tokenised without special tokens; never empty.</summary>
+    public static int[] AnswerTokenIds(ITextTokenizer tokenizer, string answer, string source)
     {
         var ids = tokenizer.Encode(answer, addSpecialTokens: false).Ids;
         if (ids.Length == 0) throw new BlobException($"{source}: the answer '{answer}' tokenises to nothing");
-        return ids[^1];
+        return ids;
+    }
+
+    /// <summary>
+    /// The tokens of each answer, refusing two answers with the same tokens (e.g. "True" and "true" for an uncased
+    /// tokenizer): no scoring could tell them apart.
+    /// </summary>
+    public static int[][] AnswerTokenSequences(ITextTokenizer tokenizer, IReadOnlyList<string> answers, string source)
+    {
+        var ids = answers.Select(a => AnswerTokenIds(tokenizer, a, source)).ToArray();
+        for (int i = 0; i < ids.Length; i++)
+            for (int j = 0; j < i; j++)
+                if (ids[i].SequenceEqual(ids[j]))
+                    throw new BlobException($"{source}: the answers '{answers[j]}' and '{answers[i]}' tokenise to the same tokens [{string.Join(", ", ids[i])}]");
+        return ids;
+    }
+
+    /// <summary>
+    /// The answer token of each label (its last token), refusing two labels that would share one: they would get the
+    /// same logit, and the classifier could not tell them apart.
+    /// </summary>
+    public static int[] ChoiceTokenIds(ITextTokenizer tokenizer, IReadOnlyList<string> labels, string source)
+    {
+        var ids = labels.Select(label => LastTokenId(tokenizer, label, source)).ToArray();
+        for (int i = 0; i < ids.Length; i++)
+            for (int j = 0; j < i; j++)
+                if (ids[i] == ids[j])
+                    throw new BlobException($"{source}: the answers '{labels[j]}' and '{labels[i]}' are scored by the same token ({ids[i]})");
+        return ids;
+    }
+
+    /// <summary>
+    /// The classifier that answers <paramref name="target"/>'s questions with a model loaded for <paramref name="trained"/>.
+    /// A causal LM scores the target's own answer tokens (the paper evaluates OBQA's A–D adapters on ARC's A–E); an
+    /// encoder's head has one output per trained label, so the label counts must agree.
+    /// </summary>
+    public static IClassifier ClassifierFor(TaskModel tm, TaskData trained, TaskData target)
+    {
+        if (target.Labels.SequenceEqual(trained.Labels)) return tm.Classifier;
+        if (target.Kind == TaskKind.MultipleChoice && tm.Model is ICausalLanguageModel lm)
+            return new ChoiceClassifier(lm, ChoiceTokenIds(tm.Tokenizer, target.Labels, target.Name));
+        if (target.NumLabels != trained.NumLabels)
+            throw new BlobException($"task '{target.Name}' has {target.NumLabels} labels but the adapter was trained for {trained.NumLabels}");
+        return tm.Classifier;
     }
 
     static void RequireKind(TaskData task, TaskKind kind, string why)

@@ -55,8 +55,13 @@ public static class RunFolder
     {
         if (!IsFinished(dir)) return false;
         RequireSameSettings(dir, settings, $"a finished run ({Result})");
-        return true;
+        // result.json is written before the out-of-distribution sets are evaluated: a run stopped among them is
+        // resumed (its training is done; only the evaluation runs again), not reused without them.
+        return OodTasks(settings).All(name => File.Exists(Path.Combine(dir, $"ood-{name}.json")));
     }
+
+    static IEnumerable<string> OodTasks(RunSettings settings) =>
+        settings.Values.GetValueOrDefault("ood_tasks", "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
 
     static void RequireSameSettings(string dir, RunSettings settings, string what)
     {

@@ -6,7 +6,7 @@ namespace Blob.Models;
 /// <summary>Which side of a batch's shorter sequences the padding goes.</summary>
 public enum PaddingSide { Left, Right }
 
-/// <summary>Greedy decoding and multiple-choice scoring by next-token probabilities.</summary>
+/// <summary>Greedy decoding and multiple-choice scoring by next-token or whole-answer probabilities.</summary>
 public static class Generation
 {
     /// <summary>
@@ -52,6 +52,30 @@ public static class Generation
         var choices = tensor(choiceTokenIds.Select(i => (long)i).ToArray(), device: last.device);
         var probs = last.index_select(1, choices).to(ScalarType.Float64).softmax(-1).cpu();
         return Enumerable.Range(0, prompts.Count).Select(r => probs[r].data<double>().ToArray()).ToArray();
+    }
+
+    /// <summary>
+    /// log p(answer | prompt) of each answer, teacher-forced: the sum over the answer's tokens of their log-softmax
+    /// probability at the position before each (prompt, then the answer's earlier tokens). The prompt followed by each
+    /// answer runs in one batch padded on the right, so every sequence keeps its own positions.
+    /// </summary>
+    public static double[] SequenceLogProbabilities(ICausalLanguageModel model, int[] promptIds, IReadOnlyList<int[]> answers, int padId)
+    {
+        if (promptIds.Length == 0) throw new ArgumentException("the prompt needs at least one token (e.g. BOS)");
+        if (answers.Any(a => a.Length == 0)) throw new ArgumentException("every answer needs at least one token");
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var (ids, mask) = Pad(answers.Select(a => promptIds.Concat(a).ToArray()).ToList(), padId, PaddingSide.Right, DeviceOf(model));
+        var logits = model.Logits(ids, mask); // [answers, T, vocab]; position t predicts token t + 1
+        var result = new double[answers.Count];
+        for (int i = 0; i < answers.Count; i++)
+        {
+            int from = promptIds.Length - 1, n = answers[i].Length;
+            var logProbs = logits[i, from..(from + n)].to(ScalarType.Float64).log_softmax(-1);
+            var targets = tensor(answers[i].Select(t => (long)t).ToArray(), device: logits.device).unsqueeze(1);
+            result[i] = logProbs.gather(1, targets).sum().item<double>();
+        }
+        return result;
     }
 
     /// <summary>

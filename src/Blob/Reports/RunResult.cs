@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Blob.Evaluation;
@@ -8,6 +9,8 @@ namespace Blob.Reports;
 /// The outcome of one run (one task, one method, one seed) on its evaluation set, saved as JSON beside the run.
 /// Accuracy and ECE are fractions (0..1) here; tables print them ×100 as the paper does. TrainSeconds and EvalSeconds
 /// are wall-clock times (training: all of it, across resumptions), absent in results written before they were recorded.
+/// A metric that is not finite (NaN, ±∞: a diverged model's probabilities) is written as null with a note, and read
+/// back as NaN: JSON has no such numbers, and a run must not be lost to writing its result.
 /// </summary>
 public sealed record RunResult(
     string Task,
@@ -27,15 +30,30 @@ public sealed record RunResult(
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new NonFiniteAsNullConverter() },
     };
 
     public static RunResult From(string task, string method, int seed, MetricSet m, IReadOnlyList<string>? notes = null) =>
         new(task, method, seed, m.Count, m.Accuracy, m.Ece, m.Nll, m.Brier, notes);
 
-    public string ToJson() => JsonSerializer.Serialize(this, Options);
+    public string ToJson() => JsonSerializer.Serialize(WithNonFiniteNotes(), Options);
 
     /// <summary>Writes the JSON atomically: a reader never sees half a file.</summary>
     public void Save(string path) => AtomicFile.WriteAllText(path, ToJson() + "\n");
+
+    /// <summary>This result with a note for each metric that is not finite ("nll is not finite (NaN): ..."), once each.</summary>
+    public RunResult WithNonFiniteNotes()
+    {
+        var metrics = new (string Name, double Value)[] { ("accuracy", Accuracy), ("ece", Ece), ("nll", Nll), ("brier", Brier) };
+        var notes = (Notes ?? []).ToList();
+        foreach (var (name, value) in metrics.Where(m => !double.IsFinite(m.Value)))
+        {
+            // once per metric: a result read back has NaN where ∞ was, and already says so
+            if (!notes.Any(n => n.StartsWith($"{name} is not finite", StringComparison.Ordinal)))
+                notes.Add($"{name} is not finite ({value.ToString(CultureInfo.InvariantCulture)}): written as null");
+        }
+        return notes.Count == (Notes?.Count ?? 0) ? this : this with { Notes = notes };
+    }
 
     public static RunResult Load(string path)
     {
@@ -46,5 +64,20 @@ public sealed record RunResult(
                 ?? throw new BlobException($"{path}: empty result file");
         }
         catch (JsonException e) { throw new BlobException($"{path}: not a result file ({e.Message})"); }
+    }
+}
+
+/// <summary>Writes a double that is not finite as JSON null (which the JSON writer would refuse) and reads null as NaN.</summary>
+public sealed class NonFiniteAsNullConverter : JsonConverter<double>
+{
+    public override bool HandleNull => true;
+
+    public override double Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.TokenType == JsonTokenType.Null ? double.NaN : reader.GetDouble();
+
+    public override void Write(Utf8JsonWriter writer, double value, JsonSerializerOptions options)
+    {
+        if (double.IsFinite(value)) writer.WriteNumberValue(value);
+        else writer.WriteNullValue();
     }
 }

@@ -33,6 +33,9 @@ public class GenerateAndScoreCommandTests
         Assert.StartsWith("Once upon a time, there was a little girl named Lily.", output);
     }
 
+    /// <summary>Single-token answers of this tokenizer (the reference's "A", "True", "False" take several tokens).</summary>
+    static readonly (string Answer, int Token)[] OneTokenAnswers = [("B", 368), ("a", 261), ("the", 265), ("Lily", 317)];
+
     [SharedFact("fixtures/stories260k/prompt_reference.json")]
     public void ScoreMatchesSoftmaxOfTheReferenceLogitsOverTheAnswerTokens()
     {
@@ -40,17 +43,17 @@ public class GenerateAndScoreCommandTests
         Assert.Equal(2, rows.Count);
         foreach (var row in rows)
         {
-            var answers = row!["answer_token_ids"]!.AsObject();
-            var logits = row["last_logits"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+            var logits = row!["last_logits"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
             var (code, output, error) = Run("score", "--model", Stories, "--prompt", row["prompt"]!.GetValue<string>(),
-                "--choices", string.Join(",", answers.Select(a => a.Key)));
+                "--choices", string.Join(",", OneTokenAnswers.Select(a => a.Answer)));
             Assert.True(code == 0, error);
 
             var result = JsonNode.Parse(output)!;
-            int[] tokens = answers.Select(a => a.Value!.AsArray()[^1]!.GetValue<int>()).ToArray();
+            Assert.Equal("next token", result["scoring"]!.GetValue<string>());
+            int[] tokens = OneTokenAnswers.Select(a => a.Token).ToArray();
             double[] exp = tokens.Select(t => Math.Exp(logits[t] - tokens.Max(u => logits[u]))).ToArray();
             int i = 0;
-            foreach (var (answer, _) in answers)
+            foreach (var (answer, _) in OneTokenAnswers)
             {
                 Assert.Equal(tokens[i], result["token_ids"]![answer]!.GetValue<int>());
                 double expected = exp[i] / exp.Sum(), actual = result["probabilities"]![answer]!.GetValue<double>();
@@ -58,6 +61,78 @@ public class GenerateAndScoreCommandTests
                 i++;
             }
         }
+    }
+
+    /// <summary>Issue 15: one-token answers give exactly the numbers the command gave before it scored sequences.</summary>
+    [SharedFact("fixtures/stories260k")]
+    public void OneTokenAnswersScoreExactlyAsTheNextToken()
+    {
+        const string prompt = "Once upon a time";
+        var (code, output, error) = Run("score", "--model", Stories, "--prompt", prompt, "--choices", string.Join(",", OneTokenAnswers.Select(a => a.Answer)));
+        Assert.True(code == 0, error);
+
+        var model = Blob.Models.PretrainedModels.LoadCausalLM(Stories);
+        var tokenizer = Blob.Tokenization.TokenizerLoader.Load(Stories);
+        double[] before = Blob.Models.Generation.ScoreChoices(model, tokenizer.Encode(prompt).Ids, OneTokenAnswers.Select(a => a.Token).ToArray());
+        var result = JsonNode.Parse(output)!;
+        for (int i = 0; i < OneTokenAnswers.Length; i++)
+            Assert.Equal(before[i], result["probabilities"]![OneTokenAnswers[i].Answer]!.GetValue<double>());
+    }
+
+    /// <summary>
+    /// Issue 15: "True" and "Lilyanne" end in the same token, and scoring by the last token gave them the same
+    /// probability. Each answer is now scored by its whole sequence, the probabilities a softmax of those.
+    /// </summary>
+    [SharedFact("fixtures/stories260k/prompt_reference.json")]
+    public void MultiTokenAnswersAreScoredByTheirSequenceLogProbability()
+    {
+        var (code, output, error) = Run("score", "--model", Stories, "--prompt", "Once upon a time", "--choices", "True,Lilyanne,e");
+        Assert.True(code == 0, error);
+        var result = JsonNode.Parse(output)!;
+        Assert.Equal("sequence log-probability", result["scoring"]!.GetValue<string>());
+        string[] answers = ["True", "Lilyanne", "e"];
+        var tokens = answers.Select(a => result["token_ids"]![a]!.AsArray().Select(t => t!.GetValue<int>()).ToArray()).ToArray();
+        Assert.Equal(tokens[0][^1], tokens[1][^1]); // the case the last-token scoring could not tell apart
+        var logProbs = answers.Select(a => result["log_probabilities"]![a]!.GetValue<double>()).ToArray();
+        var probs = answers.Select(a => result["probabilities"]![a]!.GetValue<double>()).ToArray();
+        Assert.NotEqual(probs[0], probs[1]);
+        Assert.Equal(1.0, probs.Sum(), 12);
+        for (int i = 0; i < answers.Length; i++)
+            Assert.Equal(Math.Exp(logProbs[i]) / logProbs.Sum(Math.Exp), probs[i], 12);
+
+        // The reference's answers, with its tokenisation ("A" is "▁" then "A"); "B" is one token, so its sequence
+        // log-probability is the reference's log-softmax at the prompt's last position.
+        var row = JsonNode.Parse(File.ReadAllText(Path.Combine(Stories, "prompt_reference.json")))!.AsArray()[0]!;
+        var reference = row["answer_token_ids"]!.AsObject();
+        (code, output, error) = Run("score", "--model", Stories, "--prompt", row["prompt"]!.GetValue<string>(),
+            "--choices", string.Join(",", reference.Select(a => a.Key)));
+        Assert.True(code == 0, error);
+        result = JsonNode.Parse(output)!;
+        foreach (var (answer, ids) in reference)
+            Assert.Equal(ids!.AsArray().Select(t => t!.GetValue<int>()), result["token_ids"]![answer]!.AsArray().Select(t => t!.GetValue<int>()));
+        var logits = row["last_logits"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+        double logSumExp = logits.Max() + Math.Log(logits.Sum(l => Math.Exp(l - logits.Max())));
+        Assert.Equal(logits[368] - logSumExp, result["log_probabilities"]!["B"]!.GetValue<double>(), 4);
+    }
+
+    /// <summary>Two answers with the same tokens could not be told apart by any scoring: refused, naming both.</summary>
+    [Fact]
+    public void AnswersWithTheSameTokensAreRefused()
+    {
+        var uncased = Blob.Models.MiniLm.LoadTokenizer(); // lower-cases: "True" and "TRUE" are one token sequence
+        var e = Assert.Throws<BlobException>(() => Blob.Experiments.ModelZoo.AnswerTokenSequences(uncased, ["yes", "True", "TRUE"], "--choices"));
+        Assert.Contains("'True' and 'TRUE'", e.Message);
+        Assert.DoesNotContain("\n", e.Message);
+        Assert.Equal(2, Blob.Experiments.ModelZoo.AnswerTokenSequences(uncased, ["True", "False"], "--choices").Length);
+    }
+
+    /// <summary>A task's labels that end in the same token would share one logit: refused as well.</summary>
+    [SharedFact("fixtures/stories260k")]
+    public void TaskLabelsSharingTheirLastTokenAreRefused()
+    {
+        var tokenizer = Blob.Tokenization.TokenizerLoader.Load(Stories);
+        var e = Assert.Throws<BlobException>(() => Blob.Experiments.ModelZoo.ChoiceTokenIds(tokenizer, ["True", "Lilyanne"], "custom"));
+        Assert.Contains("'True' and 'Lilyanne'", e.Message);
     }
 
     /// <summary>A temporary copy of the fixture, broken by <paramref name="edit"/>; the command must fail in one line.</summary>

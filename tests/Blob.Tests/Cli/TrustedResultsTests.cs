@@ -81,6 +81,22 @@ public class TrustedResultsTests : IDisposable
     }
 
     [Fact]
+    public void ARunStoppedAmongItsOutOfDistributionSetsIsNotReused()
+    {
+        string run = Path.Combine(_dir, "ood");
+        Directory.CreateDirectory(run);
+        var spec = new ExperimentSpec { Task = Blob.Data.DemoTask.Name, Device = "cpu", OodTasks = ["arc-e", "arc-c"] };
+        var settings = RunSettings.Of(spec, Blob.Data.DemoTask.Generate());
+        settings.Save(run);
+        File.WriteAllText(Path.Combine(run, RunFolder.Result), "{}");
+        File.WriteAllText(Path.Combine(run, RunFolder.Predictions), "{}");
+        File.WriteAllText(Path.Combine(run, "ood-arc-e.json"), "{}");
+        Assert.False(RunFolder.CanReuse(run, settings)); // arc-c was never evaluated: resume, do not reuse
+        File.WriteAllText(Path.Combine(run, "ood-arc-c.json"), "{}");
+        Assert.True(RunFolder.CanReuse(run, settings));
+    }
+
+    [Fact]
     public void TrainNeverReplacesARunOrItsCheckpointUnasked()
     {
         string run = Path.Combine(_dir, "run");
@@ -139,6 +155,7 @@ public class TrustedResultsTests : IDisposable
     [InlineData("--mean-init", "kaiming")]
     [InlineData("--task", "nope")]
     [InlineData("--batch-size", "abc")]
+    [InlineData("--ood", "arc-x")] // known before training, not after it
     public void ABadOptionIsRefusedWhenParsedWithOneLine(string option, string value)
     {
         string output = Path.Combine(_dir, "never");

@@ -28,4 +28,35 @@ public class DecoderExperimentTests : IDisposable
         foreach (var p in result.Probabilities) Assert.Equal(1.0, p.Sum(), 6);
         Assert.True(File.Exists(Path.Combine(_dir, "adapter", "adapter_config.json")));
     }
+
+    /// <summary>
+    /// Issue 15: an OBQA adapter (answers A–D) evaluated out of distribution on ARC-Easy (A–E) scores ARC's own
+    /// answers, in train's OOD loop and in eval; eval hands over each task's result before the next task starts.
+    /// </summary>
+    [SharedTheory("fixtures/stories260k/model.safetensors", "data/openbookqa", "data/arc-easy")]
+    [InlineData(MethodKind.Mle)]
+    [InlineData(MethodKind.Lap)]
+    public void AnObqaAdapterIsEvaluatedOnArcWithArcsOwnChoices(MethodKind kind)
+    {
+        var spec = new ExperimentSpec
+        {
+            Model = Shared.PathOf("fixtures/stories260k"), Task = "obqa", DataRoot = Shared.PathOf("data"),
+            MaxTrain = 16, MaxEval = 12, Device = "cpu", OodTasks = ["arc-e"],
+            Training = new TrainingOptions { Method = new MethodOptions { Kind = kind, Rank = 4, Alpha = 8 }, Steps = 2, BatchSize = 4, LearningRate = 1e-3 },
+        };
+        var run = Experiment.Run(spec, _dir);
+        var arc = Assert.Single(run.OutOfDistribution);
+        Assert.Equal(("arc-e", 12), (arc.Task, arc.Count));
+        Assert.True(double.IsFinite(arc.Nll));
+        Assert.Contains(arc.Notes!, n => n.Contains("answers scored by the tokens [A, B, C, D, E]"));
+        Assert.Equal(arc, Blob.Reports.RunResult.Load(Path.Combine(_dir, "ood-arc-e.json")) with { Notes = arc.Notes });
+
+        var events = new List<string>();
+        var results = Experiment.EvaluateAdapter(spec, Path.Combine(_dir, "adapter"), laplace: kind == MethodKind.Lap,
+            onResult: r => events.Add($"result {r.Task}"), onPredict: p => { if (p.Pass == 0) events.Add($"start {p.Task}"); });
+        Assert.Equal(["start obqa", "result obqa", "start arc-e", "result arc-e"], events);
+        Assert.Equal(run.Result.Nll, results[0].Nll, 10);
+        Assert.Equal(arc.Nll, results[1].Nll, 10);
+        Assert.Equal(arc.Accuracy, results[1].Accuracy);
+    }
 }

@@ -67,6 +67,19 @@ public class ExperimentTests : IDisposable
         Assert.Throws<BlobException>(() => MethodOptions.Parse("sgld"));
     }
 
+    /// <summary>Issue 15: an encoder's head has one output per trained label; another label count is a clear error.</summary>
+    [Fact]
+    public void AnEncoderCannotAnswerATaskWithAnotherLabelCount()
+    {
+        var trained = Blob.Data.DemoTask.Generate();
+        var tm = ModelZoo.Load(ModelZoo.BuiltIn, trained, TorchSharp.torch.CPU, seed: 1);
+        var same = trained with { Name = "pairs", Labels = ["x", "y"] };
+        Assert.Same(tm.Classifier, ModelZoo.ClassifierFor(tm, trained, same));
+        var three = trained with { Name = "three", Labels = ["a", "b", "c"] };
+        var e = Assert.Throws<BlobException>(() => ModelZoo.ClassifierFor(tm, trained, three));
+        Assert.Equal($"task 'three' has 3 labels but the adapter was trained for {trained.NumLabels}", e.Message);
+    }
+
     /// <summary>Issue: a run killed with SIGKILL and resumed with --resume ends with the same metrics as an uninterrupted one.</summary>
     [Fact]
     public void ARunKilledWithSigkillResumesToTheSameMetrics()

@@ -127,6 +127,38 @@ public class DecoderModelTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// Issue 15: an answer's sequence log-probability is Σ_k log softmax(logits after prompt + answer[..k])[answer[k]],
+    /// computed here one prefix at a time, unbatched, from the model's logits.
+    /// </summary>
+    [SharedFact("fixtures/stories260k/prompt_reference.json")]
+    public void SequenceLogProbabilityIsTheSumOfTheAnswerTokensLogProbabilities()
+    {
+        var model = PretrainedModels.LoadCausalLM(Fixture("stories260k"));
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Fixture("stories260k"), "prompt_reference.json")));
+        var row = json.RootElement[0];
+        int[] prompt = row.GetProperty("input_ids").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        int[][] answers = row.GetProperty("answer_token_ids").EnumerateObject()
+            .Select(p => p.Value.EnumerateArray().Select(e => e.GetInt32()).ToArray()).ToArray();
+        Assert.Contains(answers, a => a.Length > 1);
+
+        double[] actual = Generation.SequenceLogProbabilities(model, prompt, answers, padId: 0);
+        for (int i = 0; i < answers.Length; i++)
+        {
+            double expected = 0;
+            for (int k = 0; k < answers[i].Length; k++)
+            {
+                using var scope = NewDisposeScope();
+                using var _ = no_grad();
+                var ids = tensor(prompt.Concat(answers[i][..k]).Select(t => (long)t).ToArray()).unsqueeze(0);
+                var last = model.Logits(ids, ones_like(ids))[0, -1].to(ScalarType.Float64);
+                expected += last.log_softmax(-1)[answers[i][k]].item<double>();
+            }
+            output.WriteLine($"[{string.Join(", ", answers[i])}]: {actual[i]:F6} vs {expected:F6}");
+            Assert.True(Math.Abs(expected - actual[i]) <= 1e-4, $"answer {i}: {actual[i]} vs {expected}");
+        }
+    }
+
     /// <summary>GPT-2's positions are absolute, so left padding is only harmless if positions skip the padding.</summary>
     [SharedFact("fixtures/gpt2")]
     public void Gpt2LeftPaddedScoringMatchesUnpadded()

@@ -29,6 +29,53 @@ public sealed class ReportsTests : IDisposable
         Assert.Single(Directory.GetFiles(Path.GetDirectoryName(path)!));
     }
 
+    /// <summary>Issue 15: a diverged run's NaN or infinite metric is saved (as null, with a note), not lost to an exception.</summary>
+    [Fact]
+    public void ANonFiniteMetricIsSavedAsNullWithANoteAndReadBackAsNaN()
+    {
+        var result = new RunResult("rte", "blob", 1, 277, 0.5, double.PositiveInfinity, double.NaN, 0.3, ["model: x"], TrainSeconds: 12);
+        var path = Path.Combine(dir, "result.json");
+        result.Save(path);
+
+        var json = File.ReadAllText(path);
+        Assert.Contains("\"nll\": null", json);
+        Assert.Contains("\"ece\": null", json);
+        var back = RunResult.Load(path);
+        Assert.True(double.IsNaN(back.Nll));
+        Assert.True(double.IsNaN(back.Ece));
+        Assert.Equal(0.5, back.Accuracy);
+        Assert.Equal(12, back.TrainSeconds);
+        Assert.Null(back.EvalSeconds);
+        Assert.Equal(["model: x", "ece is not finite (Infinity): written as null", "nll is not finite (NaN): written as null"], back.Notes!);
+
+        back.Save(path); // saved again: the notes are not repeated
+        Assert.Equal(back.Notes, RunResult.Load(path).Notes);
+
+        var table = new ComparisonTable([back, Run("rte", "blob", 2, 0.6, 0.1)]);
+        Assert.Contains("| NLL | blob | NaN ± NaN |", table.ToMarkdown());
+        Assert.Contains("NLL,blob,rte,NaN,NaN,2,277", table.ToCsv().Split('\n'));
+    }
+
+    /// <summary>Predictions with NaN (and the reliability diagram drawn from them) are written too.</summary>
+    [Fact]
+    public void NonFinitePredictionsAreSavedAndDrawn()
+    {
+        double[][] probs = [[double.NaN, double.NaN], [0.8, 0.2]];
+        int[] labels = [0, 0];
+        var path = Path.Combine(dir, "predictions.json");
+        Blob.Experiments.Experiment.SavePredictions(path, probs, labels);
+        var (back, backLabels) = Blob.Experiments.Experiment.LoadPredictions(path);
+        Assert.True(double.IsNaN(back[0][1]));
+        Assert.Equal(0.8, back[1][0]);
+        Assert.Equal(labels, backLabels);
+
+        var m = Metrics.Evaluate(back, labels);
+        Assert.True(double.IsNaN(m.Nll));
+        var png = Path.Combine(dir, "reliability.png");
+        ReliabilityDiagram.Save(png, "diverged", new ReliabilitySeries("BLOB", Metrics.ReliabilityBins(back, labels), m.Ece));
+        Assert.True(File.Exists(png));
+    }
+
     [Fact]
     public void AFailedWriteLeavesTheOldFileAndNoTemporary()
     {

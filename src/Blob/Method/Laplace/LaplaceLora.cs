@@ -1,4 +1,5 @@
 using Blob.Adapters;
+using Blob.Evaluation;
 using Blob.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -53,7 +54,8 @@ public sealed class LaplaceLora : IDisposable
     /// Sums the K-FAC factors of the chosen LoRA matrices over the training data at the current (MAP) weights, then
     /// tunes the prior precision unless the options fix it. Puts the model in eval mode.
     /// </summary>
-    public static LaplaceLora Fit(IClassifier classifier, IBatchSource train, LaplaceOptions options, Device device)
+    public static LaplaceLora Fit(IClassifier classifier, IBatchSource train, LaplaceOptions options, Device device,
+        CancellationToken cancel = default)
     {
         if (train.Count == 0) throw new BlobException("the Laplace approximation needs training data, and the set is empty");
         var named = ChooseAdapters(classifier.Module, options.Subset);
@@ -66,6 +68,7 @@ public sealed class LaplaceLora : IDisposable
         using (var probe = new AdapterProbe(adapters))
             foreach (var indices in Chunks(train.Count, options.BatchSize))
             {
+                cancel.ThrowIfCancellationRequested(); // the fit runs C backward passes per batch: long on a large split
                 using var scope = NewDisposeScope();
                 var batch = train.Make(indices, device);
                 var logits = probe.Logits(classifier, batch);
@@ -113,13 +116,15 @@ public sealed class LaplaceLora : IDisposable
     /// <summary>
     /// The linearised predictive over the class logits of a batch: mean f_MAP(x) [b, C] and covariance J Σ Jᵀ [b, C, C]
     /// (float64). For each class c, the gradient of f_c wrt each LoRA matrix, M_c = Σ_t g_t,c a_tᵀ, is exact; Σ is
-    /// block-diagonal over the LoRA matrices and applied through each block's eigenbasis.
+    /// block-diagonal over the LoRA matrices and applied through each block's eigenbasis. <paramref name="classifier"/>
+    /// (default: the one fitted) chooses which logits: the posterior is over the weights, so a decoder fitted on one
+    /// task's answer tokens can predict over another's (OBQA's A–D, then ARC's A–E).
     /// </summary>
-    public (Tensor Mean, Tensor Covariance) LogitDistribution(Batch batch)
+    public (Tensor Mean, Tensor Covariance) LogitDistribution(Batch batch, IClassifier? classifier = null)
     {
         using var scope = NewDisposeScope();
         using var probe = new AdapterProbe(_adapters);
-        var logits = probe.Logits(_classifier, batch);
+        var logits = probe.Logits(classifier ?? _classifier, batch);
         var inputs = probe.MatrixInputs(batch.Size);
         long classes = logits.shape[1];
 
@@ -136,21 +141,29 @@ public sealed class LaplaceLora : IDisposable
         return (logits.detach().MoveToOuterDisposeScope(), covariance.MoveToOuterDisposeScope());
     }
 
-    /// <summary>Predictive class probabilities of every example of the data, [example][class].</summary>
-    public double[][] PredictProbabilities(IBatchSource data, int batchSize, Device device)
+    /// <summary>
+    /// Predictive class probabilities of every example of the data, [example][class], from the logits of
+    /// <paramref name="classifier"/> (default: the one fitted). <paramref name="progress"/> hears of every batch (and
+    /// once before the first); <paramref name="cancel"/> is checked between batches.
+    /// </summary>
+    public double[][] PredictProbabilities(IBatchSource data, int batchSize, Device device, IClassifier? classifier = null,
+        Action<PredictionProgress>? progress = null, CancellationToken cancel = default)
     {
         _classifier.Module.eval();
         var result = new List<double[]>(data.Count);
+        progress?.Invoke(new PredictionProgress(0, data.Count, 0, 1));
         foreach (var indices in Chunks(data.Count, batchSize))
         {
+            BayesianPrediction.Stop(cancel, result.Count, data.Count);
             using var scope = NewDisposeScope();
-            var (mean, covariance) = LogitDistribution(data.Make(indices, device));
+            var (mean, covariance) = LogitDistribution(data.Make(indices, device), classifier);
             var probabilities = _options.Probit
                 ? GlmPredictive.Probit(mean, covariance)
                 : GlmPredictive.MonteCarlo(mean.cpu(), covariance.cpu(), _options.Samples, _generator);
             var flat = probabilities.cpu().data<double>().ToArray();
             long classes = mean.shape[1];
             for (int i = 0; i < indices.Count; i++) result.Add(flat.AsSpan(i * (int)classes, (int)classes).ToArray());
+            progress?.Invoke(new PredictionProgress(result.Count, data.Count, 1, 1));
         }
         return result.ToArray();
     }

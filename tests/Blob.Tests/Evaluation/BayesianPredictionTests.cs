@@ -1,0 +1,71 @@
+using Blob.Evaluation;
+using Blob.Tests.Training;
+using Blob.Training;
+using static TorchSharp.torch;
+
+namespace Blob.Tests.Evaluation;
+
+/// <summary>Issue 15: prediction reports its progress and stops on a cancelled token, without changing its numbers.</summary>
+public class BayesianPredictionTests
+{
+    static (ToyClassifier Classifier, ToyData Data) BlobToy()
+    {
+        var (_, classifier) = Toy.Build(new MethodOptions { Kind = MethodKind.Blob, Rank = 2, Alpha = 2 });
+        return (classifier, new ToyData(20, seed: 1));
+    }
+
+    [Fact]
+    public void ProgressCountsIncreaseToTheTotalAndLeaveTheNumbersAlone()
+    {
+        var (classifier, data) = BlobToy();
+        manual_seed(11);
+        var plain = BayesianPrediction.Predict(classifier, data, samples: 3, batchSize: 8, CPU);
+
+        var seen = new List<PredictionProgress>();
+        manual_seed(11);
+        var reported = BayesianPrediction.Predict(classifier, data, samples: 3, batchSize: 8, CPU, seen.Add, new CancellationTokenSource().Token);
+
+        Assert.Equal(plain, reported); // bit-identical: the callback and the token draw no random numbers
+        Assert.Equal(new PredictionProgress(0, 20, 0, 3), seen[0]);
+        Assert.Equal(1 + 3 * 3, seen.Count); // the start, then 3 batches (8, 8, 4) × 3 passes
+        Assert.All(seen, p => Assert.Equal(20, p.Total));
+        for (int i = 1; i < seen.Count; i++) Assert.True(seen[i].Done >= seen[i - 1].Done);
+        Assert.Equal([8, 16, 20], seen.Where(p => p.Pass == 3).Select(p => p.Done));
+        Assert.Equal(20, seen[^1].Done);
+    }
+
+    [Fact]
+    public void ACancelledTokenStopsPredictionBetweenPasses()
+    {
+        var (classifier, data) = BlobToy();
+        using var cancel = new CancellationTokenSource();
+        int passes = 0;
+        var e = Assert.Throws<OperationCanceledException>(() => BayesianPrediction.Predict(classifier, data, samples: 10, batchSize: 8, CPU,
+            p => { if (p.Pass > 0 && ++passes == 2) cancel.Cancel(); }, cancel.Token));
+        Assert.Equal(2, passes); // stopped before the third pass of the first batch
+        Assert.Contains("0 of 20", e.Message);
+
+        Assert.Throws<OperationCanceledException>(() => BayesianPrediction.Predict(classifier, data, samples: 0, batchSize: 8, CPU, cancel: cancel.Token));
+    }
+
+    [Fact]
+    public void TheLaplacePredictiveReportsAndStopsToo()
+    {
+        var (model, _) = Toy.Build(new MethodOptions { Kind = MethodKind.Map, Rank = 2, Alpha = 2 });
+        var classifier = new ToyClassifier(model);
+        var data = new ToyData(20, seed: 1);
+        using var laplace = Blob.Method.Laplace.LaplaceLora.Fit(classifier, data, new Blob.Method.Laplace.LaplaceOptions { PriorPrecision = 1 }, CPU);
+        var plain = laplace.PredictProbabilities(data, 8, CPU);
+
+        using var again = Blob.Method.Laplace.LaplaceLora.Fit(classifier, data, new Blob.Method.Laplace.LaplaceOptions { PriorPrecision = 1 }, CPU);
+        var seen = new List<PredictionProgress>();
+        Assert.Equal(plain, again.PredictProbabilities(data, 8, CPU, progress: seen.Add));
+        Assert.Equal([0, 8, 16, 20], seen.Select(p => p.Done));
+
+        using var cancel = new CancellationTokenSource();
+        Assert.Throws<OperationCanceledException>(() => again.PredictProbabilities(data, 8, CPU,
+            progress: p => { if (p.Done > 0) cancel.Cancel(); }, cancel: cancel.Token));
+        Assert.Throws<OperationCanceledException>(() =>
+            Blob.Method.Laplace.LaplaceLora.Fit(classifier, data, new Blob.Method.Laplace.LaplaceOptions { PriorPrecision = 1 }, CPU, cancel.Token));
+    }
+}
