@@ -30,6 +30,18 @@ public sealed class ProgressReporter
     public T Run<T>(Func<Action<TrainingProgress>, T> work)
     {
         if (!_live) return work(LogLine);
+        return Live(ctx =>
+        {
+            _task = ctx.AddTask(Markup.Escape(_label), maxValue: 1);
+            var result = work(Update);
+            _task.Value = _task.MaxValue;
+            return result;
+        });
+    }
+
+    /// <summary>Runs <paramref name="body"/> inside one live Spectre display (bars, percentage, ETA).</summary>
+    T Live<T>(Func<ProgressContext, T> body)
+    {
         T result = default!;
         AnsiConsole.Progress()
             .AutoClear(false)
@@ -37,9 +49,7 @@ public sealed class ProgressReporter
             .Start(ctx =>
             {
                 _context = ctx;
-                _task = ctx.AddTask(Markup.Escape(_label), maxValue: 1);
-                result = work(Update);
-                _task.Value = _task.MaxValue;
+                result = body(ctx);
             });
         return result;
     }
@@ -73,17 +83,7 @@ public sealed class ProgressReporter
     /// <summary>Runs prediction alone (`blob eval`), giving it <see cref="Predicting"/>.</summary>
     public T RunPrediction<T>(Func<Action<PredictionProgress>, T> work)
     {
-        if (!_live) return work(Predicting);
-        T result = default!;
-        AnsiConsole.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(ctx =>
-            {
-                _context = ctx;
-                result = work(Predicting);
-            });
-        return result;
+        return _live ? Live(_ => work(Predicting)) : work(Predicting);
     }
 
     /// <summary>The prediction callback: call it inside <see cref="Run{T}"/> or <see cref="RunPrediction{T}"/>.</summary>
