@@ -145,7 +145,7 @@ public sealed class ExperimentOptions
     /// </summary>
     public static Option<string> PrecisionOf(string what) => new Option<string>("--precision")
     {
-        Description = $"{what}: fp32, bf16 (about 4x faster on CPUs with avx512_bf16; adapters and loss stay float32) " +
+        Description = $"{what}: fp32, bf16 (bfloat16 products: MiniLM trains about 2x faster with avx512_bf16; adapters and loss stay float32) " +
                       "or auto (bf16 where the CPU has avx512_bf16/amx_bf16, or on CUDA)",
         DefaultValueFactory = _ => "fp32",
     }.OneOf(Precisions.Names);
