@@ -3,19 +3,24 @@ using System.Diagnostics;
 using System.Text.Json;
 using Blob.Data;
 using Blob.Experiments;
+using Blob.Runtime;
 using Blob.Training;
 using static TorchSharp.torch;
 
 namespace Blob.Cli.Commands;
 
 /// <summary>
-/// `blob bench`: the cost of BLoB against plain LoRA on the same model and the same batches. Step time is measured side
-/// by side in one process, in alternating blocks of steps (so load on a shared machine hits both alike), and reported
-/// as the ratio of medians; peak memory is measured in a fresh child process per method (peak resident set, VmHWM),
-/// as the ratio of peaks and of the growth over the loaded model. Tokens per second are counted on real tokens.
+/// `blob bench`: the cost of BLoB against plain LoRA on the same model and the same batches, or (--compare precision)
+/// of LoRA in float32 against LoRA with the frozen base in bfloat16. Step time is measured side by side in one
+/// process, in alternating blocks of steps (so load on a shared machine hits both alike), and reported as the ratio of
+/// medians; peak memory is measured in a fresh child process per side (peak resident set, VmHWM), as the ratio of peaks
+/// and of the growth over the loaded model. Tokens per second are counted on real tokens.
 /// </summary>
 public static class BenchCommand
 {
+    /// <summary>One side of the comparison: a method at a precision.</summary>
+    sealed record Arm(string Label, MethodKind Kind, Precision Precision);
+
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "Model (default the built-in MiniLM)", DefaultValueFactory = _ => ModelZoo.BuiltIn };
@@ -23,50 +28,62 @@ public static class BenchCommand
         var batch = new Option<int>("--batch-size") { Description = "Examples per training step", DefaultValueFactory = _ => 16 }.AtLeast(1);
         // A block's first step is warm-up and not timed; fewer than 5 steps or 2 rounds measure noise, not a ratio.
         var steps = new Option<int>("--steps") { Description = "Steps per block (at least 5; the first of each block is not timed)", DefaultValueFactory = _ => 10 }.AtLeast(5);
-        var rounds = new Option<int>("--rounds") { Description = "Alternating blocks per method (at least 2)", DefaultValueFactory = _ => 4 }.AtLeast(2);
+        var rounds = new Option<int>("--rounds") { Description = "Alternating blocks per side (at least 2)", DefaultValueFactory = _ => 4 }.AtLeast(2);
         var dataRoot = new Option<string?>("--data-root") { Description = "Folder with the benchmark files (default ../shared/data)" };
-        var child = new Option<string?>("--child") { Hidden = true };
-        var command = new Command("bench", "Benchmark BLoB against LoRA: step-time and peak-memory ratios, tokens per second");
-        foreach (var o in new Option[] { model, task, batch, steps, rounds, dataRoot, child }) command.Options.Add(o);
+        var compare = new Option<string>("--compare") { Description = "methods (LoRA against BLoB) or precision (LoRA in fp32 against bf16)", DefaultValueFactory = _ => "methods" }.OneOf("methods", "precision");
+        var precision = ExperimentOptions.PrecisionOf("With --compare methods, the precision of both");
+        var child = new Option<int?>("--child") { Hidden = true };
+        var command = new Command("bench", "Benchmark BLoB against LoRA, or bf16 against fp32: step-time and peak-memory ratios, tokens per second");
+        foreach (var o in new Option[] { model, task, batch, steps, rounds, dataRoot, compare, precision, child }) command.Options.Add(o);
         command.SetAction(p =>
         {
             var spec = new ExperimentSpec { Model = p.GetValue(model)!, Task = p.GetValue(task)!, DataRoot = p.GetValue(dataRoot), Device = "cpu" };
+            var arms = Arms(p.GetValue(compare)!, Precisions.Parse(p.GetValue(precision)!));
             int batchSize = p.GetValue(batch), n = p.GetValue(steps);
-            if (p.GetValue(child) is { } method) return Child(spec, MethodOptions.Parse(method), batchSize, n * 2);
+            if (p.GetValue(child) is { } index) return Child(spec, arms[index], batchSize, n * 2);
 
-            Console.WriteLine($"model {spec.Model}, task {spec.Task}, batch {batchSize}, {p.GetValue(rounds)} alternating blocks of {n} steps");
-            var lora = Setup(spec, MethodKind.Mle, batchSize, n);
-            var blob = Setup(spec, MethodKind.Blob, batchSize, n);
-            var times = new Dictionary<MethodKind, List<double>> { [MethodKind.Mle] = [], [MethodKind.Blob] = [] };
+            Console.WriteLine($"model {spec.Model}, task {spec.Task}, batch {batchSize}, {p.GetValue(rounds)} alternating blocks of {n} steps, " +
+                              $"{arms[0].Label} against {arms[1].Label}" +
+                              (arms[0].Precision == arms[1].Precision ? $" in {Precisions.Name(Precisions.Resolve(arms[0].Precision, CPU))}" : "") +
+                              $"; load average {LoadAverage()}");
+            var benches = arms.Select(a => Setup(spec, a, batchSize, n)).ToArray();
+            var times = arms.Select(_ => new List<double>()).ToArray();
             for (int r = 0; r < p.GetValue(rounds); r++)
-                foreach (var (kind, trainer) in new[] { (MethodKind.Mle, lora), (MethodKind.Blob, blob) })
-                    times[kind].AddRange(TimeBlock(trainer));
-            double tokensPerStep = lora.TokensPerStep;
-            double loraMedian = Median(times[MethodKind.Mle]), blobMedian = Median(times[MethodKind.Blob]);
+                for (int i = 0; i < arms.Length; i++)
+                    times[i].AddRange(TimeBlock(benches[i]));
+            double tokensPerStep = benches[0].TokensPerStep;
+            double first = Median(times[0]), second = Median(times[1]);
+            string loadAfterTiming = LoadAverage();
+            var memory = arms.Select((_, i) => MeasureChild(p, i)).ToArray();
 
-            var memory = new Dictionary<MethodKind, (double Peak, double Loaded)>();
-            foreach (var kind in new[] { MethodKind.Mle, MethodKind.Blob }) memory[kind] = MeasureChild(p, kind);
-
-            Console.WriteLine($"step time   LoRA {loraMedian * 1000:F1} ms   BLoB {blobMedian * 1000:F1} ms   ratio {blobMedian / loraMedian:F3}  (paper ~1.15, goal <= 1.10)");
-            Console.WriteLine($"spread      LoRA {Spread(times[MethodKind.Mle])}   BLoB {Spread(times[MethodKind.Blob])}  (quartiles of {times[MethodKind.Mle].Count} timed steps each)");
-            Console.WriteLine($"tokens/s    LoRA {tokensPerStep / loraMedian:F0}   BLoB {tokensPerStep / blobMedian:F0}");
-            var (lp, ll) = memory[MethodKind.Mle];
-            var (bp, bl) = memory[MethodKind.Blob];
-            Console.WriteLine($"peak RSS    LoRA {lp:F0} MiB   BLoB {bp:F0} MiB   ratio {bp / lp:F3}  (paper 1.03-1.13, goal <= 1.05)");
-            Console.WriteLine($"training growth over the loaded model   LoRA {lp - ll:F0} MiB   BLoB {bp - bl:F0} MiB   ratio {(bp - bl) / Math.Max(1, lp - ll):F3}");
+            bool methods = arms[1].Kind == MethodKind.Blob;
+            string a = arms[0].Label, b = arms[1].Label;
+            Console.WriteLine($"step time   {a} {first * 1000:F1} ms   {b} {second * 1000:F1} ms   ratio {b}/{a} {second / first:F3}" +
+                              (methods ? "  (paper ~1.15, goal <= 1.10)" : ""));
+            Console.WriteLine($"spread      {a} {Spread(times[0])}   {b} {Spread(times[1])}  (quartiles of {times[0].Count} timed steps each)");
+            Console.WriteLine($"tokens/s    {a} {tokensPerStep / first:F0}   {b} {tokensPerStep / second:F0}");
+            var (ap, al) = memory[0];
+            var (bp, bl) = memory[1];
+            Console.WriteLine($"peak RSS    {a} {ap:F0} MiB   {b} {bp:F0} MiB   ratio {bp / ap:F3}" + (methods ? "  (paper 1.03-1.13, goal <= 1.05)" : ""));
+            Console.WriteLine($"training growth over the loaded model   {a} {ap - al:F0} MiB   {b} {bp - bl:F0} MiB   ratio {(bp - bl) / Math.Max(1, ap - al):F3}");
+            Console.WriteLine($"load average after timing {loadAfterTiming}");
             return 0;
         });
         return command;
     }
 
+    static Arm[] Arms(string compare, Precision precision) => compare == "precision"
+        ? [new("fp32", MethodKind.Mle, Precision.Fp32), new("bf16", MethodKind.Mle, Precision.Bf16)]
+        : [new("LoRA", MethodKind.Mle, precision), new("BLoB", MethodKind.Blob, precision)];
+
     sealed record Bench(Trainer Trainer, double TokensPerStep);
 
-    static Bench Setup(ExperimentSpec spec, MethodKind kind, int batchSize, int steps)
+    static Bench Setup(ExperimentSpec spec, Arm arm, int batchSize, int steps)
     {
         var task = Experiment.LoadTask(spec);
         manual_seed(1);
-        var tm = ModelZoo.Load(spec.Model, task, CPU, 1);
-        var method = new MethodOptions { Kind = kind, Targets = tm.DefaultTargets, FullyTrained = tm.FullyTrained };
+        var tm = ModelZoo.Load(spec.Model, task, CPU, 1, arm.Precision);
+        var method = new MethodOptions { Kind = arm.Kind, Targets = tm.DefaultTargets, FullyTrained = tm.FullyTrained };
         MethodSetup.Apply(tm.Model.Module, method);
         var data = new TextBatchSource(task, task.Train, tm.Tokenizer, 128);
         var options = new TrainingOptions { Method = method, Steps = steps, BatchSize = batchSize, Seed = 1, WarmupRatio = 0 };
@@ -78,6 +95,10 @@ public static class BenchCommand
         });
         return new Bench(trainer, tokens);
     }
+
+    /// <summary>/proc/loadavg's 1, 5 and 15 minute averages: how busy the shared machine was.</summary>
+    static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
     /// <summary>Seconds per step of one block, without its first step (warm-up).</summary>
     static List<double> TimeBlock(Bench bench)
@@ -101,26 +122,26 @@ public static class BenchCommand
 
     static string Spread(List<double> xs) => $"{Quantile(xs, 0.25) * 1000:F1}–{Quantile(xs, 0.75) * 1000:F1} ms";
 
-    /// <summary>Runs this command again in a fresh process for one method and reads its peak memory.</summary>
-    static (double Peak, double Loaded) MeasureChild(ParseResult p, MethodKind kind)
+    /// <summary>Runs this command again in a fresh process for one side and reads its peak memory.</summary>
+    static (double Peak, double Loaded) MeasureChild(ParseResult p, int arm)
     {
         // Same program, same arguments: under `dotnet Blob.Cli.dll`, argument 0 (the assembly) is passed on too.
         var info = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true };
         bool viaDotnet = Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet";
         foreach (var a in Environment.GetCommandLineArgs().Skip(viaDotnet ? 0 : 1)) info.ArgumentList.Add(a);
         info.ArgumentList.Add("--child");
-        info.ArgumentList.Add(kind.ToString().ToLowerInvariant());
+        info.ArgumentList.Add(arm.ToString(System.Globalization.CultureInfo.InvariantCulture));
         using var process = Process.Start(info)!;
         string output = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
-        var line = output.Split('\n').LastOrDefault(l => l.StartsWith("{")) ?? throw new BlobException($"bench child for {kind} failed (exit {process.ExitCode})");
+        var line = output.Split('\n').LastOrDefault(l => l.StartsWith("{")) ?? throw new BlobException($"bench child for side {arm + 1} failed (exit {process.ExitCode})");
         using var doc = JsonDocument.Parse(line);
         return (doc.RootElement.GetProperty("peak_mib").GetDouble(), doc.RootElement.GetProperty("loaded_mib").GetDouble());
     }
 
-    static int Child(ExperimentSpec spec, MethodKind kind, int batchSize, int steps)
+    static int Child(ExperimentSpec spec, Arm arm, int batchSize, int steps)
     {
-        var bench = Setup(spec, kind, batchSize, steps);
+        var bench = Setup(spec, arm, batchSize, steps);
         double loaded = Rss("VmRSS");
         bench.Trainer.Train();
         Console.WriteLine(JsonSerializer.Serialize(new { peak_mib = Rss("VmHWM"), loaded_mib = loaded }));

@@ -10,14 +10,15 @@ public static class GenerateCommand
     {
         var model = ModelArguments.Model();
         var adapter = ModelArguments.Adapter();
+        var precision = ModelArguments.Precision();
         var prompt = new Option<string?>("--prompt") { Description = "Text to continue (default: start from the BOS token)" };
         var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Tokens to generate at most", DefaultValueFactory = _ => 64 }.AtLeast(1);
-        var command = new Command("generate", "Continue a prompt with greedy decoding") { model, adapter, prompt, maxNewTokens };
+        var command = new Command("generate", "Continue a prompt with greedy decoding") { model, adapter, prompt, maxNewTokens, precision };
         command.SetAction(parsed =>
         {
             int steps = parsed.GetValue(maxNewTokens);
             if (steps < 0) throw new BlobException($"--max-new-tokens must be 0 or more, not {steps}");
-            var (lm, tokenizer) = ModelArguments.LoadCausalLM(parsed.GetValue(model)!, parsed.GetValue(adapter));
+            var (lm, tokenizer) = ModelArguments.LoadCausalLM(parsed.GetValue(model)!, parsed.GetValue(adapter), parsed.GetValue(precision)!);
             string? text = parsed.GetValue(prompt);
             int[] ids = text is null
                 ? [tokenizer.BosId ?? tokenizer.EosId ?? throw new BlobException($"{parsed.GetValue(model)}: the tokenizer has no BOS or EOS token to start from; pass --prompt")]

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Blob.Runtime;
 using TorchSharp;
 
 namespace Blob.Cli.Commands;
@@ -14,6 +15,7 @@ public static class InfoCommand
             Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch {torch.__version__}");
             Console.WriteLine($"CPU: {CpuModel() ?? System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString()}, {Environment.ProcessorCount} logical cores");
             Console.WriteLine($"CPU bfloat16 instructions: {Bf16Support()}");
+            Console.WriteLine($"--precision auto: {Precisions.Name(Precisions.Resolve(Precision.Auto, Devices.Parse("auto")))}");
             Console.WriteLine($"CUDA available: {torch.cuda.is_available()}");
             Console.WriteLine($"threads: {torch.get_num_threads()}");
             return 0;
@@ -27,9 +29,8 @@ public static class InfoCommand
     /// <summary>Which bfloat16 instruction sets the CPU reports (avx512_bf16, amx_bf16), from /proc/cpuinfo's flags.</summary>
     static string Bf16Support()
     {
-        var flags = CpuInfo().FirstOrDefault(l => l.StartsWith("flags"))?.Split(':', 2)[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (flags is null) return "unknown (no /proc/cpuinfo)";
-        var bf16 = flags.Where(f => f is "avx512_bf16" or "amx_bf16").ToList();
+        if (!File.Exists("/proc/cpuinfo")) return "unknown (no /proc/cpuinfo)";
+        var bf16 = Precisions.CpuBf16Flags();
         return bf16.Count > 0 ? $"yes ({string.Join(", ", bf16)})" : "none (bf16 runs emulated, slower than fp32)";
     }
 

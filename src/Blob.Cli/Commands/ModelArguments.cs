@@ -1,11 +1,12 @@
 using System.CommandLine;
 using Blob.Adapters;
 using Blob.Models;
+using Blob.Runtime;
 using Blob.Tokenization;
 
 namespace Blob.Cli.Commands;
 
-/// <summary>--model and --adapter, shared by the commands that run a causal LM, and loading what they name.</summary>
+/// <summary>--model, --adapter and --precision, shared by the commands that run a causal LM, and loading what they name.</summary>
 public static class ModelArguments
 {
     public static Option<string> Model() => new("--model")
@@ -19,10 +20,13 @@ public static class ModelArguments
         Description = "PEFT adapter folder (adapter_config.json + adapter_model.safetensors) to apply; BLoB adapters run at their mean",
     };
 
-    /// <summary>The frozen model (with the adapter's mean path, if any) and its tokenizer.</summary>
-    public static (IDecoderModel Model, ITextTokenizer Tokenizer) LoadCausalLM(string modelDir, string? adapterDir)
+    public static Option<string> Precision() => ExperimentOptions.PrecisionOf("The model's matrix products");
+
+    /// <summary>The frozen model (with the adapter's mean path, if any) on the CPU, and its tokenizer.</summary>
+    public static (IDecoderModel Model, ITextTokenizer Tokenizer) LoadCausalLM(string modelDir, string? adapterDir, string precision = "fp32")
     {
-        var model = PretrainedModels.LoadCausalLM(modelDir);
+        var baseDtype = Precisions.BaseDtype(Precisions.Parse(precision), TorchSharp.torch.CPU);
+        var model = PretrainedModels.LoadCausalLM(modelDir, new LoadOptions { BaseDtype = baseDtype });
         if (adapterDir is not null)
         {
             PeftAdapterFormat.Load(model, adapterDir);

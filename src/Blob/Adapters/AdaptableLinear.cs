@@ -44,14 +44,29 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
     /// <summary>True while the adapter's mean update is folded into the weight (fast deterministic inference).</summary>
     public bool IsMerged => _merged;
 
+    /// <summary>
+    /// W0·x + b runs in the dtype W0 is stored in (bfloat16 in bf16 precision, where it is about 4× faster on CPUs with
+    /// avx512_bf16) and returns in x's dtype (float32), so that the adapter's float32 Δ(x) is added unrounded: adding
+    /// it in bfloat16 would keep only 8 significant bits of the update the adapter learns.
+    /// </summary>
     public override Tensor forward(Tensor x)
     {
-        var z = nn.functional.linear(x.dtype == weight.dtype ? x : x.to(weight.dtype), weight, bias);
+        var z = BaseForward(x);
         if (_adapter is null || _merged) return z;
         return z + _adapter.forward(x).to(z.dtype);
     }
 
-    /// <summary>W ← W + ΔW_mean: afterwards forward() is the adapter's mean path at the cost of a plain linear layer.</summary>
+    /// <summary>The frozen product W0·x + b, in the weight's dtype, cast back to x's.</summary>
+    Tensor BaseForward(Tensor x)
+    {
+        if (x.dtype == weight.dtype) return nn.functional.linear(x, weight, bias);
+        using var xBase = x.to(weight.dtype);
+        using var z = nn.functional.linear(xBase, weight, bias);
+        return z.to(x.dtype);
+    }
+
+    /// <summary>W ← W + ΔW_mean: afterwards forward() is the adapter's mean path at the cost of a plain linear layer.
+    /// A bfloat16 weight keeps ΔW only to its 8 significant bits.</summary>
     public void Merge()
     {
         if (_adapter is null || _merged) return;

@@ -25,7 +25,8 @@ public sealed record ExperimentSpec
     public int? EvalSamples { get; init; }
     public int EvalBatchSize { get; init; } = 64;
     public string Device { get; init; } = "auto";
-    public bool BaseInBfloat16 { get; init; }
+    /// <summary>The frozen base's matrix products in float32 or bfloat16 (<see cref="Runtime.Precision"/>).</summary>
+    public Precision Precision { get; init; } = Precision.Fp32;
     /// <summary>Use only the first N training / evaluation examples (after a fixed shuffle shared by all runs).</summary>
     public int? MaxTrain { get; init; }
     public int? MaxEval { get; init; }
@@ -65,7 +66,7 @@ public static class Experiment
         bool resume = existing == ExistingRun.Resume;
 
         manual_seed(training.Seed);
-        var tm = ModelZoo.Load(spec.Model, task, device, training.Seed, spec.BaseInBfloat16 ? ScalarType.BFloat16 : ScalarType.Float32);
+        var tm = ModelZoo.Load(spec.Model, task, device, training.Seed, spec.Precision);
         var method = training.Method with
         {
             Targets = training.Method.Targets.Count > 0 ? training.Method.Targets : tm.DefaultTargets,
@@ -133,7 +134,7 @@ public static class Experiment
         for (int f = 0; f < folders.Length; f++)
         {
             using var scope = NewDisposeScope();
-            var tm = ModelZoo.Load(spec.Model, task, device, spec.Training.Seed, spec.BaseInBfloat16 ? ScalarType.BFloat16 : ScalarType.Float32);
+            var tm = ModelZoo.Load(spec.Model, task, device, spec.Training.Seed, spec.Precision);
             PeftAdapterFormat.Load(tm.Model, folders[f]);
             // before any prediction, so that a task the model cannot answer fails at once
             var classifiers = evalSets.Select(set => ModelZoo.ClassifierFor(tm, task, set.Task)).ToList();

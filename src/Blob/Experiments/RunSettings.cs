@@ -61,7 +61,9 @@ public sealed class RunSettings
         var kind = spec.Training.Method.Kind;
         foreach (var key in values.Keys.Where(k => MethodSettings.Any(m => k.StartsWith(m.Prefix, StringComparison.Ordinal) && !m.ReadBy.Contains(kind))).ToList())
             values.Remove(key);
-        values["device"] = Runtime.Devices.Parse(spec.Device).ToString(); // "auto" as resolved: CPU and GPU numbers differ
+        var device = Runtime.Devices.Parse(spec.Device);
+        values["device"] = device.ToString(); // "auto" as resolved: CPU and GPU numbers differ
+        values["precision"] = Runtime.Precisions.Name(Runtime.Precisions.Resolve(spec.Precision, device)); // likewise
         values["data.task"] = task.Name;
         values["data.train"] = Digest(task.Train);
         values["data.eval"] = Digest(task.Eval);
@@ -106,6 +108,16 @@ public sealed class RunSettings
             .Select(k => $"{k}: {recorded.Values.GetValueOrDefault(k) ?? "(absent)"} → {Values.GetValueOrDefault(k) ?? "(absent)"}")
             .ToList();
 
+    /// <summary>
+    /// Runs recorded before --precision have "base_in_bfloat16" instead. false is today's fp32 (the same numbers), so
+    /// those runs stay reusable; true was a decoder in bfloat16 throughout, which no setting reproduces now.
+    /// </summary>
+    static void UpgradeBfloat16Flag(IDictionary<string, string> values)
+    {
+        if (!values.Remove("base_in_bfloat16", out var bf16) || values.ContainsKey("precision")) return;
+        values["precision"] = bf16 == "false" ? "fp32" : "bf16 throughout (before --precision)";
+    }
+
     public void Save(string runDir) =>
         AtomicFile.WriteAllText(Path.Combine(runDir, FileName), JsonSerializer.Serialize(Values, Json) + "\n");
 
@@ -118,6 +130,7 @@ public sealed class RunSettings
         {
             var values = JsonSerializer.Deserialize<SortedDictionary<string, string>>(File.ReadAllText(path), Json)
                 ?? throw new JsonException("empty");
+            UpgradeBfloat16Flag(values);
             return new RunSettings(values);
         }
         catch (JsonException e) { throw new BlobException($"{path}: not a settings file ({e.Message})"); }

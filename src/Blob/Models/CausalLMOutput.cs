@@ -4,7 +4,7 @@ namespace Blob.Models;
 
 /// <summary>
 /// What a decoder forward returns: float32 logits [batch, seq, vocab]; the embeddings output (transformers'
-/// hidden_states[0]) and the final normed hidden state (hidden_states[-1]), both [batch, seq, hidden] in the model dtype.
+/// hidden_states[0]) and the final normed hidden state (hidden_states[-1]), both [batch, seq, hidden] in float32.
 /// </summary>
 public sealed record CausalLMOutput(Tensor Logits, Tensor FirstHiddenState, Tensor LastHiddenState) : IDisposable
 {

@@ -18,13 +18,15 @@ public static class EncoderModels
     /// BertForSequenceClassification or RobertaForSequenceClassification from DIR. numLabels defaults to the
     /// config's (id2label, num_labels, else 2). A head missing from the checkpoint (or of another number of labels)
     /// is initialised fresh from seed and left trainable; every other parameter is frozen. Returned in eval mode.
+    /// baseDtype: see <see cref="BertModel"/> (BFloat16 for bf16 precision).
     /// </summary>
     public static BertForSequenceClassification LoadSequenceClassifier(
-        string dir, Device? device = null, int? numLabels = null, Pooling pooling = Pooling.Cls, long seed = 0)
+        string dir, Device? device = null, int? numLabels = null, Pooling pooling = Pooling.Cls, long seed = 0,
+        ScalarType baseDtype = ScalarType.Float32)
     {
         var config = ModelConfig.Load(dir);
         if (!Types.Contains(PretrainedModels.ModelType(config))) throw PretrainedModels.Unsupported(config, Types);
-        var model = new BertForSequenceClassification(config, BertSettings.FromConfig(config), numLabels ?? NumLabels(config), pooling);
+        var model = new BertForSequenceClassification(config, BertSettings.FromConfig(config), numLabels ?? NumLabels(config), pooling, baseDtype);
         using (var checkpoint = Checkpoint.Open(Path.GetDirectoryName(config.Path)!))
             LoadWeights(model, checkpoint, seed);
         model.eval();

@@ -24,6 +24,8 @@ public sealed record Gpt2Options(int VocabSize, int Positions, int Embd, int Hea
 /// <summary>
 /// GPT2LMHeadModel: learned absolute positions, pre-norm blocks with LayerNorm, and an lm_head tied to wte.
 /// The checkpoint's Conv1D weights are stored [in, out]; they are transposed on load into [out, in] linear layers.
+/// dtype is that of the matrix-product weights and the embeddings (see <see cref="LoadOptions.BaseDtype"/>); the
+/// LayerNorms and the residual stream are float32.
 /// </summary>
 public sealed class Gpt2LMHeadModel : nn.Module, IDecoderModel
 {
@@ -82,7 +84,7 @@ public sealed class Gpt2Model : nn.Module
         wte = nn.Embedding(o.VocabSize, o.Embd, dtype: dtype);
         wpe = nn.Embedding(o.Positions, o.Embd, dtype: dtype);
         h = nn.ModuleList(Enumerable.Range(0, o.Layers).Select(_ => new Gpt2Block(o, dtype)).ToArray());
-        ln_f = nn.LayerNorm(o.Embd, o.LayerNormEps, dtype: dtype);
+        ln_f = nn.LayerNorm(o.Embd, o.LayerNormEps);
         RegisterComponents();
     }
 
@@ -90,7 +92,8 @@ public sealed class Gpt2Model : nn.Module
     {
         if (inputIds.shape[1] > wpe.weight!.shape[0])
             throw new ArgumentException($"GPT-2 takes at most {wpe.weight.shape[0]} tokens (n_positions), got {inputIds.shape[1]}");
-        var x = wte.forward(inputIds) + wpe.forward(positionIds);
+        // the residual stream is float32 in any precision
+        var x = wte.forward(inputIds).to(ScalarType.Float32) + wpe.forward(positionIds).to(ScalarType.Float32);
         var first = x;
         using var mask = AttentionMask.Causal(attentionMask, x.dtype);
         foreach (var block in h)
@@ -111,9 +114,9 @@ public sealed class Gpt2Block : nn.Module
 
     public Gpt2Block(Gpt2Options o, ScalarType dtype) : base(nameof(Gpt2Block))
     {
-        ln_1 = nn.LayerNorm(o.Embd, o.LayerNormEps, dtype: dtype);
+        ln_1 = nn.LayerNorm(o.Embd, o.LayerNormEps);
         attn = new Gpt2Attention(o, dtype);
-        ln_2 = nn.LayerNorm(o.Embd, o.LayerNormEps, dtype: dtype);
+        ln_2 = nn.LayerNorm(o.Embd, o.LayerNormEps);
         mlp = new Gpt2Mlp(o, dtype);
         RegisterComponents();
     }

@@ -63,6 +63,8 @@ public sealed record LlamaOptions(
 /// <see cref="PretrainedModels.LoadCausalLM"/>, which places it on its device before loading: a tied lm_head shares
 /// embed_tokens' storage, and TorchSharp's Module.to() would copy the two apart (harmless for a frozen base, but twice
 /// the memory), so move a loaded model by loading it again with another LoadOptions.Device.
+/// dtype is that of the matrix-product weights and the embeddings (see <see cref="LoadOptions.BaseDtype"/>); the
+/// RMSNorms and the residual stream are float32.
 /// </summary>
 public sealed class LlamaForCausalLM : nn.Module, IDecoderModel
 {
@@ -128,7 +130,7 @@ public sealed class LlamaModel : nn.Module
     {
         embed_tokens = nn.Embedding(o.VocabSize, o.HiddenSize, dtype: dtype);
         layers = nn.ModuleList(Enumerable.Range(0, o.Layers).Select(_ => new LlamaDecoderLayer(o, dtype)).ToArray());
-        norm = new RmsNorm(o.HiddenSize, o.RmsNormEps, dtype);
+        norm = new RmsNorm(o.HiddenSize, o.RmsNormEps);
         _rotary = new RotaryEmbedding(o.HeadDim, o.RopeTheta, o.RopeScaling);
         _slidingWindow = o.SlidingWindow;
         RegisterComponents();
@@ -137,7 +139,7 @@ public sealed class LlamaModel : nn.Module
     /// <summary>Returns the embeddings output and the final normed hidden state.</summary>
     public (Tensor First, Tensor Last) forward(Tensor inputIds, Tensor attentionMask, Tensor positionIds)
     {
-        var h = embed_tokens.forward(inputIds);
+        var h = embed_tokens.forward(inputIds).to(ScalarType.Float32);   // the residual stream is float32 in any precision
         var first = h;
         using var mask = AttentionMask.Causal(attentionMask, h.dtype, _slidingWindow);
         var (cos, sin) = _rotary.Tables(positionIds, h.dtype);
@@ -165,8 +167,8 @@ public sealed class LlamaDecoderLayer : nn.Module
     {
         self_attn = new LlamaAttention(o, dtype);
         mlp = new LlamaMlp(o, dtype);
-        input_layernorm = new RmsNorm(o.HiddenSize, o.RmsNormEps, dtype);
-        post_attention_layernorm = new RmsNorm(o.HiddenSize, o.RmsNormEps, dtype);
+        input_layernorm = new RmsNorm(o.HiddenSize, o.RmsNormEps);
+        post_attention_layernorm = new RmsNorm(o.HiddenSize, o.RmsNormEps);
         RegisterComponents();
     }
 
@@ -193,8 +195,8 @@ public sealed class LlamaAttention : nn.Module
         o_proj = new AdaptableLinear(o.Heads * o.HeadDim, o.HiddenSize, o.OutputBias, dtype);
         if (o.QkNorm)
         {
-            q_norm = new RmsNorm(o.HeadDim, o.RmsNormEps, dtype);
-            k_norm = new RmsNorm(o.HeadDim, o.RmsNormEps, dtype);
+            q_norm = new RmsNorm(o.HeadDim, o.RmsNormEps);
+            k_norm = new RmsNorm(o.HeadDim, o.RmsNormEps);
         }
         RegisterComponents();
     }

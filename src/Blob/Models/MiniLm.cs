@@ -27,10 +27,10 @@ public static class MiniLm
     /// <summary>
     /// The MiniLM encoder (frozen, named bert.*) with a fresh classifier hidden → numLabels ("classifier", trainable,
     /// normal(0, 0.02) weights and zero bias from seed). Mean pooling is the one to fine-tune with: MiniLM's [CLS]
-    /// pooler output barely varies across inputs. Returned in eval mode.
+    /// pooler output barely varies across inputs. Returned in eval mode. baseDtype: see <see cref="BertModel"/>.
     /// </summary>
     public static BertForSequenceClassification Load(int numLabels, Pooling pooling = Pooling.Mean, Device? device = null,
-        long seed = 0, string? packagesRoot = null)
+        long seed = 0, string? packagesRoot = null, ScalarType baseDtype = ScalarType.Float32)
     {
         string dll = PackageFile(packagesRoot);
         var weights = ReadOnnxWeights(ReadResource(dll, ModelResource), $"{dll}!{ModelResource}");
@@ -40,7 +40,7 @@ public static class MiniLm
             ["architectures"] = new System.Text.Json.Nodes.JsonArray("BertForSequenceClassification"),
             ["_name_or_path"] = "sentence-transformers/all-MiniLM-L6-v2",
         });
-        var model = new BertForSequenceClassification(config, Settings, numLabels, pooling);
+        var model = new BertForSequenceClassification(config, Settings, numLabels, pooling, baseDtype);
         try
         {
             // the checkpoint has no classifier, so LoadWeights initialises one from seed

@@ -7,7 +7,12 @@ namespace Blob.Models;
 public sealed record LoadOptions
 {
     public Device Device { get; init; } = CPU;
-    /// <summary>Float32, or BFloat16 (or Float16) to keep the frozen base in half the memory. Stored weights are converted.</summary>
+    /// <summary>
+    /// Float32, or BFloat16 (or Float16): the dtype the frozen base's matrix-product weights (every linear layer of the
+    /// pretrained network, and a decoder's embeddings, which a tied lm_head shares) are stored and multiplied in, at
+    /// half the memory. Activations, norms and trained heads stay float32 (see <see cref="Blob.Runtime.Precision"/>).
+    /// Stored weights are converted.
+    /// </summary>
     public ScalarType BaseDtype { get; init; } = ScalarType.Float32;
 
     // Sequence classifiers only (BERT, RoBERTa):
@@ -66,16 +71,13 @@ public static class PretrainedModels
         }
     }
 
-    /// <summary>
-    /// A BERT or RoBERTa classifier (see <see cref="EncoderModels.LoadSequenceClassifier"/>). Encoders run in float32:
-    /// they are small, and their LayerNorms and embeddings are not written for half precision.
-    /// </summary>
+    /// <summary>A BERT or RoBERTa classifier (see <see cref="EncoderModels.LoadSequenceClassifier"/>).</summary>
     public static BertForSequenceClassification LoadSequenceClassifier(string directory, LoadOptions? options = null)
     {
         options ??= new LoadOptions();
-        if (options.BaseDtype != ScalarType.Float32)
-            throw new ArgumentException($"encoders are loaded in Float32 only, not {options.BaseDtype}");
-        return EncoderModels.LoadSequenceClassifier(directory, options.Device, options.NumLabels, options.Pooling, options.HeadSeed);
+        CheckDtype(options.BaseDtype);
+        return EncoderModels.LoadSequenceClassifier(directory, options.Device, options.NumLabels, options.Pooling, options.HeadSeed,
+            options.BaseDtype);
     }
 
     /// <summary>model_type, or when absent the family named by architectures[0] (e.g. "Qwen2ForCausalLM" → "qwen2").</summary>

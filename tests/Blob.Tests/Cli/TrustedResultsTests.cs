@@ -153,6 +153,7 @@ public class TrustedResultsTests : IDisposable
     [InlineData("--kl-weighting", "geometric")]
     [InlineData("--flipout", "batch")]
     [InlineData("--mean-init", "kaiming")]
+    [InlineData("--precision", "fp16")]
     [InlineData("--task", "nope")]
     [InlineData("--batch-size", "abc")]
     [InlineData("--ood", "arc-x")] // known before training, not after it
@@ -178,6 +179,7 @@ public class TrustedResultsTests : IDisposable
         Assert.Contains("repeated", Refused("compare", "--seeds", "1", "1").Error);
         Assert.Contains("--steps", Refused("bench", "--steps", "2", "--rounds", "1").Error); // two steps measure nothing
         Assert.Contains("--rounds", Refused("bench", "--rounds", "1").Error);
+        Assert.Contains("contradicts", Refused("train", "--bf16", "--precision", "fp32", "--output", Path.Combine(_dir, "never")).Error);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Blob.Data;
 using Blob.Experiments;
+using Blob.Runtime;
 using Blob.Training;
 
 namespace Blob.Tests.Experiments;
@@ -28,6 +29,29 @@ public class RunSettingsTests
         Assert.Contains("eval_samples", Of(blob).Values.Keys);
         Assert.Contains("training.max_length", Of(blob).Values.Keys);
         Assert.Contains("training.group_by_length", Of(blob).Values.Keys);
+    }
+
+    /// <summary>bf16 and fp32 give other numbers, so the precision counts, and auto counts as what it resolves to.</summary>
+    [Fact]
+    public void ThePrecisionCountsAsResolved()
+    {
+        var fp32 = Spec(MethodKind.Mle);
+        Assert.Equal("fp32", Of(fp32).Values["precision"]);
+        Assert.Equal(["precision: fp32 → bf16"], Of(fp32 with { Precision = Precision.Bf16 }).DifferencesFrom(Of(fp32)));
+        string auto = Precisions.CpuHasBf16() ? "bf16" : "fp32";
+        Assert.Equal(auto, Of(fp32 with { Precision = Precision.Auto }).Values["precision"]);
+
+        // a run recorded before --precision, with base_in_bfloat16 false, is an fp32 run
+        var dir = Directory.CreateTempSubdirectory("blob-settings-").FullName;
+        try
+        {
+            var legacy = new Dictionary<string, string>(Of(fp32).Values);
+            legacy.Remove("precision");
+            legacy["base_in_bfloat16"] = "false";
+            File.WriteAllText(Path.Combine(dir, RunSettings.FileName), System.Text.Json.JsonSerializer.Serialize(legacy));
+            Assert.Empty(Of(fp32).DifferencesFrom(RunSettings.Load(dir)!));
+        }
+        finally { Directory.Delete(dir, true); }
     }
 
     [Fact]

@@ -51,19 +51,22 @@ public class DecoderModelTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// qwen2_bf16 holds the qwen2 weights rounded to bfloat16, and its reference was computed in bfloat16. Running it in
-    /// bfloat16 must agree to bfloat16 precision. bf16 keeps 8 significant bits, so one rounding step (ulp) is 2⁻⁷ of a
+    /// qwen2_bf16 holds the qwen2 weights rounded to bfloat16, and its reference was computed in bfloat16 throughout.
+    /// We run it in bf16 precision (bfloat16 products, float32 norms and residual stream), which must agree with it to
+    /// bfloat16 precision. bf16 keeps 8 significant bits, so one rounding step (ulp) is 2⁻⁷ of a
     /// value's power of two: 0.0156 for hidden states in [2, 4), 0.0078 for logits in [1, 2). Kernels that accumulate
     /// in another order (matmul, attention) may round a few elements the other way, and the difference carries through
     /// the layers, so we allow 2% of each output's largest magnitude, i.e. one to two ulps there. Measured here:
-    /// logits 3.9e-3 (scale 1.1), last hidden state 1.6e-2 = one ulp (scale 3.0), embeddings exact.
+    /// logits 3.9e-3 (scale 1.1), last hidden state 2.0e-2 = about one ulp (scale 3.0), embeddings exact.
     /// </summary>
     [SharedFact("fixtures/qwen2_bf16")]
     public void Qwen2InBfloat16MatchesTheBfloat16Reference()
     {
         using var scope = NewDisposeScope();
         var model = PretrainedModels.LoadCausalLM(Fixture("qwen2_bf16"), new LoadOptions { BaseDtype = ScalarType.BFloat16 });
-        Assert.All(model.Module.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
+        // bf16 precision: the products' weights and the embeddings in bfloat16, the RMSNorms (and activations) in float32
+        Assert.All(model.Module.named_parameters(), p =>
+            Assert.Equal(p.name.EndsWith("norm.weight") ? ScalarType.Float32 : ScalarType.BFloat16, p.parameter.dtype));
         var reference = Safetensors.Load(Path.Combine(Fixture("qwen2_bf16"), "reference.safetensors"));
         var mask = reference["attention_mask"];
         using var _ = no_grad();
