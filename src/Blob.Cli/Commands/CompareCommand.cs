@@ -50,7 +50,9 @@ public static class CompareCommand
             Dir: Path.Combine(dir, kind.ToString().ToLowerInvariant(), $"seed-{seed}")))).ToList();
         // Before anything trains: a finished run is reused only if its settings are this comparison's; any other is
         // refused here, with the differences named, rather than after hours of the other runs.
-        var reuse = runs.Select(r => !overwrite && RunFolder.CanReuse(r.Dir, Experiment.Settings(r.Spec))).ToList();
+        // Every run reads the same data (only the method and the seed differ), so the task is loaded once here.
+        var task = Experiment.LoadSubsampledTask(runs[0].Spec);
+        var reuse = runs.Select(r => !overwrite && RunFolder.CanReuse(r.Dir, RunSettings.Of(r.Spec, task))).ToList();
 
         var results = new List<RunResult>();
         var pooled = kinds.ToDictionary(k => k, _ => (Probs: new List<double[]>(), Labels: new List<int>()));

@@ -10,7 +10,11 @@ namespace Blob.Cli.Commands;
 public static class OptionChecks
 {
     /// <summary>Refuses values for which <paramref name="ok"/> is false; <paramref name="allowed"/> says what is allowed.</summary>
-    public static Option<T> Must<T>(this Option<T> option, Func<T, bool> ok, string allowed)
+    public static Option<T> Must<T>(this Option<T> option, Func<T, bool> ok, string allowed) =>
+        option.Must(v => ok(v) ? null : allowed);
+
+    /// <summary>Refuses values for which <paramref name="problem"/> says what is wrong (null: fine).</summary>
+    public static Option<T> Must<T>(this Option<T> option, Func<T, string?> problem)
     {
         option.Validators.Add(result =>
         {
@@ -18,19 +22,8 @@ public static class OptionChecks
             T value;
             try { value = result.GetValueOrDefault<T>(); }
             catch (InvalidOperationException) { return; } // not a T at all: the parser reports that already
-            if (value is not null && !ok(value))
-                result.AddError($"{option.Name} {Show(value)}: {allowed}");
-        });
-        return option;
-    }
-
-    /// <summary>Refuses values for which <paramref name="problem"/> says what is wrong (null: fine).</summary>
-    public static Option<T> Must<T>(this Option<T> option, Func<T, string?> problem)
-    {
-        option.Validators.Add(result =>
-        {
-            if (result.Tokens.Count == 0) return;
-            if (problem(result.GetValueOrDefault<T>()) is { } why) result.AddError($"{option.Name} {Show(result.GetValueOrDefault<T>())}: {why}");
+            if (value is not null && problem(value) is { } why)
+                result.AddError($"{option.Name} {Show(value)}: {why}");
         });
         return option;
     }

@@ -119,7 +119,7 @@ public static class Experiment
         Action<RunResult>? onResult = null, Action<PredictionProgress>? onPredict = null, CancellationToken cancel = default)
     {
         var device = Devices.Parse(spec.Device);
-        var task = Subsample(LoadTask(spec), spec.MaxTrain, spec.MaxEval);
+        var task = LoadSubsampledTask(spec);
         var members = Directory.Exists(adapterDir)
             ? Directory.GetDirectories(adapterDir, "member-*").OrderBy(d => d, StringComparer.Ordinal).ToArray() : [];
         var folders = members.Length > 0 ? members : [adapterDir];
@@ -256,10 +256,8 @@ public static class Experiment
             Metrics.Evaluate(probs, labels), notes), probs, labels);
     }
 
-    /// <summary>The settings a run of this spec would record (what <see cref="RunFolder"/> compares).</summary>
-    public static RunSettings Settings(ExperimentSpec spec) => RunSettings.Of(spec, LoadSubsampledTask(spec));
-
-    static TaskData LoadSubsampledTask(ExperimentSpec spec) => Subsample(LoadTask(spec), spec.MaxTrain, spec.MaxEval);
+    /// <summary>The spec's task as a run sees it: loaded, then cut to --max-train / --max-eval.</summary>
+    public static TaskData LoadSubsampledTask(ExperimentSpec spec) => Subsample(LoadTask(spec), spec.MaxTrain, spec.MaxEval);
 
     /// <summary>"; answers scored by the tokens [A, B, C, D, E]" where a decoder answers another task's choices than its own.</summary>
     static string ScoringNote(TaskData trained, TaskData target) =>
