@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using Blob.Methods;
+using Blob.Layers;
 using Blob.Data;
 using Blob.Experiments;
 using Blob.Runtime;

@@ -1,5 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Methods;
+using Blob.Layers;
 using Blob.Experiments;
 using Blob.Reports;
 using Blob.Training;

@@ -1,9 +1,10 @@
 using System.CommandLine;
-using Blob.Adapters;
+using Blob.Layers;
+using Blob.Methods;
 using Blob.Data;
 using Blob.Runtime;
 using Blob.Experiments;
-using Blob.Method;
+using Blob.Methods;
 using Blob.Training;
 
 namespace Blob.Cli.Commands;
@@ -114,7 +115,7 @@ public sealed class ExperimentOptions
                     },
                     MeanInit = Get(p, MeanInit) switch
                     {
-                        "paper" => Adapters.MeanInit.Paper, "peft" => Adapters.MeanInit.Peft,
+                        "paper" => Methods.MeanInit.Paper, "peft" => Methods.MeanInit.Peft,
                         var v => throw new BlobException($"--mean-init: expected paper or peft, not '{v}'"),
                     },
                 },

@@ -1,4 +1,8 @@
 using System.CommandLine;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Methods;
+using Blob.Layers;
 using Blob.Models;
 
 namespace Blob.Cli.Commands;

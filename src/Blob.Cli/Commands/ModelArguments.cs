@@ -1,5 +1,7 @@
 using System.CommandLine;
-using Blob.Adapters;
+using Blob.Data;
+using Blob.Layers;
+using Blob.Methods;
 using Blob.Models;
 using Blob.Runtime;
 using Blob.Tokenization;

@@ -1,5 +1,6 @@
 using System.Text.Json;
-using Blob.Adapters;
+using Blob.Layers;
+using Blob.Methods;
 using Blob.Data;
 using Blob.Evaluation;
 using Blob.Reports;
@@ -223,8 +224,8 @@ public static class Experiment
                         d, 0, spec.EvalBatchSize, device, progress, cancel),
                     $"{method.EnsembleSize} members, {(method.EnsembleAveragesProbabilities ? "probabilities" : "logits")} averaged");
             case MethodKind.Lap:
-                var laplace = Blob.Method.Laplace.LaplaceLora.Fit(tm.Classifier, train,
-                    new Blob.Method.Laplace.LaplaceOptions { Subset = spec.LaplaceLastLayer ? Blob.Method.Laplace.LaplaceSubset.LastLayer : Blob.Method.Laplace.LaplaceSubset.All },
+                var laplace = Blob.Methods.LaplaceLora.Fit(tm.Classifier, train,
+                    new Blob.Methods.LaplaceOptions { Subset = spec.LaplaceLastLayer ? Blob.Methods.LaplaceSubset.LastLayer : Blob.Methods.LaplaceSubset.All },
                     device, cancel);
                 log?.Invoke($"Laplace: prior precision {laplace.PriorPrecision:G4} (tuned by marginal likelihood), {laplace.ParameterCount} parameters");
                 return ((classifier, d, progress) => laplace.PredictProbabilities(d, spec.EvalBatchSize, device, classifier, progress, cancel),

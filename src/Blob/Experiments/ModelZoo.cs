@@ -1,3 +1,5 @@
+using Blob.Methods;
+using Blob.Layers;
 using Blob.Data;
 using Blob.Models;
 using Blob.Runtime;

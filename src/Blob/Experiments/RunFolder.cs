@@ -1,3 +1,7 @@
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Methods;
+using Blob.Layers;
 using Blob.Training;
 
 namespace Blob.Experiments;

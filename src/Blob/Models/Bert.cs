@@ -1,4 +1,7 @@
-using Blob.Adapters;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Layers;
+using Blob.Methods;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

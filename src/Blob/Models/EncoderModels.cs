@@ -1,5 +1,8 @@
 using System.Text.Json.Nodes;
-using Blob.Adapters;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Layers;
+using Blob.Methods;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

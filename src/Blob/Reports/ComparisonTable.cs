@@ -1,3 +1,4 @@
+using Blob.Runtime;
 using System.Globalization;
 using System.Text;
 

@@ -1,4 +1,8 @@
 using System.Globalization;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Methods;
+using Blob.Layers;
 using Blob.Evaluation;
 using ScottPlot;
 

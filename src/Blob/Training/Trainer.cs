@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Blob.Adapters;
-using Blob.Method;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Layers;
+using Blob.Methods;
+using Blob.Methods;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,4 +1,7 @@
-using Blob.Adapters;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Layers;
+using Blob.Methods;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -178,8 +181,8 @@ public class BlobAdapterTests
         Assert.Equal(2, layer.StdParameters.Count());
         using var _ = no_grad();
         // The KL gains B's own term, Eq. 11 on (B, Ω_B).
-        var klA = Blob.Method.GaussianKl.Sum(layer.lora_A, layer.StdA(), 0.2);
-        var klB = Blob.Method.GaussianKl.Sum(layer.lora_B, layer.StdB()!, 0.2);
+        var klA = Blob.Methods.GaussianKl.Sum(layer.lora_A, layer.StdA(), 0.2);
+        var klB = Blob.Methods.GaussianKl.Sum(layer.lora_B, layer.StdB()!, 0.2);
         Assert.Equal((klA + klB).item<float>(), layer.Kl().item<float>(), 2);
         // With no noise on A, the output still varies: the noise now comes from B.
         layer.lora_A_rho.zero_();

@@ -1,3 +1,7 @@
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Methods;
+using Blob.Layers;
 using Blob.Evaluation;
 using Blob.Tests.Training;
 using Blob.Training;
@@ -54,10 +58,10 @@ public class BayesianPredictionTests
         var (model, _) = Toy.Build(new MethodOptions { Kind = MethodKind.Map, Rank = 2, Alpha = 2 });
         var classifier = new ToyClassifier(model);
         var data = new ToyData(20, seed: 1);
-        using var laplace = Blob.Method.Laplace.LaplaceLora.Fit(classifier, data, new Blob.Method.Laplace.LaplaceOptions { PriorPrecision = 1 }, CPU);
+        using var laplace = Blob.Methods.LaplaceLora.Fit(classifier, data, new Blob.Methods.LaplaceOptions { PriorPrecision = 1 }, CPU);
         var plain = laplace.PredictProbabilities(data, 8, CPU);
 
-        using var again = Blob.Method.Laplace.LaplaceLora.Fit(classifier, data, new Blob.Method.Laplace.LaplaceOptions { PriorPrecision = 1 }, CPU);
+        using var again = Blob.Methods.LaplaceLora.Fit(classifier, data, new Blob.Methods.LaplaceOptions { PriorPrecision = 1 }, CPU);
         var seen = new List<PredictionProgress>();
         Assert.Equal(plain, again.PredictProbabilities(data, 8, CPU, progress: seen.Add));
         Assert.Equal([0, 8, 16, 20], seen.Select(p => p.Done));
@@ -66,6 +70,6 @@ public class BayesianPredictionTests
         Assert.Throws<OperationCanceledException>(() => again.PredictProbabilities(data, 8, CPU,
             progress: p => { if (p.Done > 0) cancel.Cancel(); }, cancel: cancel.Token));
         Assert.Throws<OperationCanceledException>(() =>
-            Blob.Method.Laplace.LaplaceLora.Fit(classifier, data, new Blob.Method.Laplace.LaplaceOptions { PriorPrecision = 1 }, CPU, cancel.Token));
+            Blob.Methods.LaplaceLora.Fit(classifier, data, new Blob.Methods.LaplaceOptions { PriorPrecision = 1 }, CPU, cancel.Token));
     }
 }

@@ -1,4 +1,8 @@
 using System.Text.Json.Nodes;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Methods;
+using Blob.Layers;
 using Blob.Evaluation;
 
 namespace Blob.Tests.Evaluation;

@@ -1,4 +1,8 @@
 using System.Diagnostics;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Methods;
+using Blob.Layers;
 using Blob.Experiments;
 using Blob.Reports;
 using Blob.Tests.Cli;

@@ -1,4 +1,7 @@
-using Blob.Method;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Layers;
+using Blob.Methods;
 using static TorchSharp.torch;
 
 namespace Blob.Tests.Method;
@@ -25,7 +28,7 @@ public class GaussianKlTests
     public void BayesByBackpropUsesTheSameKlAveraged()
     {
         manual_seed(2);
-        using var bbb = new Blob.Adapters.BbbAdapter(6, 5, rank: 3, alpha: 3, priorStd: 0.7);
+        using var bbb = new Blob.Methods.BbbAdapter(6, 5, rank: 3, alpha: 3, priorStd: 0.7);
         var std = TorchSharp.torch.nn.functional.softplus(bbb.lora_A_rho);
         double byHand = 0;
         var m = bbb.lora_A.data<float>().ToArray();

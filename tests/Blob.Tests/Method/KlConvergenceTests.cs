@@ -1,5 +1,8 @@
-using Blob.Adapters;
-using Blob.Method;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Layers;
+using Blob.Methods;
+using Blob.Methods;
 using Xunit.Abstractions;
 
 namespace Blob.Tests.Method;

@@ -1,4 +1,7 @@
-using Blob.Method;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Layers;
+using Blob.Methods;
 
 namespace Blob.Tests.Method;
 

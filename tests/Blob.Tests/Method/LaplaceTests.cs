@@ -1,5 +1,8 @@
-using Blob.Adapters;
-using Blob.Method.Laplace;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Layers;
+using Blob.Methods;
+using Blob.Methods;
 using Blob.Tests.Adapters;
 using Blob.Training;
 using TorchSharp;

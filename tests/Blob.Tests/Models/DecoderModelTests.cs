@@ -1,5 +1,8 @@
 using System.Text.Json;
-using Blob.Adapters;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Layers;
+using Blob.Methods;
 using Blob.Models;
 using TorchSharp;
 using Xunit.Abstractions;

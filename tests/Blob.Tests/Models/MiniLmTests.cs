@@ -1,3 +1,7 @@
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Methods;
+using Blob.Layers;
 using Blob.Models;
 using Blob.Tokenization;
 using Microsoft.ML.OnnxRuntime;

@@ -1,4 +1,5 @@
-using Blob.Adapters;
+using Blob.Layers;
+using Blob.Methods;
 using Blob.Data;
 using Blob.Experiments;
 using Blob.Models;

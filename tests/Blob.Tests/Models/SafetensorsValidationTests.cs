@@ -1,6 +1,10 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Methods;
+using Blob.Layers;
 using Blob.Models;
 using TorchSharp;
 using Xunit.Abstractions;

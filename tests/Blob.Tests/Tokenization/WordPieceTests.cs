@@ -1,4 +1,8 @@
 using System.Text.Json;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Methods;
+using Blob.Layers;
 using Blob.Models;
 using Blob.Tokenization;
 using BertOptions = Microsoft.ML.Tokenizers.BertOptions;

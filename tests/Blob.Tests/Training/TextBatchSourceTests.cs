@@ -1,3 +1,6 @@
+using Blob.Runtime;
+using Blob.Methods;
+using Blob.Layers;
 using Blob.Data;
 using Blob.Models;
 using Blob.Training;

@@ -1,4 +1,7 @@
-using Blob.Adapters;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Layers;
+using Blob.Methods;
 using Blob.Training;
 using Blob.Tests.Adapters;
 using TorchSharp;

@@ -1,4 +1,7 @@
-using Blob.Adapters;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Layers;
+using Blob.Methods;
 using Blob.Evaluation;
 using Blob.Training;
 using TorchSharp;
@@ -127,7 +130,7 @@ public class TrainerTests : IDisposable
         for (int i = 0; i < mu.Length; i++)
         {
             double sigma = Math.Log(1 + Math.Exp(rho[i]));
-            sum += Blob.Method.GaussianKl.Scalar(mu[i], sigma, 1.0);
+            sum += Blob.Methods.GaussianKl.Scalar(mu[i], sigma, 1.0);
         }
         Assert.Equal(sum / mu.Length, bbb.Kl().item<float>(), 4);
     }

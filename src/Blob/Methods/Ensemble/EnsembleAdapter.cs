@@ -1,8 +1,9 @@
+using Blob.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Blob.Adapters;
+namespace Blob.Methods;
 
 /// <summary>
 /// Deep ensemble of LoRA adapters on one frozen layer (the paper's ENS baseline): K independently initialised

@@ -1,8 +1,11 @@
+using Blob.Runtime;
+using Blob.Methods;
+using Blob.Layers;
 using Blob.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Blob.Training;
+namespace Blob.Data;
 
 /// <summary>
 /// A padded batch ready for the network, with the gold class of each example. ClassMask [batch, classes], when
@@ -76,16 +79,16 @@ public sealed class EnsembleClassifier(IClassifier inner, bool averageProbabilit
 
     public Tensor ClassLogits(Batch batch)
     {
-        int size = Math.Max(1, Blob.Adapters.Ensembles.Size(Module));
+        int size = Math.Max(1, Blob.Methods.Ensembles.Size(Module));
         var outputs = new List<Tensor>();
         for (int m = 0; m < size; m++)
         {
             using var member = NewDisposeScope(); // free each member's activations before the next runs
-            Blob.Adapters.Ensembles.SetActive(Module, m);
+            Blob.Methods.Ensembles.SetActive(Module, m);
             var logits = inner.ClassLogits(batch).to(ScalarType.Float32);
             outputs.Add((averageProbabilities ? nn.functional.log_softmax(logits, 1) : logits).MoveToOuterDisposeScope());
         }
-        Blob.Adapters.Ensembles.SetActive(Module, 0);
+        Blob.Methods.Ensembles.SetActive(Module, 0);
         var stacked = stack(outputs);
         return averageProbabilities ? stacked.logsumexp(0) - Math.Log(size) : stacked.mean(new long[] { 0 });
     }

@@ -3,7 +3,7 @@ using Blob.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Blob.Training;
+namespace Blob.Data;
 
 /// <summary>
 /// Tokenises a task's examples once and pads them into batches. Encoders read (Text, TextPair) with special tokens,

@@ -1,4 +1,5 @@
-namespace Blob.Method.Laplace;
+using Blob.Layers;
+namespace Blob.Methods;
 
 /// <summary>Which LoRA matrices the Laplace approximation covers (Laplace-LoRA's laplace_sub).</summary>
 public enum LaplaceSubset

@@ -1,4 +1,5 @@
-namespace Blob.Method;
+using Blob.Layers;
+namespace Blob.Methods;
 
 /// <summary>
 /// The weight λ_i of the KL term at training step i (paper Appendix B.1, Eq. 70): a cycle of M steps whose weights

@@ -1,10 +1,13 @@
-using Blob.Adapters;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Layers;
+using Blob.Methods;
 using Blob.Evaluation;
 using Blob.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Blob.Method.Laplace;
+namespace Blob.Methods;
 
 /// <summary>
 /// LAP, Laplace-LoRA (Yang et al. 2024): a post-hoc Laplace approximation over the LoRA weights θ of a trained MAP model,

@@ -1,4 +1,5 @@
-namespace Blob.Method.Laplace;
+using Blob.Layers;
+namespace Blob.Methods;
 
 /// <summary>
 /// Maximises a smooth function of the prior precision δ over log δ: a grid to bracket the best point, then

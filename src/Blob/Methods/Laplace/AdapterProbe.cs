@@ -1,9 +1,12 @@
-using Blob.Adapters;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Layers;
+using Blob.Methods;
 using Blob.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Blob.Method.Laplace;
+namespace Blob.Methods;
 
 /// <summary>
 /// Watches the forward passes of LoRA adapters (through <see cref="LoraAdapter.Observer"/>) and gives, for each LoRA

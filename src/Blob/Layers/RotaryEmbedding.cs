@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Blob.Models;
+namespace Blob.Layers;
 
 /// <summary>
 /// Rotary position embeddings in the rotate-half convention of Hugging Face Llama: the first and second halves of

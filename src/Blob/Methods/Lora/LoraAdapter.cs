@@ -1,8 +1,9 @@
+using Blob.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Blob.Adapters;
+namespace Blob.Methods;
 
 /// <summary>
 /// Plain LoRA (Hu et al.): Δ(x) = (α/r) · B·A·dropout(x), with A [r, in] initialised as PEFT does (Kaiming-uniform,

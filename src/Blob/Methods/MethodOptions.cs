@@ -1,8 +1,11 @@
-using Blob.Adapters;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Layers;
+using Blob.Methods;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Blob.Training;
+namespace Blob.Methods;
 
 /// <summary>The fine-tuning methods the paper compares (Sec. 4.1).</summary>
 public enum MethodKind

@@ -1,7 +1,8 @@
+using Blob.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Blob.Method.Laplace;
+namespace Blob.Methods;
 
 /// <summary>
 /// Class probabilities from the linearised (GLM) predictive f ~ N(μ, Σ_f) over the logits, Σ_f = J Σ Jᵀ.

@@ -1,11 +1,14 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Layers;
 using Blob.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Blob.Adapters;
+namespace Blob.Methods;
 
 /// <summary>
 /// Adapters in PEFT's save_pretrained layout: a folder with adapter_config.json and adapter_model.safetensors, tensors

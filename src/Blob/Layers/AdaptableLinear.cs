@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Blob.Adapters;
+namespace Blob.Layers;
 
 /// <summary>
 /// The frozen linear layer of a pretrained model, z = W0·x + b, with a slot for an adapter that adds a low-rank

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Blob.Reports;
+namespace Blob.Runtime;
 
 /// <summary>
 /// Writes a file all at once or not at all: the content goes to a temporary file in the same folder, which is then

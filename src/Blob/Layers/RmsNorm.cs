@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Blob.Models;
+namespace Blob.Layers;
 
 /// <summary>
 /// Root-mean-square layer norm (TorchSharp 0.107 has none): x · rsqrt(mean(x²) + eps), computed in float32, cast

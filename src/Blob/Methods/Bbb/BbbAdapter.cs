@@ -1,8 +1,9 @@
+using Blob.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Blob.Adapters;
+namespace Blob.Methods;
 
 /// <summary>
 /// Bayes by Backprop (Blundell et al.) on LoRA's A, the paper's BBB baseline with Bayesian-Torch's defaults:
@@ -46,7 +47,7 @@ public sealed class BbbAdapter : Adapter, IVariationalAdapter
     }
 
     /// <summary>Mean over elements of KL(N(μ, σ²) ‖ N(0, σp²)), as Bayesian-Torch's kl_div.</summary>
-    public Tensor Kl() => Method.GaussianKl.Mean(lora_A, Std(), PriorStd);
+    public Tensor Kl() => GaussianKl.Mean(lora_A, Std(), PriorStd);
 
     public IEnumerable<Parameter> StdParameters => [lora_A_rho];
 

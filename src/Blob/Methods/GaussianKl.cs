@@ -1,6 +1,7 @@
+using Blob.Layers;
 using static TorchSharp.torch;
 
-namespace Blob.Method;
+namespace Blob.Methods;
 
 /// <summary>
 /// KL divergence of a diagonal Gaussian posterior q = N(μ, σ²) to a zero-mean isotropic Gaussian prior p = N(0, σp²),

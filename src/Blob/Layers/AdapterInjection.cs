@@ -3,7 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Blob.Adapters;
+namespace Blob.Layers;
 
 /// <summary>
 /// Puts adapters into a model's linear layers chosen by name, as PEFT's target_modules does: a layer is a target when

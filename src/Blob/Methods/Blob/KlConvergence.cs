@@ -1,8 +1,11 @@
-using Blob.Adapters;
+using Blob.Runtime;
+using Blob.Data;
+using Blob.Layers;
+using Blob.Methods;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Blob.Method;
+namespace Blob.Methods;
 
 /// <summary>
 /// Paper Appendix A.2, Fig. 2: gradient descent on the KL alone (no data), from σq = 0.01 towards the prior σp = 1,

@@ -1,7 +1,8 @@
+using Blob.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Blob.Method.Laplace;
+namespace Blob.Methods;
 
 /// <summary>
 /// The K-FAC curvature of one LoRA matrix W [out, in], seen as the linear map s = W·a. Over N examples the GGN block of W

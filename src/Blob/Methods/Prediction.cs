@@ -1,10 +1,12 @@
-using Blob.Adapters;
+using Blob.Data;
+using Blob.Layers;
+using Blob.Methods;
 using Blob.Runtime;
 using Blob.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Blob.Evaluation;
+namespace Blob.Methods;
 
 /// <summary>
 /// How far a prediction has got: Done of Total examples are predicted, and the batch being predicted has finished
