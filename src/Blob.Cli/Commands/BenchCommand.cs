@@ -21,7 +21,7 @@ namespace Blob.Cli.Commands;
 public static class BenchCommand
 {
     /// <summary>One side of the comparison: a method at a precision.</summary>
-    sealed record Arm(string Label, MethodKind Kind, Precision Precision);
+    sealed record Arm(string Label, FineTuningMethod Kind, Precision Precision);
 
     public static Command Create()
     {
@@ -58,7 +58,7 @@ public static class BenchCommand
             string loadAfterTiming = LoadAverage();
             var memory = arms.Select((_, i) => MeasureChild(p, i)).ToArray();
 
-            bool methods = arms[1].Kind == MethodKind.Blob;
+            bool methods = arms[1].Kind == MethodRegistry.Blob;
             string a = arms[0].Label, b = arms[1].Label;
             Console.WriteLine($"step time   {a} {first * 1000:F1} ms   {b} {second * 1000:F1} ms   ratio {b}/{a} {second / first:F3}" +
                               (methods ? "  (paper ~1.15, goal <= 1.10)" : ""));
@@ -75,8 +75,8 @@ public static class BenchCommand
     }
 
     static Arm[] Arms(string compare, Precision precision) => compare == "precision"
-        ? [new("fp32", MethodKind.Mle, Precision.Fp32), new("bf16", MethodKind.Mle, Precision.Bf16)]
-        : [new("LoRA", MethodKind.Mle, precision), new("BLoB", MethodKind.Blob, precision)];
+        ? [new("fp32", MethodRegistry.Mle, Precision.Fp32), new("bf16", MethodRegistry.Mle, Precision.Bf16)]
+        : [new("LoRA", MethodRegistry.Mle, precision), new("BLoB", MethodRegistry.Blob, precision)];
 
     sealed record Bench(Trainer Trainer, double TokensPerStep);
 
@@ -86,7 +86,7 @@ public static class BenchCommand
         manual_seed(1);
         var tm = ModelZoo.Load(spec.Model, task, CPU, 1, arm.Precision);
         var method = new MethodOptions { Kind = arm.Kind, Targets = tm.DefaultTargets, FullyTrained = tm.FullyTrained };
-        MethodSetup.Apply(tm.Model.Module, method);
+        method.Apply(tm.Model.Module);
         var data = new TextBatchSource(task, task.Train, tm.Tokenizer, 128);
         var options = new TrainingOptions { Method = method, Steps = steps, BatchSize = batchSize, Seed = 1, WarmupRatio = 0 };
         var trainer = new Trainer(tm.Classifier, data, options, CPU);

@@ -21,8 +21,8 @@ public static class CompareCommand
     public static Command Create()
     {
         var options = new ExperimentOptions();
-        var methods = new Option<string[]>("--methods") { Description = "Methods to compare: mle, map, mcd, ens, bbb, lap, blob (default: mle map blob)", AllowMultipleArgumentsPerToken = true }
-            .Must(ms => ms.SelectMany(SplitMethods).FirstOrDefault(m => !MethodOptions.TryParse(m, out _)) is { } bad ? $"unknown method '{bad}' (known: mle, map, mcd, ens, bbb, lap, blob)" : null);
+        var methods = new Option<string[]>("--methods") { Description = $"Methods to compare: {MethodRegistry.Names} (default: mle map blob)", AllowMultipleArgumentsPerToken = true }
+            .Must(ms => ms.SelectMany(SplitMethods).FirstOrDefault(m => !MethodRegistry.TryParse(m, out _)) is { } bad ? $"unknown method '{bad}' (known: {MethodRegistry.Names})" : null);
         var seeds = new Option<int[]>("--seeds") { Description = "Seeds (default, as the paper: 1 2 3)", AllowMultipleArgumentsPerToken = true }
             .Must(ss => ss.Distinct().Count() == ss.Length ? null : "a seed is repeated");
         var output = new Option<string?>("--output") { Description = "Output folder (default runs/compare-TASK)" };
@@ -33,7 +33,7 @@ public static class CompareCommand
         command.SetAction(p =>
         {
             var given = p.GetValue(methods) is { Length: > 0 } m ? m : ["mle", "map", "blob"];
-            var kinds = given.SelectMany(SplitMethods).Select(MethodOptions.Parse).Distinct().ToList();
+            var kinds = given.SelectMany(SplitMethods).Select(MethodRegistry.Parse).Distinct().ToList();
             var seedList = p.GetValue(seeds) is { Length: > 0 } chosen ? chosen : [1, 2, 3];
             var first = options.Read(p, kinds[0], seedList[0]);
             string dir = p.GetValue(output) ?? Path.Combine("runs", $"compare-{first.Task}");
@@ -46,12 +46,12 @@ public static class CompareCommand
     /// <summary>"mle,blob" and "mle blob" both name two methods.</summary>
     static string[] SplitMethods(string methods) => methods.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    static bool Run(ExperimentOptions options, ParseResult p, IReadOnlyList<MethodKind> kinds, IReadOnlyList<int> seeds,
+    static bool Run(ExperimentOptions options, ParseResult p, IReadOnlyList<FineTuningMethod> kinds, IReadOnlyList<int> seeds,
         string dir, bool overwrite)
     {
         // Seeds outermost, so that every method has a result early in a long comparison.
         var runs = seeds.SelectMany(seed => kinds.Select(kind => (Kind: kind, Seed: seed, Spec: options.Read(p, kind, seed),
-            Dir: Path.Combine(dir, kind.ToString().ToLowerInvariant(), $"seed-{seed}")))).ToList();
+            Dir: Path.Combine(dir, kind.Name, $"seed-{seed}")))).ToList();
         // Before anything trains: a finished run is reused only if its settings are this comparison's; any other is
         // refused here, with the differences named, rather than after hours of the other runs.
         // Every run reads the same data (only the method and the seed differ), so the task is loaded once here.
@@ -68,7 +68,7 @@ public static class CompareCommand
             if (reused)
             {
                 result = RunResult.Load(resultPath);
-                Console.WriteLine($"{run.Kind.ToString().ToLowerInvariant()} seed {run.Seed}: reusing {resultPath} (same settings)");
+                Console.WriteLine($"{run.Kind.Name} seed {run.Seed}: reusing {resultPath} (same settings)");
             }
             else
             {
@@ -88,9 +88,9 @@ public static class CompareCommand
         foreach (var kind in kinds)
         {
             var (probs, labels) = (pooled[kind].Probs.ToArray(), pooled[kind].Labels.ToArray());
-            var s = new ReliabilitySeries(kind.ToString().ToUpperInvariant(), Metrics.ReliabilityBins(probs, labels), Metrics.Ece(probs, labels));
+            var s = new ReliabilitySeries(kind.DisplayName, Metrics.ReliabilityBins(probs, labels), Metrics.Ece(probs, labels));
             series.Add(s);
-            ReliabilityDiagram.Save(Path.Combine(dir, $"reliability-{kind.ToString().ToLowerInvariant()}.png"),
+            ReliabilityDiagram.Save(Path.Combine(dir, $"reliability-{kind.Name}.png"),
                 $"{results[0].Task}: {s.Method}, {seeds.Count} seed(s) pooled", s);
         }
         var table = new ComparisonTable(results);

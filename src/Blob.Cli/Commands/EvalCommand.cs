@@ -17,14 +17,20 @@ public static class EvalCommand
     {
         var options = new ExperimentOptions();
         var adapter = new Option<string>("--adapter") { Description = "Adapter folder (adapter_config.json + adapter_model.safetensors, or member-* folders of an ensemble)", Required = true };
-        var laplace = new Option<bool>("--laplace") { Description = "Fit the Laplace approximation (LAP) on the task's training split and predict with it" };
+        var posthoc = MethodRegistry.All.Where(m => m.AppliesToTrainedLora).Select(m => m.Name).ToList();
+        var method = MethodChoice.Option("--method",
+            $"Apply a post-hoc method to a saved LoRA adapter, fitted on the task's training split: {string.Join(", ", posthoc)} " +
+            "(default: predict as the method that saved the adapter)", null,
+            m => m.AppliesToTrainedLora ? null : $"{m.Name} trains its own adapters; a saved adapter takes {string.Join(" or ", posthoc)}");
+        var laplace = new Option<bool>("--laplace") { Description = "The old spelling of --method lap", Hidden = true };
         var output = new Option<string?>("--output") { Description = "Write the results as JSON to this file (rewritten after each task)" };
         var command = new Command("eval", "Evaluate a saved adapter: accuracy, ECE, NLL, Brier (with N-sample prediction for Bayesian adapters)");
         options.AddEvaluationTo(command);
-        foreach (var o in new Option[] { adapter, laplace, output }) command.Options.Add(o);
+        foreach (var o in new Option[] { adapter, method, laplace, output }) command.Options.Add(o);
         command.SetAction(p =>
         {
-            var spec = options.Read(p, MethodKind.Mle, 1);
+            var spec = options.Read(p, MethodRegistry.Mle, 1);
+            var applying = p.GetValue(method) is { } name ? MethodRegistry.Parse(name) : p.GetValue(laplace) ? MethodRegistry.Lap : null;
             string? path = p.GetValue(output);
             var results = new List<RunResult>();
             // Each task's result as soon as it is computed: a later task's failure or Ctrl-C loses none.
@@ -41,7 +47,7 @@ public static class EvalCommand
             Console.CancelKeyPress += onCancel;
             try
             {
-                progress.RunPrediction(onPredict => Experiment.EvaluateAdapter(spec, p.GetValue(adapter)!, p.GetValue(laplace),
+                progress.RunPrediction(onPredict => Experiment.EvaluateAdapter(spec, p.GetValue(adapter)!, applying,
                     progress.WriteLine, Report, onPredict, cancel.Token));
                 return 0;
             }

@@ -40,6 +40,7 @@ public sealed class ExperimentOptions
     public readonly Option<string> Flipout = new Option<string>("--flipout") { Description = "BLoB: signs per 'example' (paper) or per 'token' (official code)", DefaultValueFactory = _ => "example" }.OneOf("example", "token");
     public readonly Option<string> MeanInit = new Option<string>("--mean-init") { Description = "BLoB: M init 'paper' U(±√(6/n)) or 'peft' U(±1/√n)", DefaultValueFactory = _ => "paper" }.OneOf("paper", "peft");
     public readonly Option<bool> StdInAdamW = new("--std-in-adamw") { Description = "BLoB: also update G with AdamW (default: SGD only, as the official code)" };
+    public readonly Option<bool> LaplaceLastLayer = new("--lap-last-layer") { Description = "lap: Laplace over the last LoRA layer only" };
     public readonly Option<int> TrainSamples = new Option<int>("--train-samples") { Description = "BLoB/BBB: K weight samples per step", DefaultValueFactory = _ => 1 }.AtLeast(1);
     public readonly Option<int?> Samples = new Option<int?>("--samples") { Description = "N samples at prediction (default 10 for blob/mcd/bbb, 0 = mean weights)" }.AtLeast(0);
     public readonly Option<int> MaxLength = new Option<int>("--max-length") { Description = "Maximum tokens per example", DefaultValueFactory = _ => 256 }.AtLeast(2);
@@ -61,7 +62,7 @@ public sealed class ExperimentOptions
     {
         foreach (var o in new Option[] { Model, Task, DataRoot, Mapping, TrainFile, EvalFile, Steps, Epochs, BatchSize, GradAccum,
                      LearningRate, KlLearningRate, WeightDecay, Rank, Alpha, Targets, Dropout, EnsembleSize, PriorStd, InitEps,
-                     KlWeightingOption, NoAsymmetric, Softplus, Flipout, MeanInit, StdInAdamW, TrainSamples, Samples, MaxLength, GroupByLength,
+                     KlWeightingOption, NoAsymmetric, Softplus, Flipout, MeanInit, StdInAdamW, LaplaceLastLayer, TrainSamples, Samples, MaxLength, GroupByLength,
                      MaxTrain, MaxEval, Ood, Device, PrecisionOption, Bf16, CheckpointEvery, EvalBatchSize, Quiet })
             command.Options.Add(o);
     }
@@ -77,7 +78,7 @@ public sealed class ExperimentOptions
             command.Options.Add(o);
     }
 
-    public ExperimentSpec Read(ParseResult p, MethodKind method, long seed) => new()
+    public ExperimentSpec Read(ParseResult p, FineTuningMethod method, long seed) => new()
     {
         Model = Get(p, Model)!,
         Task = Get(p, Task)!,
@@ -101,8 +102,9 @@ public sealed class ExperimentOptions
                 Alpha = Get(p, Alpha),
                 LoraDropout = Get(p, Dropout),
                 Targets = Get(p, Targets) ?? [],
-                EnsembleSize = Get(p, EnsembleSize),
-                Blob = new BlobLayerOptions
+                Ensemble = new EnsembleOptions { Size = Get(p, EnsembleSize) },
+                Laplace = new LaplaceOptions { Subset = Get(p, LaplaceLastLayer) ? LaplaceSubset.LastLayer : LaplaceSubset.All },
+                Blob = new BlobOptions
                 {
                     PriorStd = Get(p, PriorStd),
                     InitEpsilon = Get(p, InitEps),
@@ -118,6 +120,13 @@ public sealed class ExperimentOptions
                         "paper" => Methods.MeanInit.Paper, "peft" => Methods.MeanInit.Peft,
                         var v => throw new BlobException($"--mean-init: expected paper or peft, not '{v}'"),
                     },
+                    KlLearningRate = Get(p, KlLearningRate),
+                    KlWeighting = Get(p, KlWeightingOption) switch
+                    {
+                        "paper" => KlWeighting.Paper, "code" => KlWeighting.Code, "uniform" => KlWeighting.Uniform,
+                        var v => throw new BlobException($"--kl-weighting: expected paper, code or uniform, not '{v}'"),
+                    },
+                    StdInAdamW = Get(p, StdInAdamW),
                 },
             },
             Steps = Get(p, Steps),
@@ -125,14 +134,7 @@ public sealed class ExperimentOptions
             BatchSize = Get(p, BatchSize),
             GradientAccumulation = Get(p, GradAccum),
             LearningRate = Get(p, LearningRate),
-            KlLearningRate = Get(p, KlLearningRate),
             WeightDecay = Get(p, WeightDecay),
-            KlWeighting = Get(p, KlWeightingOption) switch
-            {
-                "paper" => KlWeighting.Paper, "code" => KlWeighting.Code, "uniform" => KlWeighting.Uniform,
-                var v => throw new BlobException($"--kl-weighting: expected paper, code or uniform, not '{v}'"),
-            },
-            StdInAdamW = Get(p, StdInAdamW),
             TrainSamples = Get(p, TrainSamples),
             MaxLength = Get(p, MaxLength),
             GroupByLength = Get(p, GroupByLength),

@@ -14,20 +14,19 @@ public static class TrainCommand
     public static Command Create()
     {
         var options = new ExperimentOptions();
-        var method = new Option<string>("--method") { Description = "mle, map, mcd, ens, bbb, lap or blob", DefaultValueFactory = _ => "blob" };
+        var method = MethodChoice.Option("--method", "The method: " + MethodChoice.Help, "blob");
         var seed = new Option<int>("--seed") { Description = "Seed for initialisation, batch order and sampling", DefaultValueFactory = _ => 1 };
         var output = new Option<string?>("--output") { Description = "Output folder (default runs/TASK/METHOD/seed-N)" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in the output folder from its checkpoint (same settings only)" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the run (result, adapter, checkpoint) in the output folder" };
-        var lapLast = new Option<bool>("--lap-last-layer") { Description = "lap: Laplace over the last LoRA layer only" };
         var command = new Command("train", "Fine-tune a model on a task with one method and evaluate it (accuracy, ECE, NLL, Brier)");
         options.AddTo(command);
-        foreach (var o in new Option[] { method, seed, output, resume, overwrite, lapLast }) command.Options.Add(o);
+        foreach (var o in new Option[] { method, seed, output, resume, overwrite }) command.Options.Add(o);
         command.SetAction(p =>
         {
-            var kind = MethodOptions.Parse(p.GetValue(method)!);
-            var spec = options.Read(p, kind, p.GetValue(seed)) with { LaplaceLastLayer = p.GetValue(lapLast) };
-            string dir = p.GetValue(output) ?? Path.Combine("runs", spec.Task, kind.ToString().ToLowerInvariant(), $"seed-{spec.Training.Seed}");
+            var kind = MethodRegistry.Parse(p.GetValue(method)!);
+            var spec = options.Read(p, kind, p.GetValue(seed));
+            string dir = p.GetValue(output) ?? Path.Combine("runs", spec.Task, kind.Name, $"seed-{spec.Training.Seed}");
             if (p.GetValue(resume) && p.GetValue(overwrite)) throw new BlobException("--resume and --overwrite exclude each other: continue the run, or replace it");
             var existing = p.GetValue(resume) ? ExistingRun.Resume : p.GetValue(overwrite) ? ExistingRun.Overwrite : ExistingRun.Refuse;
             var result = RunOne(spec, dir, existing, p.GetValue(options.Quiet));
@@ -47,7 +46,7 @@ public static class TrainCommand
         Console.CancelKeyPress += onCancel;
         try
         {
-            var label = $"{spec.Task} {spec.Training.Method.Kind.ToString().ToLowerInvariant()} seed {spec.Training.Seed}";
+            var label = $"{spec.Task} {spec.Training.Method.Kind.Name} seed {spec.Training.Seed}";
             var progress = new ProgressReporter(label, quiet);
             return progress.Run(onStep => Experiment.Run(spec, dir, existing, onStep, cancel.Token, progress.WriteLine, progress.Predicting));
         }

@@ -67,29 +67,3 @@ public sealed class ChoiceClassifier(ICausalLanguageModel model, IReadOnlyList<i
         return positions.mul(attentionMask.to(ScalarType.Int64)).argmax(1);
     }
 }
-
-/// <summary>
-/// Predicts with every member of the model's deep ensembles and combines them: the mean of the members' logits
-/// (the official code) or, with averageProbabilities, log of the mean of their softmax probabilities (so that a
-/// softmax of the result is the averaged probability).
-/// </summary>
-public sealed class EnsembleClassifier(IClassifier inner, bool averageProbabilities) : IClassifier
-{
-    public nn.Module Module => inner.Module;
-
-    public Tensor ClassLogits(Batch batch)
-    {
-        int size = Math.Max(1, Blob.Methods.Ensembles.Size(Module));
-        var outputs = new List<Tensor>();
-        for (int m = 0; m < size; m++)
-        {
-            using var member = NewDisposeScope(); // free each member's activations before the next runs
-            Blob.Methods.Ensembles.SetActive(Module, m);
-            var logits = inner.ClassLogits(batch).to(ScalarType.Float32);
-            outputs.Add((averageProbabilities ? nn.functional.log_softmax(logits, 1) : logits).MoveToOuterDisposeScope());
-        }
-        Blob.Methods.Ensembles.SetActive(Module, 0);
-        var stacked = stack(outputs);
-        return averageProbabilities ? stacked.logsumexp(0) - Math.Log(size) : stacked.mean(new long[] { 0 });
-    }
-}

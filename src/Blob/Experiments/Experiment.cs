@@ -33,18 +33,10 @@ public sealed record ExperimentSpec
     public int? MaxEval { get; init; }
     /// <summary>Tasks to evaluate the trained adapter on as well (the paper's OBQA → ARC, MMLU protocol).</summary>
     public IReadOnlyList<string> OodTasks { get; init; } = [];
-    /// <summary>LAP: the Laplace approximation over the last LoRA layer only (else all).</summary>
-    public bool LaplaceLastLayer { get; init; }
 }
 
 public sealed record ExperimentResult(RunResult Result, IReadOnlyList<RunResult> OutOfDistribution,
     double[][] Probabilities, int[] Labels, TimeSpan TrainTime, TimeSpan EvalTime);
-
-/// <summary>
-/// How a trained model predicts: class probabilities [examples][classes] of the data, read through the classifier (the
-/// network's view of one task's answers), telling <paramref name="progress"/> how far it has got.
-/// </summary>
-public delegate double[][] PredictFunction(IClassifier classifier, IBatchSource data, Action<PredictionProgress>? progress);
 
 /// <summary>
 /// Runs an experiment end to end: load → inject the method's adapters → train (checkpointed, resumable) → N-sample
@@ -67,15 +59,17 @@ public static class Experiment
         bool resume = existing == ExistingRun.Resume;
 
         manual_seed(training.Seed);
+        using var scope = NewDisposeScope(); // the run's tensors, and (below) its model, die with the run
         var tm = ModelZoo.Load(spec.Model, task, device, training.Seed, spec.Precision);
+        using var model = tm.Model.Module;
         var method = training.Method with
         {
             Targets = training.Method.Targets.Count > 0 ? training.Method.Targets : tm.DefaultTargets,
             FullyTrained = training.Method.FullyTrained.Count > 0 ? training.Method.FullyTrained : tm.FullyTrained,
         };
         training = training with { Method = method };
-        var adapted = MethodSetup.Apply(tm.Model.Module, method);
-        log?.Invoke($"{tm.Description}; {method.Kind} adapters on {adapted.Count} layers; " +
+        var adapted = method.Apply(tm.Model.Module);
+        log?.Invoke($"{tm.Description}; {method.Kind.DisplayName} adapters on {adapted.Count} layers; " +
                     $"{task.Train.Count} training and {task.Eval.Count} evaluation examples");
 
         var train = new TextBatchSource(task, task.Train, tm.Tokenizer, training.MaxLength);
@@ -83,17 +77,17 @@ public static class Experiment
         var trainer = new Trainer(tm.Classifier, train, training, device);
         var trained = trainer.Train(Path.Combine(outputDir, "checkpoint"), resume, onStep, cancel);
 
-        SaveAdapter(tm.Model, method, Path.Combine(outputDir, "adapter"));
+        method.Kind.Save(tm.Model, method, Path.Combine(outputDir, "adapter"));
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var (predict, predictionNote) = Predictor(tm, train, method, spec, device, log, cancel);
-        var (result, probs, labels) = Evaluate(task, task.Eval, tm, tm.Classifier, predict, predictionNote, training, trained,
+        using var predictor = method.Kind.Predictor(new PredictionSetup(tm.Classifier, train, method, spec.EvalSamples, spec.EvalBatchSize, device, log, cancel));
+        var (result, probs, labels) = Evaluate(task, task.Eval, tm, tm.Classifier, predictor, training, trained,
             Labelled(onPredict, task.Name));
         var evalTime = clock.Elapsed;
         result = result with { TrainSeconds = Math.Round(trained.Elapsed.TotalSeconds, 1), EvalSeconds = Math.Round(evalTime.TotalSeconds, 1) };
         result.Save(Path.Combine(outputDir, "result.json"));
         SavePredictions(Path.Combine(outputDir, "predictions.json"), probs, labels);
-        ReliabilityDiagram.Save(Path.Combine(outputDir, "reliability.png"), $"{task.Name}: {method.Kind} (seed {training.Seed})",
-            new ReliabilitySeries(method.Kind.ToString().ToUpperInvariant(), Metrics.ReliabilityBins(probs, labels), result.Ece));
+        ReliabilityDiagram.Save(Path.Combine(outputDir, "reliability.png"), $"{task.Name}: {method.Kind.DisplayName} (seed {training.Seed})",
+            new ReliabilitySeries(method.Kind.DisplayName, Metrics.ReliabilityBins(probs, labels), result.Ece));
 
         // Each OOD result is saved as soon as it is computed, so a failure or Ctrl-C in a later set loses none.
         var ood = new List<RunResult>();
@@ -101,7 +95,7 @@ public static class Experiment
         {
             var oodTask = Subsample(Tasks.Load(name, spec.DataRoot, task.Kind), 0, spec.MaxEval);
             var classifier = ModelZoo.ClassifierFor(tm, task, oodTask); // a decoder scores the OOD task's own answers
-            var (r, _, _) = Evaluate(oodTask, oodTask.Eval, tm, classifier, predict, predictionNote, training, trained,
+            var (r, _, _) = Evaluate(oodTask, oodTask.Eval, tm, classifier, predictor, training, trained,
                 Labelled(onPredict, name), note: $"out-of-distribution: trained on {task.Name}" + ScoringNote(task, oodTask));
             r.Save(Path.Combine(outputDir, $"ood-{name}.json"));
             ood.Add(r);
@@ -110,150 +104,71 @@ public static class Experiment
     }
 
     /// <summary>
-    /// Evaluates a saved adapter (ours or PEFT's) on the spec's task and its OOD tasks. The method comes from the adapter:
-    /// BLoB and BBB predict with N samples, MC dropout with N dropout masks, a folder of member-* adapters is an ensemble
-    /// (their probabilities averaged), and laplace = true fits the Laplace approximation on the task's training split.
-    /// Each task's result goes to <paramref name="onResult"/> as soon as it is computed (for an ensemble: once the last
-    /// member has predicted it), before the next task is evaluated.
+    /// Evaluates a saved adapter (ours or PEFT's) on the spec's task and its OOD tasks. The method is the one that saved
+    /// the adapter (<see cref="MethodRegistry.OfSavedAdapter"/>: BLoB and BBB predict with N samples, MC dropout with N
+    /// dropout masks, an ensemble's members are combined), or <paramref name="applying"/>, a post-hoc method (Laplace)
+    /// fitted on the task's training split over a saved LoRA. Each task's result goes to <paramref name="onResult"/>
+    /// as soon as it is computed, before the next task is evaluated.
     /// </summary>
-    public static IReadOnlyList<RunResult> EvaluateAdapter(ExperimentSpec spec, string adapterDir, bool laplace, Action<string>? log = null,
-        Action<RunResult>? onResult = null, Action<PredictionProgress>? onPredict = null, CancellationToken cancel = default)
+    public static IReadOnlyList<RunResult> EvaluateAdapter(ExperimentSpec spec, string adapterDir, FineTuningMethod? applying = null,
+        Action<string>? log = null, Action<RunResult>? onResult = null, Action<PredictionProgress>? onPredict = null,
+        CancellationToken cancel = default)
     {
         var device = Devices.Parse(spec.Device);
         var task = LoadSubsampledTask(spec);
-        var members = Directory.Exists(adapterDir)
-            ? Directory.GetDirectories(adapterDir, "member-*").OrderBy(d => d, StringComparer.Ordinal).ToArray() : [];
-        var folders = members.Length > 0 ? members : [adapterDir];
+        var saved = MethodRegistry.OfSavedAdapter(adapterDir);
+        if (applying is { AppliesToTrainedLora: false })
+            throw new BlobException($"--method {applying.Name} trains its own adapters; only {string.Join(", ", MethodRegistry.All.Where(m => m.AppliesToTrainedLora).Select(m => m.Name))} apply to a saved adapter");
+        if (applying is not null && saved != MethodRegistry.Mle)
+            throw new BlobException($"{adapterDir}: a {saved.DisplayName} adapter; --method {applying.Name} applies to a plain LoRA adapter only");
+        var method = applying ?? saved;
         var evalSets = new List<(TaskData Task, string? Note)> { (task, null) };
         foreach (var name in spec.OodTasks)
             evalSets.Add((Subsample(Tasks.Load(name, spec.DataRoot, task.Kind), 0, spec.MaxEval), $"out-of-distribution: adapter evaluated on {name}"));
 
-        var sums = evalSets.Select(_ => (double[][]?)null).ToArray();
+        using var scope = NewDisposeScope(); // the evaluation's tensors, and its model, die with it
+        var tm = ModelZoo.Load(spec.Model, task, device, spec.Training.Seed, spec.Precision);
+        using var model = tm.Model.Module;
+        var options = method.Load(tm.Model, adapterDir, spec.Training.Method with { Kind = method });
+        // before any prediction, so that a task the model cannot answer fails at once
+        var classifiers = evalSets.Select(set => ModelZoo.ClassifierFor(tm, task, set.Task)).ToList();
+        var train = new TextBatchSource(task, task.Train, tm.Tokenizer, spec.Training.MaxLength);
+        manual_seed(spec.Training.Seed); // the N weight samples come from the seed: evaluating twice gives the same numbers
+        using var predictor = method.Predictor(new PredictionSetup(tm.Classifier, train, options, spec.EvalSamples, spec.EvalBatchSize, device, log, cancel));
         var results = new List<RunResult>();
-        string description = "", predictionNote = "";
-        MethodKind kind = MethodKind.Mle;
-        for (int f = 0; f < folders.Length; f++)
+        for (int i = 0; i < evalSets.Count; i++)
         {
-            using var scope = NewDisposeScope();
-            var tm = ModelZoo.Load(spec.Model, task, device, spec.Training.Seed, spec.Precision);
-            PeftAdapterFormat.Load(tm.Model, folders[f]);
-            // before any prediction, so that a task the model cannot answer fails at once
-            var classifiers = evalSets.Select(set => ModelZoo.ClassifierFor(tm, task, set.Task)).ToList();
-            var adapters = AdapterInjection.Adapters(tm.Model.Module).Select(a => a.Adapter).ToList();
-            kind = members.Length > 0 ? MethodKind.Ens : laplace ? MethodKind.Lap : adapters[0] switch
-            {
-                BlobAdapter => MethodKind.Blob,
-                BbbAdapter => MethodKind.Bbb,
-                LoraAdapter { DropoutAtInference: true } => MethodKind.Mcd,
-                _ => MethodKind.Mle,
-            };
-            var method = new MethodOptions { Kind = kind == MethodKind.Ens ? MethodKind.Mle : kind };
-            var train = new TextBatchSource(task, task.Train, tm.Tokenizer, spec.Training.MaxLength);
-            manual_seed(spec.Training.Seed); // the N weight samples come from the seed: evaluating twice gives the same numbers
-            var (predict, note) = Predictor(tm, train, method, spec, device, log, cancel);
-            description = tm.Description;
-            predictionNote = members.Length > 0 ? $"ensemble of {members.Length} saved members, probabilities averaged" : note;
-            for (int i = 0; i < evalSets.Count; i++)
-            {
-                var name = evalSets[i].Task.Name;
-                var data = new TextBatchSource(evalSets[i].Task, evalSets[i].Task.Eval, tm.Tokenizer, spec.Training.MaxLength);
-                if (f == 0 && data.TruncationNote("evaluation") is { } truncation) log?.Invoke($"{name}: {truncation}");
-                var probs = predict(classifiers[i], data, Labelled(onPredict, members.Length > 0 ? $"{name} (member {f + 1} of {members.Length})" : name));
-                sums[i] = sums[i] is null ? probs : sums[i]!.Select((row, r) => row.Select((v, c) => v + probs[r][c]).ToArray()).ToArray();
-                if (f < folders.Length - 1) continue;
-                var result = AdapterResult(evalSets[i].Task, evalSets[i].Note + ScoringNote(task, evalSets[i].Task), sums[i]!, folders.Length, kind, spec, description,
-                    $"adapter: {adapterDir}; {predictionNote}");
-                results.Add(result);
-                onResult?.Invoke(result);
-            }
+            var (set, oodNote) = evalSets[i];
+            var data = new TextBatchSource(set, set.Eval, tm.Tokenizer, spec.Training.MaxLength);
+            if (data.TruncationNote("evaluation") is { } truncation) log?.Invoke($"{set.Name}: {truncation}");
+            var probs = predictor.Predict(classifiers[i], data, Labelled(onPredict, set.Name));
+            var notes = new List<string> { $"model: {tm.Description}", $"adapter: {adapterDir}; {predictor.Note}" };
+            if (set.Note is { } n) notes.Add(n);
+            if (!string.IsNullOrEmpty(oodNote + ScoringNote(task, set))) notes.Add(oodNote + ScoringNote(task, set));
+            var result = RunResult.From(set.Name, method.Name, (int)spec.Training.Seed, Metrics.Evaluate(probs, data.Labels), notes);
+            results.Add(result);
+            onResult?.Invoke(result);
         }
         return results;
     }
 
-    /// <summary>The result of a saved adapter on one task, from its members' summed probabilities.</summary>
-    static RunResult AdapterResult(TaskData task, string? oodNote, double[][] probabilitySums, int members, MethodKind kind,
-        ExperimentSpec spec, string description, string adapterNote)
-    {
-        var probs = probabilitySums.Select(row => row.Select(v => v / members).ToArray()).ToArray();
-        var labels = task.Eval.Select(e => e.Label).ToArray();
-        var notes = new List<string> { $"model: {description}", adapterNote };
-        if (task.Note is { } n) notes.Add(n);
-        if (!string.IsNullOrEmpty(oodNote)) notes.Add(oodNote);
-        return RunResult.From(task.Name, kind.ToString().ToLowerInvariant(), (int)spec.Training.Seed, Metrics.Evaluate(probs, labels), notes);
-    }
-
-    /// <summary>
-    /// Saves the trained adapter in PEFT's layout (the mean for BLoB and BBB, with G under its own key). An ensemble is
-    /// saved as one PEFT adapter per member, in member-1, member-2, ...
-    /// </summary>
-    public static void SaveAdapter(Blob.Models.ILanguageModel model, MethodOptions method, string dir)
-    {
-        if (method.Kind != MethodKind.Ens)
-        {
-            PeftAdapterFormat.Save(model, dir);
-            return;
-        }
-        var layers = AdapterInjection.LinearLayers(model.Module).Where(l => l.Layer.Adapter is EnsembleAdapter).ToList();
-        var ensembles = layers.Select(l => (EnsembleAdapter)l.Layer.Adapter!).ToList();
-        try
-        {
-            for (int m = 0; m < method.EnsembleSize; m++)
-            {
-                for (int i = 0; i < layers.Count; i++) layers[i].Layer.Adapter = ensembles[i].members[m];
-                PeftAdapterFormat.Save(model, Path.Combine(dir, $"member-{m + 1}"));
-            }
-        }
-        finally
-        {
-            for (int i = 0; i < layers.Count; i++) layers[i].Layer.Adapter = ensembles[i];
-        }
-    }
-
-    /// <summary>
-    /// How the trained model predicts: N-sample Bayesian averaging (MLE/MAP/MCD/BBB/BLoB), the members' combination
-    /// (ENS), or the Laplace approximation's linearised predictive fitted on the training set (LAP). Every prediction
-    /// stops with an <see cref="OperationCanceledException"/> once <paramref name="cancel"/> is cancelled.
-    /// </summary>
-    public static (PredictFunction Predict, string Note) Predictor(TaskModel tm, IBatchSource train,
-        MethodOptions method, ExperimentSpec spec, Device device, Action<string>? log, CancellationToken cancel = default)
-    {
-        switch (method.Kind)
-        {
-            case MethodKind.Ens:
-                return ((classifier, d, progress) => BayesianPrediction.Predict(new EnsembleClassifier(classifier, method.EnsembleAveragesProbabilities),
-                        d, 0, spec.EvalBatchSize, device, progress, cancel),
-                    $"{method.EnsembleSize} members, {(method.EnsembleAveragesProbabilities ? "probabilities" : "logits")} averaged");
-            case MethodKind.Lap:
-                var laplace = Blob.Methods.LaplaceLora.Fit(tm.Classifier, train,
-                    new Blob.Methods.LaplaceOptions { Subset = spec.LaplaceLastLayer ? Blob.Methods.LaplaceSubset.LastLayer : Blob.Methods.LaplaceSubset.All },
-                    device, cancel);
-                log?.Invoke($"Laplace: prior precision {laplace.PriorPrecision:G4} (tuned by marginal likelihood), {laplace.ParameterCount} parameters");
-                return ((classifier, d, progress) => laplace.PredictProbabilities(d, spec.EvalBatchSize, device, classifier, progress, cancel),
-                    $"K-FAC Laplace over {(spec.LaplaceLastLayer ? "the last LoRA layer" : "all LoRA layers")}, prior precision {laplace.PriorPrecision:G4}, GLM predictive (Monte Carlo)");
-            default:
-                int samples = spec.EvalSamples ?? method.DefaultSamples;
-                return ((classifier, d, progress) => BayesianPrediction.Predict(classifier, d, samples, spec.EvalBatchSize, device, progress, cancel),
-                    samples == 0 ? "prediction with the mean weights (N = 0)" : $"prediction averages N = {samples} samples");
-        }
-    }
-
     static (RunResult, double[][], int[]) Evaluate(TaskData task, IReadOnlyList<Example> examples, TaskModel tm, IClassifier classifier,
-        PredictFunction predict, string predictionNote, TrainingOptions training,
+        Predictor predictor, TrainingOptions training,
         TrainingResult trained, Action<PredictionProgress>? progress, string? note = null)
     {
         var data = new TextBatchSource(task, examples, tm.Tokenizer, training.MaxLength);
-        var probs = predict(classifier, data, progress);
+        var probs = predictor.Predict(classifier, data, progress);
         var labels = data.Labels;
         var notes = new List<string>
         {
             $"model: {tm.Description}",
-            $"method: {training.Method.Kind}, rank {training.Method.Rank}, alpha {training.Method.Alpha}; {predictionNote}",
+            $"method: {training.Method.Kind.DisplayName}, rank {training.Method.Rank}, alpha {training.Method.Alpha}; {predictor.Note}",
             $"training: {trained.Steps} steps of {training.ExamplesPerStep} examples, lr {training.LearningRate}",
         };
         if (task.Note is { } n) notes.Add(n);
         if (data.TruncationNote("evaluation") is { } truncation) notes.Add(truncation);
         if (note is not null) notes.Add(note);
-        return (RunResult.From(task.Name, training.Method.Kind.ToString().ToLowerInvariant(), (int)training.Seed,
+        return (RunResult.From(task.Name, training.Method.Kind.Name, (int)training.Seed,
             Metrics.Evaluate(probs, labels), notes), probs, labels);
     }
 

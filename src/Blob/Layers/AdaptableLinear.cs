@@ -88,7 +88,7 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>
-/// A low-rank update Δ(x) added to a frozen linear layer's output. Subclasses: plain LoRA, BLoB, Bayes by Backprop.
+/// A low-rank update Δ(x) added to a frozen linear layer's output. Each method's adapter lives in its folder under Methods/.
 /// </summary>
 public abstract class Adapter : nn.Module<Tensor, Tensor>
 {
@@ -96,4 +96,13 @@ public abstract class Adapter : nn.Module<Tensor, Tensor>
 
     /// <summary>The update of the weight at the mean of the adapter's distribution, ΔW = scaling·B·A (or B·M), [out, in].</summary>
     public abstract Tensor MeanDeltaWeight();
+
+    /// <summary>r, the rank of the update.</summary>
+    public abstract int Rank { get; }
+
+    /// <summary>The factor the low-rank product is multiplied by, α / r.</summary>
+    public abstract double Scaling { get; }
+
+    /// <summary>Dropout on the adapter's input (PEFT's lora_dropout); 0 unless the adapter has one.</summary>
+    public virtual double Dropout => 0;
 }

@@ -18,8 +18,8 @@ namespace Blob.Methods;
 /// What we save a PEFT user can load unchanged: a BLoB or BBB adapter is saved with its mean as lora_A.weight, so
 /// PeftModel.from_pretrained gives the mean-path model. Our extras ride along in a form PEFT skips: the standard
 /// deviation parameter G (or ρ) under "lora_A_rho.weight" (PEFT loads the adapter state with strict=False, so the key
-/// is ignored), and the method's settings under "blob" / "bbb" / "mc_dropout" in adapter_config.json (PEFT's config
-/// loader drops unknown fields with a warning).
+/// is ignored), and the method's settings under its own key in adapter_config.json ("blob", "bbb", "mc_dropout"; PEFT's
+/// config loader drops unknown fields with a warning), which is how <see cref="MethodRegistry.OfSavedAdapter"/> knows it.
 ///
 /// Other tensors are whole parameters, as PEFT writes them: modules_to_save (a trained classifier head is saved as
 /// "base_model.model.classifier.weight", without PEFT's in-memory "modules_to_save.default" part), and the embedding
@@ -37,7 +37,10 @@ public static class PeftAdapterFormat
     /// Puts the adapter in DIR into the model's linear layers (LoRA, or BLoB / BBB for our own saves) and copies its
     /// tensors in. Returns the names of the adapted layers. Errors name the file and the problem.
     /// </summary>
-    public static IReadOnlyList<string> Load(ILanguageModel model, string dir)
+    public static IReadOnlyList<string> Load(ILanguageModel model, string dir) => Load(model, dir, MethodRegistry.OfSavedAdapter(dir));
+
+    /// <summary>As <see cref="Load(ILanguageModel, string)"/>, with the adapters of the given method.</summary>
+    public static IReadOnlyList<string> Load(ILanguageModel model, string dir, FineTuningMethod method)
     {
         var config = PeftConfig.Read(Path.Combine(dir, ConfigFile));
         string weightsPath = Path.Combine(dir, WeightsFile);
@@ -67,7 +70,7 @@ public static class PeftAdapterFormat
         {
             var layer = layers[name];
             int rank = config.RankOf(name);
-            var adapter = config.CreateAdapter(layer, rank, config.AlphaOf(name, rank));
+            var adapter = method.LoadAdapter(layer, new SavedLayer(rank, config.AlphaOf(name, rank), config.Dropout, config.Json, config.Path));
             adapter.to(layer.weight.device);
             layer.Adapter = adapter;
             foreach (var (pname, p) in adapter.named_parameters())
@@ -103,19 +106,24 @@ public static class PeftAdapterFormat
                 throw new BlobException($"{weights.Path}: no tensor '{Prefix}{name}' although {ConfigFile} lists its module in modules_to_save");
     }
 
+    /// <summary>adapter_config.json of DIR as a JSON object; null when DIR has none. Errors name the file.</summary>
+    public static JsonObject? ReadConfigObject(string dir)
+    {
+        string path = Path.Combine(dir, ConfigFile);
+        return File.Exists(path) ? PeftConfig.ReadObject(path) : null;
+    }
+
     /// <summary>
-    /// Writes the model's adapters (all LoRA, all BLoB or all BBB) and its trainable non-adapter parameters
-    /// (modules_to_save) into DIR in PEFT's layout; both files are written atomically.
+    /// Writes the model's adapters (all of one kind) and its trainable non-adapter parameters (modules_to_save) into
+    /// DIR in PEFT's layout, with the method's own fields in adapter_config.json; both files are written atomically.
     /// </summary>
-    public static void Save(ILanguageModel model, string dir)
+    public static void Save(ILanguageModel model, string dir, FineTuningMethod method)
     {
         var module = model.Module;
         var adapters = AdapterInjection.Adapters(module).ToList();
         if (adapters.Count == 0) throw new BlobException($"{dir}: the model has no adapters to save");
         var kinds = adapters.Select(a => a.Adapter.GetType()).Distinct().ToList();
         if (kinds.Count > 1) throw new BlobException($"{dir}: cannot save a mix of {string.Join(", ", kinds.Select(k => k.Name))} in one PEFT adapter");
-        if (adapters[0].Adapter is not (LoraAdapter or BlobAdapter or BbbAdapter))
-            throw new BlobException($"{dir}: {kinds[0].Name} cannot be saved as one PEFT adapter (save each ensemble member on its own)");
 
         var tensors = new List<KeyValuePair<string, Tensor>>();
         var ranks = new Dictionary<string, int>();
@@ -124,9 +132,8 @@ public static class PeftAdapterFormat
         {
             foreach (var (pname, p) in adapter.named_parameters())
                 tensors.Add(new($"{Prefix}{name}.{pname}.weight", p));
-            var (rank, scaling) = RankAndScaling(adapter);
-            ranks[name] = rank;
-            alphas[name] = scaling * rank;
+            ranks[name] = adapter.Rank;
+            alphas[name] = adapter.Scaling * adapter.Rank;
         }
         var toSave = module.named_parameters().Where(p => p.parameter.requires_grad && !p.name.Contains(".adapter.")).ToList();
         foreach (var (name, p) in toSave) tensors.Add(new(Prefix + name, p));
@@ -134,16 +141,9 @@ public static class PeftAdapterFormat
         Directory.CreateDirectory(dir);
         Safetensors.Save(Path.Combine(dir, WeightsFile), tensors, new Dictionary<string, string> { ["format"] = "pt" });
         var config = PeftConfig.ToJson(model, adapters, ranks, alphas, toSave.Select(p => ParentOf(p.name)).Distinct().ToList());
-        WriteAtomically(Path.Combine(dir, ConfigFile), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        method.DescribeInConfig(config, adapters[0].Adapter);
+        AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
-
-    internal static (int Rank, double Scaling) RankAndScaling(Adapter adapter) => adapter switch
-    {
-        LoraAdapter l => (l.Rank, l.Scaling),
-        BlobAdapter b => (b.Options.Rank, b.Scaling),
-        BbbAdapter b => ((int)b.lora_A.shape[0], b.Scaling),
-        _ => throw new ArgumentException($"{adapter.GetType().Name} has no single rank"),
-    };
 
     static string ModuleName(string key, string suffix) =>
         (key.StartsWith(Prefix) ? key[Prefix.Length..] : key)[..^suffix.Length];
@@ -158,13 +158,6 @@ public static class PeftAdapterFormat
     }
 
     static string ParentOf(string parameterName) => parameterName[..Math.Max(0, parameterName.LastIndexOf('.'))];
-
-    static void WriteAtomically(string path, string text)
-    {
-        string temp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        File.WriteAllText(temp, text);
-        File.Move(temp, path, overwrite: true);
-    }
 }
 
 /// <summary>The parts of PEFT's LoraConfig (adapter_config.json) we read, and our own method settings.</summary>
@@ -182,16 +175,19 @@ sealed class PeftConfig
     public IReadOnlyList<string> ModulesToSave { get; init; } = [];
     public Dictionary<string, int> RankPattern { get; init; } = new();
     public Dictionary<string, double> AlphaPattern { get; init; } = new();
-    public JsonObject? Blob { get; init; }
-    public JsonObject? Bbb { get; init; }
-    public bool McDropout { get; init; }
+    /// <summary>The whole file, where the methods read their own fields.</summary>
+    public required JsonObject Json { get; init; }
+
+    public static JsonObject ReadObject(string path)
+    {
+        try { return JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new BlobException($"{path}: not a JSON object"); }
+        catch (JsonException e) { throw new BlobException($"{path}: not valid JSON ({e.Message})"); }
+    }
 
     public static PeftConfig Read(string path)
     {
         if (!File.Exists(path)) throw new BlobException($"{path}: not found (a PEFT adapter folder has {PeftAdapterFormat.ConfigFile} and {PeftAdapterFormat.WeightsFile})");
-        JsonObject json;
-        try { json = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new BlobException($"{path}: not a JSON object"); }
-        catch (JsonException e) { throw new BlobException($"{path}: not valid JSON ({e.Message})"); }
+        var json = ReadObject(path);
         try
         {
             string type = json["peft_type"]?.GetValue<string>() ?? "(none)";
@@ -206,6 +202,7 @@ sealed class PeftConfig
             return new PeftConfig
             {
                 Path = path,
+                Json = json,
                 R = json["r"]?.GetValue<int>() ?? throw new BlobException($"{path}: no \"r\""),
                 Alpha = json["lora_alpha"]?.GetValue<double>() ?? throw new BlobException($"{path}: no \"lora_alpha\""),
                 Dropout = json["lora_dropout"]?.GetValue<double>() ?? 0,
@@ -220,9 +217,6 @@ sealed class PeftConfig
                 ModulesToSave = json["modules_to_save"] is JsonArray m ? m.Select(t => t!.GetValue<string>()).ToList() : [],
                 RankPattern = (json["rank_pattern"] as JsonObject)?.ToDictionary(p => p.Key, p => p.Value!.GetValue<int>()) ?? new(),
                 AlphaPattern = (json["alpha_pattern"] as JsonObject)?.ToDictionary(p => p.Key, p => p.Value!.GetValue<double>()) ?? new(),
-                Blob = json["blob"] as JsonObject,
-                Bbb = json["bbb"] as JsonObject,
-                McDropout = json["mc_dropout"]?.GetValue<bool>() ?? false,
             };
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException)
@@ -244,38 +238,7 @@ sealed class PeftConfig
     static T? Pattern<T>(Dictionary<string, T> pattern, string layer) where T : struct =>
         pattern.Where(p => layer == p.Key || layer.EndsWith("." + p.Key)).Select(p => (T?)p.Value).FirstOrDefault();
 
-    public Adapter CreateAdapter(AdaptableLinear layer, int rank, double alpha)
-    {
-        if (Blob is { } b)
-        {
-            var defaults = new BlobLayerOptions();
-            return new BlobAdapter(layer.InFeatures, layer.OutFeatures, defaults with
-            {
-                Rank = rank,
-                Alpha = alpha,
-                PriorStd = b["prior_std"]?.GetValue<double>() ?? defaults.PriorStd,
-                InitEpsilon = b["init_epsilon"]?.GetValue<double>() ?? defaults.InitEpsilon,
-                Std = Parse(b["std_parameterization"], defaults.Std),
-                Asymmetric = b["asymmetric"]?.GetValue<bool>() ?? defaults.Asymmetric,
-                MeanInit = Parse(b["mean_init"], defaults.MeanInit),
-                Flipout = Parse(b["flipout"], defaults.Flipout),
-                StableKl = b["stable_kl"]?.GetValue<bool>() ?? defaults.StableKl,
-            });
-        }
-        if (Bbb is { } bbb)
-            return new BbbAdapter(layer.InFeatures, layer.OutFeatures, rank, alpha, bbb["prior_std"]?.GetValue<double>() ?? 1.0);
-        return new LoraAdapter(layer.InFeatures, layer.OutFeatures, rank, alpha, Dropout) { DropoutAtInference = McDropout };
-    }
-
-    T Parse<T>(JsonNode? node, T fallback) where T : struct, Enum
-    {
-        if (node is null) return fallback;
-        string text = node.GetValue<string>();
-        return Enum.TryParse<T>(text, ignoreCase: true, out var value) ? value
-            : throw new BlobException($"{Path}: '{text}' is not one of {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}");
-    }
-
-    /// <summary>adapter_config.json for our adapters: PEFT's LoraConfig fields, then our method's settings.</summary>
+    /// <summary>adapter_config.json for our adapters: PEFT's LoraConfig fields (the method adds its own after).</summary>
     public static JsonObject ToJson(ILanguageModel model, IReadOnlyList<(string Name, Adapter Adapter)> adapters,
         Dictionary<string, int> ranks, Dictionary<string, double> alphas, IReadOnlyList<string> modulesToSave)
     {
@@ -290,7 +253,7 @@ sealed class PeftConfig
             ["base_model_name_or_path"] = model.Config.GetString("_name_or_path") is { Length: > 0 } n ? n : null,
             ["r"] = r,
             ["lora_alpha"] = alpha,
-            ["lora_dropout"] = first is LoraAdapter l ? l.Dropout : 0.0,
+            ["lora_dropout"] = first.Dropout,
             ["target_modules"] = new JsonArray(TargetsFor(model.Module, names).Select(t => (JsonNode)t).ToArray()),
             ["rank_pattern"] = new JsonObject(ranks.Where(p => p.Value != r).Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
             ["alpha_pattern"] = new JsonObject(alphas.Where(p => p.Value != alpha).Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
@@ -302,27 +265,6 @@ sealed class PeftConfig
             ["init_lora_weights"] = true,
             ["inference_mode"] = true,
         };
-        switch (first)
-        {
-            case BlobAdapter b:
-                json["blob"] = new JsonObject
-                {
-                    ["std_parameterization"] = b.Options.Std.ToString().ToLowerInvariant(),
-                    ["prior_std"] = b.Options.PriorStd,
-                    ["init_epsilon"] = b.Options.InitEpsilon,
-                    ["asymmetric"] = b.Options.Asymmetric,
-                    ["mean_init"] = b.Options.MeanInit.ToString().ToLowerInvariant(),
-                    ["flipout"] = b.Options.Flipout.ToString().ToLowerInvariant(),
-                    ["stable_kl"] = b.Options.StableKl,
-                };
-                break;
-            case BbbAdapter b:
-                json["bbb"] = new JsonObject { ["std_parameterization"] = "softplus", ["prior_std"] = b.PriorStd };
-                break;
-            case LoraAdapter { DropoutAtInference: true }:
-                json["mc_dropout"] = true;
-                break;
-        }
         return json;
     }
 

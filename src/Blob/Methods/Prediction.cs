@@ -17,12 +17,37 @@ public sealed record PredictionProgress(int Done, int Total, int Pass, int Passe
     public string? Task { get; init; }
 }
 
+/// <summary>What a method's predictor may need: the trained classifier, the training set (Laplace and TFB fit on it),
+/// the method's options, N (null: the method's default) and where to run.</summary>
+public sealed record PredictionSetup(IClassifier Classifier, IBatchSource Train, MethodOptions Options, int? Samples,
+    int BatchSize, Device Device, Action<string>? Log = null, CancellationToken Cancel = default);
+
+/// <summary>
+/// How a trained model predicts: class probabilities [examples][classes] of the data, read through the classifier (the
+/// network's view of one task's answers), telling <paramref name="progress"/> how far it has got.
+/// </summary>
+public delegate double[][] PredictFunction(IClassifier classifier, IBatchSource data, Action<PredictionProgress>? progress);
+
+/// <summary>
+/// A method's prediction, and the note that says in results how it predicts. Owned is what the prediction holds
+/// (a fitted Laplace approximation); disposing the predictor disposes it.
+/// </summary>
+public sealed record Predictor(PredictFunction Predict, string Note, IDisposable? Owned = null) : IDisposable
+{
+    public void Dispose() => Owned?.Dispose();
+}
+
 /// <summary>
 /// N-sample Bayesian prediction (paper Sec. 4.1, Appendix B.1): run the network N times with fresh weight samples,
 /// softmax each, and average the probabilities. N = 0 means one pass with the mean weights (sampling off).
 /// </summary>
 public static class BayesianPrediction
 {
+    /// <summary>The predictor that averages N passes (N = 0: one pass with the mean weights).</summary>
+    public static Predictor Averaging(PredictionSetup setup, int samples) => new(
+        (classifier, data, progress) => Predict(classifier, data, samples, setup.BatchSize, setup.Device, progress, setup.Cancel),
+        samples == 0 ? "prediction with the mean weights (N = 0)" : $"prediction averages N = {samples} samples");
+
     /// <summary>
     /// Class probabilities [examples][classes] in the data source's order. <paramref name="progress"/> hears of every
     /// finished pass (and once before the first); <paramref name="cancel"/> is checked between passes, so that

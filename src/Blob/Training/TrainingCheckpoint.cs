@@ -5,17 +5,17 @@ using static TorchSharp.torch;
 namespace Blob.Training;
 
 /// <summary>
-/// A training checkpoint: the trainable parameters, both optimisers' states, torch's RNG state, the step and the training
-/// time spent so far, in one
-/// folder that is replaced atomically (written beside it, then renamed), so a crash never leaves a half-written one.
+/// A training checkpoint: the trainable parameters, the optimisers' states (one file each, named by the method's
+/// <see cref="Methods.TrainingRule.Optimizers"/>: adamw.bin, sgd.bin), torch's RNG state, the step and the training
+/// time spent so far, in one folder that is replaced atomically (written beside it, then renamed), so a crash never leaves a half-written one.
 /// </summary>
 public static class TrainingCheckpoint
 {
-    const string StateFile = "state.json", ParamsFile = "params.bin", AdamFile = "adamw.bin", SgdFile = "sgd.bin", RngFile = "rng.bin";
+    const string StateFile = "state.json", ParamsFile = "params.bin", RngFile = "rng.bin";
 
     public static bool Exists(string dir) => File.Exists(Path.Combine(dir, StateFile));
 
-    public static void Save(string dir, long step, TimeSpan elapsed, nn.Module model, TorchSharp.Modules.OptimizerHelper adam, TorchSharp.Modules.OptimizerHelper? sgd, string fingerprint)
+    public static void Save(string dir, long step, TimeSpan elapsed, nn.Module model, IReadOnlyList<(string Name, TorchSharp.Modules.OptimizerHelper Optimizer)> optimizers, string fingerprint)
     {
         string full = Path.GetFullPath(dir);
         string temp = full + ".tmp", old = full + ".old";
@@ -32,8 +32,7 @@ public static class TrainingCheckpoint
                 p.detach().cpu().Save(w);
             }
         }
-        adam.save_state_dict(Path.Combine(temp, AdamFile));
-        sgd?.save_state_dict(Path.Combine(temp, SgdFile));
+        foreach (var (name, optimizer) in optimizers) optimizer.save_state_dict(Path.Combine(temp, name + ".bin"));
         get_rng_state().Save(Path.Combine(temp, RngFile));
         File.WriteAllText(Path.Combine(temp, StateFile), JsonSerializer.Serialize(new State(step, fingerprint, elapsed.TotalSeconds)));
 
@@ -44,7 +43,7 @@ public static class TrainingCheckpoint
     }
 
     /// <summary>Restores everything and returns the number of steps already done and the training time they took.</summary>
-    public static (long Step, TimeSpan Elapsed) Load(string dir, nn.Module model, TorchSharp.Modules.OptimizerHelper adam, TorchSharp.Modules.OptimizerHelper? sgd, string fingerprint)
+    public static (long Step, TimeSpan Elapsed) Load(string dir, nn.Module model, IReadOnlyList<(string Name, TorchSharp.Modules.OptimizerHelper Optimizer)> optimizers, string fingerprint)
     {
         string statePath = Path.Combine(dir, StateFile);
         State state;
@@ -69,8 +68,7 @@ public static class TrainingCheckpoint
                 p.copy_(t);
             }
         }
-        adam.load_state_dict(Path.Combine(dir, AdamFile));
-        if (sgd != null) sgd.load_state_dict(Path.Combine(dir, SgdFile));
+        foreach (var (name, optimizer) in optimizers) optimizer.load_state_dict(Path.Combine(dir, name + ".bin"));
         set_rng_state(Tensor.Load(Path.Combine(dir, RngFile)));
         return (state.Step, TimeSpan.FromSeconds(state.Seconds));
     }

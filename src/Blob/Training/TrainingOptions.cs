@@ -17,7 +17,7 @@ public sealed record TrainingOptions
     public int GradientAccumulation { get; init; } = 1;
     public double LearningRate { get; init; } = 5e-4;
     public double WarmupRatio { get; init; } = 0.06;
-    /// <summary>AdamW's decoupled weight decay; MAP uses 1e-5, the others 0.</summary>
+    /// <summary>AdamW's decoupled weight decay; null: the method's default (1e-5 for MAP and LAP, else 0).</summary>
     public double? WeightDecay { get; init; }
     public double AdamEpsilon { get; init; } = 1e-6;
     public double MaxGradNorm { get; init; } = 0;
@@ -29,25 +29,13 @@ public sealed record TrainingOptions
     public bool GroupByLength { get; init; }
     public long Seed { get; init; } = 1;
 
-    // BLoB (Algorithm 1, Appendix B.1)
-    /// <summary>Learning rate of the plain SGD step on λ·KL (RoBERTa 0.002, Llama 0.01).</summary>
-    public double KlLearningRate { get; init; } = 0.002;
-    /// <summary>KL re-weighting: Paper (geometric, sums to 1), Code (the official code's), Uniform (ablation w/o RW).</summary>
-    public KlWeighting KlWeighting { get; init; } = KlWeighting.Paper;
-    /// <summary>γ of the dataset pseudo-rescaling.</summary>
-    public double Gamma { get; init; } = 8;
     /// <summary>K, the weight samples per training step.</summary>
     public int TrainSamples { get; init; } = 1;
-    /// <summary>
-    /// False (default, as the official code): G is updated only by the SGD step, which sees the likelihood gradient and
-    /// λ·∂KL/∂G. True: G is also in AdamW with M and B.
-    /// </summary>
-    public bool StdInAdamW { get; init; }
 
     // Robustness
     /// <summary>Write a checkpoint every this many steps (0: only at the end and on Ctrl-C).</summary>
     public int CheckpointEvery { get; init; }
 
-    public double EffectiveWeightDecay => WeightDecay ?? (Method.Kind is MethodKind.Map or MethodKind.Lap ? 1e-5 : 0.0);
+    public double EffectiveWeightDecay => WeightDecay ?? Method.Kind.DefaultWeightDecay;
     public int ExamplesPerStep => BatchSize * GradientAccumulation;
 }

@@ -9,10 +9,10 @@ namespace Blob.Tests.Adapters;
 
 public class BlobAdapterTests
 {
-    static BlobAdapter SmallLayer(int inF, int outF, int rank, long seed, BlobLayerOptions? options = null)
+    static BlobAdapter SmallLayer(int inF, int outF, int rank, long seed, BlobOptions? options = null)
     {
         manual_seed(seed);
-        var layer = new BlobAdapter(inF, outF, (options ?? new BlobLayerOptions()) with { Rank = rank, Alpha = rank });
+        var layer = new BlobAdapter(inF, outF, (options ?? new BlobOptions()) with { Rank = rank, Alpha = rank });
         using (no_grad())
         {
             layer.lora_B.copy_(randn(outF, rank)); // B = 0 at init; give it values so the noise is visible
@@ -25,7 +25,7 @@ public class BlobAdapterTests
     public void InitialisationFollowsAlgorithm1()
     {
         manual_seed(3);
-        var layer = new BlobAdapter(400, 30, new BlobLayerOptions { Rank = 8, InitEpsilon = 0.05 });
+        var layer = new BlobAdapter(400, 30, new BlobOptions { Rank = 8, InitEpsilon = 0.05 });
         double eps = 0.05, bound = Math.Sqrt(6.0 / 400);
         Assert.InRange(layer.lora_A_rho.min().item<float>(), eps / Math.Sqrt(2) - 1e-7, eps);
         Assert.InRange(layer.lora_A_rho.max().item<float>(), eps / Math.Sqrt(2), eps + 1e-7);
@@ -134,7 +134,7 @@ public class BlobAdapterTests
     [Fact]
     public void PerTokenFlipoutDecorrelatesTokensToo()
     {
-        var layer = SmallLayer(4, 3, 2, seed: 8, new BlobLayerOptions { Flipout = FlipoutScope.Token });
+        var layer = SmallLayer(4, 3, 2, seed: 8, new BlobOptions { Flipout = FlipoutScope.Token });
         var x = randn(4);
         using var _ = no_grad();
         var z = cat(Enumerable.Range(0, 20).Select(_ => layer.forward(x.expand(500, 2, 4).contiguous())).ToList(), 0).to(ScalarType.Float64);
@@ -145,7 +145,7 @@ public class BlobAdapterTests
     public void KlGradientWithRespectToGMatchesEquation63()
     {
         const double priorStd = 0.2;
-        var layer = SmallLayer(5, 3, 2, seed: 2, new BlobLayerOptions { PriorStd = priorStd });
+        var layer = SmallLayer(5, 3, 2, seed: 2, new BlobOptions { PriorStd = priorStd });
         var kl = layer.Kl();
         kl.backward();
         var g = layer.lora_A_rho.detach().to(ScalarType.Float64);
@@ -161,7 +161,7 @@ public class BlobAdapterTests
     [Fact]
     public void KlEqualsEquation11ByHand()
     {
-        var layer = SmallLayer(6, 2, 3, seed: 4, new BlobLayerOptions { PriorStd = 0.5 });
+        var layer = SmallLayer(6, 2, 3, seed: 4, new BlobOptions { PriorStd = 0.5 });
         var m = layer.lora_A.detach().data<float>().ToArray();
         var g = layer.lora_A_rho.detach().data<float>().ToArray();
         double byHand = 0;
@@ -176,7 +176,7 @@ public class BlobAdapterTests
     [Fact]
     public void WithoutAsymmetricBayesianizationBIsRandomToo()
     {
-        var layer = SmallLayer(4, 3, 2, seed: 9, new BlobLayerOptions { Asymmetric = false });
+        var layer = SmallLayer(4, 3, 2, seed: 9, new BlobOptions { Asymmetric = false });
         Assert.NotNull(layer.lora_B_rho);
         Assert.Equal(2, layer.StdParameters.Count());
         using var _ = no_grad();
@@ -195,9 +195,9 @@ public class BlobAdapterTests
     public void SoftplusParameterisationStartsAtTheSameStd()
     {
         manual_seed(1);
-        var square = new BlobAdapter(50, 4, new BlobLayerOptions());
+        var square = new BlobAdapter(50, 4, new BlobOptions());
         manual_seed(1);
-        var softplus = new BlobAdapter(50, 4, new BlobLayerOptions { Std = StdParameterization.Softplus });
+        var softplus = new BlobAdapter(50, 4, new BlobOptions { Std = StdParameterization.Softplus });
         Assert.True(allclose(square.StdA(), softplus.StdA(), rtol: 1e-4, atol: 1e-7));
     }
 

@@ -63,10 +63,10 @@ public class PeftAdapterFormatTests(ITestOutputHelper output)
             manual_seed(3);
             var model = PretrainedModels.LoadCausalLM(Fixture("llama"));
             AdapterInjection.Inject(model.Module, ["q_proj", "v_proj"],
-                (l, _) => new BlobAdapter(l.InFeatures, l.OutFeatures, new BlobLayerOptions { Rank = 4, Alpha = 8, PriorStd = 0.3 }));
+                (l, _) => new BlobAdapter(l.InFeatures, l.OutFeatures, new BlobOptions { Rank = 4, Alpha = 8, PriorStd = 0.3 }));
             using (no_grad())
                 foreach (var (_, a) in AdapterInjection.Adapters(model.Module)) ((BlobAdapter)a).lora_B.normal_(0, 0.1);
-            PeftAdapterFormat.Save(model, dir);
+            PeftAdapterFormat.Save(model, dir, MethodRegistry.Blob);
 
             var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, PeftAdapterFormat.ConfigFile)))!;
             Assert.Equal("LORA", config["peft_type"]!.GetValue<string>());
@@ -110,7 +110,7 @@ public class PeftAdapterFormatTests(ITestOutputHelper output)
             using var model = EncoderModels.LoadSequenceClassifier(Fixture("roberta"), numLabels: 4, seed: 5);
             AdapterInjection.Inject(model, ["query", "value"], (l, _) => new LoraAdapter(l.InFeatures, l.OutFeatures, 2, 4));
             foreach (var (name, p) in model.named_parameters()) if (name.StartsWith("classifier.")) p.requires_grad = true;
-            PeftAdapterFormat.Save(model, dir);
+            PeftAdapterFormat.Save(model, dir, MethodRegistry.Mle);
             var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, PeftAdapterFormat.ConfigFile)))!;
             Assert.Equal("SEQ_CLS", config["task_type"]!.GetValue<string>());
             using (var file = SafetensorsFile.Open(Path.Combine(dir, PeftAdapterFormat.WeightsFile)))

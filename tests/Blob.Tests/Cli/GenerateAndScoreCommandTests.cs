@@ -119,7 +119,7 @@ public class GenerateAndScoreCommandTests
     [Fact]
     public void AnswersWithTheSameTokensAreRefused()
     {
-        var uncased = Blob.Models.MiniLm.LoadTokenizer(); // lower-cases: "True" and "TRUE" are one token sequence
+        var uncased = Blob.Tokenization.TokenizerLoader.MiniLm(); // lower-cases: "True" and "TRUE" are one token sequence
         var e = Assert.Throws<BlobException>(() => Blob.Experiments.ModelZoo.AnswerTokenSequences(uncased, ["yes", "True", "TRUE"], "--choices"));
         Assert.Contains("'True' and 'TRUE'", e.Message);
         Assert.DoesNotContain("\n", e.Message);

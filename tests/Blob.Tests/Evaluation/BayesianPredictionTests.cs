@@ -14,7 +14,7 @@ public class BayesianPredictionTests
 {
     static (ToyClassifier Classifier, ToyData Data) BlobToy()
     {
-        var (_, classifier) = Toy.Build(new MethodOptions { Kind = MethodKind.Blob, Rank = 2, Alpha = 2 });
+        var (_, classifier) = Toy.Build(new MethodOptions { Kind = MethodRegistry.Blob, Rank = 2, Alpha = 2 });
         return (classifier, new ToyData(20, seed: 1));
     }
 
@@ -55,7 +55,7 @@ public class BayesianPredictionTests
     [Fact]
     public void TheLaplacePredictiveReportsAndStopsToo()
     {
-        var (model, _) = Toy.Build(new MethodOptions { Kind = MethodKind.Map, Rank = 2, Alpha = 2 });
+        var (model, _) = Toy.Build(new MethodOptions { Kind = MethodRegistry.Map, Rank = 2, Alpha = 2 });
         var classifier = new ToyClassifier(model);
         var data = new ToyData(20, seed: 1);
         using var laplace = Blob.Methods.LaplaceLora.Fit(classifier, data, new Blob.Methods.LaplaceOptions { PriorPrecision = 1 }, CPU);

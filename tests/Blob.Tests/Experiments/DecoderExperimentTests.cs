@@ -14,10 +14,11 @@ public class DecoderExperimentTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [SharedTheory("fixtures/stories260k/model.safetensors", "data/arc-easy")]
-    [InlineData(MethodKind.Blob)]
-    [InlineData(MethodKind.Lap)]
-    public void Stories260kFineTunesAndEvaluatesOnMultipleChoice(MethodKind kind)
+    [InlineData("blob")]
+    [InlineData("lap")]
+    public void Stories260kFineTunesAndEvaluatesOnMultipleChoice(string method)
     {
+        var kind = MethodRegistry.Parse(method);
         var spec = new ExperimentSpec
         {
             Model = Shared.PathOf("fixtures/stories260k"), Task = "arc-e", DataRoot = Shared.PathOf("data"),
@@ -38,10 +39,11 @@ public class DecoderExperimentTests : IDisposable
     /// answers, in train's OOD loop and in eval; eval hands over each task's result before the next task starts.
     /// </summary>
     [SharedTheory("fixtures/stories260k/model.safetensors", "data/openbookqa", "data/arc-easy")]
-    [InlineData(MethodKind.Mle)]
-    [InlineData(MethodKind.Lap)]
-    public void AnObqaAdapterIsEvaluatedOnArcWithArcsOwnChoices(MethodKind kind)
+    [InlineData("mle")]
+    [InlineData("lap")]
+    public void AnObqaAdapterIsEvaluatedOnArcWithArcsOwnChoices(string method)
     {
+        var kind = MethodRegistry.Parse(method);
         var spec = new ExperimentSpec
         {
             Model = Shared.PathOf("fixtures/stories260k"), Task = "obqa", DataRoot = Shared.PathOf("data"),
@@ -56,7 +58,7 @@ public class DecoderExperimentTests : IDisposable
         Assert.Equal(arc, Blob.Reports.RunResult.Load(Path.Combine(_dir, "ood-arc-e.json")) with { Notes = arc.Notes });
 
         var events = new List<string>();
-        var results = Experiment.EvaluateAdapter(spec, Path.Combine(_dir, "adapter"), laplace: kind == MethodKind.Lap,
+        var results = Experiment.EvaluateAdapter(spec, Path.Combine(_dir, "adapter"), applying: kind == MethodRegistry.Lap ? kind : null,
             onResult: r => events.Add($"result {r.Task}"), onPredict: p => { if (p.Pass == 0) events.Add($"start {p.Task}"); });
         Assert.Equal(["start obqa", "result obqa", "start arc-e", "result arc-e"], events);
         Assert.Equal(run.Result.Nll, results[0].Nll, 10);

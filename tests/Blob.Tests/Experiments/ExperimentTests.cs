@@ -16,29 +16,30 @@ public class ExperimentTests : IDisposable
     readonly string _dir = Directory.CreateTempSubdirectory("blob-experiment-").FullName;
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    static ExperimentSpec Tiny(MethodKind kind, int? samples = 0) => new()
+    static ExperimentSpec Tiny(FineTuningMethod kind, int? samples = 0) => new()
     {
         Task = "demo-facts", MaxTrain = 48, MaxEval = 24, EvalSamples = samples, Device = "cpu",
         Training = new TrainingOptions
         {
-            Method = new MethodOptions { Kind = kind, EnsembleSize = 2 },
+            Method = new MethodOptions { Kind = kind, Ensemble = new EnsembleOptions { Size = 2 } },
             Steps = 4, BatchSize = 8, LearningRate = 1e-3, MaxLength = 32, Seed = 5,
         },
     };
 
     [Theory]
-    [InlineData(MethodKind.Mle)]
-    [InlineData(MethodKind.Blob)]
-    [InlineData(MethodKind.Ens)]
-    public void ASavedAdapterEvaluatesAsTheRunDid(MethodKind kind)
+    [InlineData("mle")]
+    [InlineData("blob")]
+    [InlineData("ens")]
+    public void ASavedAdapterEvaluatesAsTheRunDid(string method)
     {
+        var kind = MethodRegistry.Parse(method);
         string run = Path.Combine(_dir, kind.ToString());
         var trained = Experiment.Run(Tiny(kind), run);
         Assert.True(File.Exists(Path.Combine(run, "result.json")));
         Assert.True(File.Exists(Path.Combine(run, "reliability.png")));
-        var reloaded = Experiment.EvaluateAdapter(Tiny(kind), Path.Combine(run, "adapter"), laplace: false)[0];
+        var reloaded = Experiment.EvaluateAdapter(Tiny(kind), Path.Combine(run, "adapter"))[0];
         Assert.Equal(trained.Result.Count, reloaded.Count);
-        if (kind == MethodKind.Ens)
+        if (kind == MethodRegistry.Ens)
         {
             // the saved ensemble averages probabilities; the run averaged logits: close, not equal
             Assert.Equal(trained.Result.Accuracy, reloaded.Accuracy, 1);
@@ -52,23 +53,23 @@ public class ExperimentTests : IDisposable
     public void SampledEvaluationOfASavedAdapterRepeatsExactly()
     {
         string run = Path.Combine(_dir, "blob-sampled");
-        Experiment.Run(Tiny(MethodKind.Blob), run);
-        var spec = Tiny(MethodKind.Blob, samples: 4);
-        var first = Experiment.EvaluateAdapter(spec, Path.Combine(run, "adapter"), laplace: false)[0];
-        var second = Experiment.EvaluateAdapter(spec, Path.Combine(run, "adapter"), laplace: false)[0];
+        Experiment.Run(Tiny(MethodRegistry.Blob), run);
+        var spec = Tiny(MethodRegistry.Blob, samples: 4);
+        var first = Experiment.EvaluateAdapter(spec, Path.Combine(run, "adapter"))[0];
+        var second = Experiment.EvaluateAdapter(spec, Path.Combine(run, "adapter"))[0];
         Assert.Equal(first.Nll, second.Nll, 12);
         var otherSeed = Experiment.EvaluateAdapter(spec with { Training = spec.Training with { Seed = 6 } },
-            Path.Combine(run, "adapter"), laplace: false)[0];
+            Path.Combine(run, "adapter"))[0];
         Assert.NotEqual(first.Nll, otherSeed.Nll); // the samples really are random: another seed draws others
     }
 
     [Fact]
     public void UnknownTaskAndMethodAreClearErrors()
     {
-        var e = Assert.Throws<BlobException>(() => Experiment.Run(Tiny(MethodKind.Mle) with { Task = "nope" }, Path.Combine(_dir, "x")));
+        var e = Assert.Throws<BlobException>(() => Experiment.Run(Tiny(MethodRegistry.Mle) with { Task = "nope" }, Path.Combine(_dir, "x")));
         Assert.Contains("nope", e.Message);
         Assert.False(File.Exists(Path.Combine(_dir, "x", "result.json")));
-        Assert.Throws<BlobException>(() => MethodOptions.Parse("sgld"));
+        Assert.Throws<BlobException>(() => MethodRegistry.Parse("sgld"));
     }
 
     /// <summary>Issue 15: an encoder's head has one output per trained label; another label count is a clear error.</summary>

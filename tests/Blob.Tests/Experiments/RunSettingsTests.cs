@@ -12,7 +12,7 @@ public class RunSettingsTests
 {
     static readonly TaskData Task = DemoTask.Generate();
 
-    static ExperimentSpec Spec(MethodKind kind) => new()
+    static ExperimentSpec Spec(FineTuningMethod kind) => new()
     {
         Task = DemoTask.Name, Device = "cpu",
         Training = new TrainingOptions { Method = new MethodOptions { Kind = kind }, Steps = 10 },
@@ -23,7 +23,7 @@ public class RunSettingsTests
     [Fact]
     public void EveryResultSettingIsRecordedAndItsChangeNamed()
     {
-        var blob = Spec(MethodKind.Blob);
+        var blob = Spec(MethodRegistry.Blob);
         var changed = blob with { Training = blob.Training with { LearningRate = 1e-3, Method = blob.Training.Method with { Blob = blob.Training.Method.Blob with { PriorStd = 0.5 } } } };
         Assert.Equal(["training.learning_rate: 0.0005 → 0.001", "training.method.blob.prior_std: 0.2 → 0.5"], Of(changed).DifferencesFrom(Of(blob)));
         Assert.Empty(Of(blob).DifferencesFrom(Of(blob)));
@@ -37,7 +37,7 @@ public class RunSettingsTests
     [Fact]
     public void ThePrecisionCountsAsResolved()
     {
-        var fp32 = Spec(MethodKind.Mle);
+        var fp32 = Spec(MethodRegistry.Mle);
         Assert.Equal("fp32", Of(fp32).Values["precision"]);
         Assert.Equal(["precision: fp32 → bf16"], Of(fp32 with { Precision = Precision.Bf16 }).DifferencesFrom(Of(fp32)));
         string auto = Precisions.CpuHasBf16() ? "bf16" : "fp32";
@@ -59,26 +59,30 @@ public class RunSettingsTests
     [Fact]
     public void CheckpointingAndOtherMethodsSettingsDoNotCount()
     {
-        var mle = Spec(MethodKind.Mle);
+        var mle = Spec(MethodRegistry.Mle);
         var other = mle with
         {
             Training = mle.Training with
             {
-                CheckpointEvery = 7, KlLearningRate = 0.5, Gamma = 3,
-                Method = mle.Training.Method with { EnsembleSize = 5, Blob = mle.Training.Method.Blob with { PriorStd = 1 } },
+                CheckpointEvery = 7,
+                Method = mle.Training.Method with
+                {
+                    Ensemble = new EnsembleOptions { Size = 5 },
+                    Blob = mle.Training.Method.Blob with { PriorStd = 1, KlLearningRate = 0.5, Gamma = 3 },
+                    Laplace = new LaplaceOptions { Subset = LaplaceSubset.LastLayer },
+                },
             },
-            LaplaceLastLayer = true,
         };
         Assert.Empty(Of(other).DifferencesFrom(Of(mle)));
         // ... but the same changes do count for the method that reads them.
-        Assert.Contains(Of(other with { Training = other.Training with { Method = other.Training.Method with { Kind = MethodKind.Blob } } })
-            .DifferencesFrom(Of(Spec(MethodKind.Blob))), d => d.StartsWith("training.kl_learning_rate"));
+        Assert.Contains(Of(other with { Training = other.Training with { Method = other.Training.Method with { Kind = MethodRegistry.Blob } } })
+            .DifferencesFrom(Of(Spec(MethodRegistry.Blob))), d => d.StartsWith("training.method.blob.kl_learning_rate"));
     }
 
     [Fact]
     public void TheDataCountsByContent()
     {
-        var spec = Spec(MethodKind.Mle);
+        var spec = Spec(MethodRegistry.Mle);
         var fewer = RunSettings.Of(spec, Task with { Train = Task.Train.Skip(1).ToList() });
         var relabelled = RunSettings.Of(spec, Task with { Eval = [.. Task.Eval.Take(1).Select(e => e with { Label = 1 - e.Label }), .. Task.Eval.Skip(1)] });
         Assert.Contains(fewer.DifferencesFrom(Of(spec)), d => d.StartsWith("data.train"));
@@ -91,7 +95,7 @@ public class RunSettingsTests
         var dir = Directory.CreateTempSubdirectory("blob-settings-").FullName;
         try
         {
-            var settings = Of(Spec(MethodKind.Blob));
+            var settings = Of(Spec(MethodRegistry.Blob));
             settings.Save(dir);
             Assert.Empty(settings.DifferencesFrom(RunSettings.Load(dir)!));
             Assert.Null(RunSettings.Load(Path.Combine(dir, "absent")));

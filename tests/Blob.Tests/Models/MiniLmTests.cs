@@ -16,7 +16,7 @@ namespace Blob.Tests.Models;
 public class MiniLmEncoderTests(ITestOutputHelper output)
 {
     static readonly Lazy<BertForSequenceClassification> Model = new(() => MiniLm.Load(numLabels: 2, seed: 1));
-    static readonly Lazy<WordPieceTokenizer> Tokenizer = new(() => MiniLm.LoadTokenizer());
+    static readonly Lazy<WordPieceTokenizer> Tokenizer = new(() => Blob.Tokenization.TokenizerLoader.MiniLm());
     static readonly Lazy<InferenceSession> Onnx = new(() => new InferenceSession(MiniLm.ReadOnnxBytes()));
 
     [SharedFact("data/rte/dev.tsv", "data/mrpc/dev.tsv", "data/cola/in_domain_dev.tsv")]

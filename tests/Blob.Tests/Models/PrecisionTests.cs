@@ -86,8 +86,8 @@ public class PrecisionTests(ITestOutputHelper output)
         var task = DemoTask.Generate();
         manual_seed(1);
         var tm = ModelZoo.Load(ModelZoo.BuiltIn, task, CPU, seed: 1, Precision.Bf16);
-        var method = new MethodOptions { Kind = MethodKind.Blob, Targets = tm.DefaultTargets, FullyTrained = tm.FullyTrained };
-        MethodSetup.Apply(tm.Model.Module, method);
+        var method = new MethodOptions { Kind = MethodRegistry.Blob, Targets = tm.DefaultTargets, FullyTrained = tm.FullyTrained };
+        method.Apply(tm.Model.Module);
         var module = tm.Model.Module;
 
         // the frozen base: every encoder-layer product weight in bfloat16; embeddings, LayerNorms and the head in float32
@@ -142,7 +142,7 @@ public class PrecisionTests(ITestOutputHelper output)
     {
         using var scope = NewDisposeScope();
         var task = DemoTask.Generate();
-        var data = new TextBatchSource(task, task.Eval, MiniLm.LoadTokenizer(), 128);
+        var data = new TextBatchSource(task, task.Eval, Blob.Tokenization.TokenizerLoader.MiniLm(), 128);
         var batch = data.Make(Enumerable.Range(0, 32).ToList(), CPU);
         (Tensor Features, Tensor Logits) Run(Precision precision)
         {

@@ -13,7 +13,7 @@ namespace Blob.Tests.Tokenization;
 
 public class WordPieceTests(ITestOutputHelper output)
 {
-    static readonly Lazy<WordPieceTokenizer> Ours = new(() => MiniLm.LoadTokenizer());
+    static readonly Lazy<WordPieceTokenizer> Ours = new(() => Blob.Tokenization.TokenizerLoader.MiniLm());
 
     /// <summary>Microsoft.ML.Tokenizers' BertTokenizer on the same vocab, set up as Hugging Face's uncased BERT.</summary>
     static readonly Lazy<BertTokenizer> Theirs = new(() =>

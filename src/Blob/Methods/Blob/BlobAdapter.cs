@@ -24,12 +24,13 @@ public sealed class BlobAdapter : Adapter, IVariationalAdapter
     public Parameter lora_A_rho;  // G
     public Parameter lora_B;      // B (or the mean of B without asymmetric Bayesianization)
     public Parameter? lora_B_rho; // G of B, only without asymmetric Bayesianization
-    public readonly BlobLayerOptions Options;
-    public readonly double Scaling;
+    public readonly BlobOptions Options;
+    public override int Rank => Options.Rank;
+    public override double Scaling { get; }
 
     public bool Sample { get; set; } = true;
 
-    public BlobAdapter(long inFeatures, long outFeatures, BlobLayerOptions options) : base(nameof(BlobAdapter))
+    public BlobAdapter(long inFeatures, long outFeatures, BlobOptions options) : base(nameof(BlobAdapter))
     {
         Options = options;
         Scaling = options.Alpha / options.Rank;

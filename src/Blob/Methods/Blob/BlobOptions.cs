@@ -27,8 +27,11 @@ public enum FlipoutScope
     Token,
 }
 
-/// <summary>The hyper-parameters of a BLoB layer. Defaults follow the paper (Tables 3–4).</summary>
-public sealed record BlobLayerOptions
+/// <summary>
+/// Everything BLoB reads (Algorithm 1, Appendix B.1): the layer's σp, ε and ablation switches, and the SGD step on λ·KL.
+/// Defaults follow the paper (Tables 3–4). Rank and Alpha are set from the method's shared options.
+/// </summary>
+public sealed record BlobOptions
 {
     public int Rank { get; init; } = 8;
     public double Alpha { get; init; } = 16;
@@ -43,4 +46,16 @@ public sealed record BlobLayerOptions
     public FlipoutScope Flipout { get; init; } = FlipoutScope.Example;
     /// <summary>Compute the KL as the official code does (float64, +1e-6 in the logs).</summary>
     public bool StableKl { get; init; }
+
+    /// <summary>Learning rate of the plain SGD step on λ·KL (RoBERTa 0.002, Llama 0.01).</summary>
+    public double KlLearningRate { get; init; } = 0.002;
+    /// <summary>KL re-weighting: Paper (geometric, sums to 1), Code (the official code's), Uniform (ablation w/o RW).</summary>
+    public KlWeighting KlWeighting { get; init; } = KlWeighting.Paper;
+    /// <summary>γ of the dataset pseudo-rescaling (the KL cycle M, see <see cref="KlSchedule.PseudoRescaledBatches"/>).</summary>
+    public double Gamma { get; init; } = 8;
+    /// <summary>
+    /// False (default, as the official code): G is updated only by the SGD step, which sees the likelihood gradient and
+    /// λ·∂KL/∂G. True: G is also in AdamW with M and B.
+    /// </summary>
+    public bool StdInAdamW { get; init; }
 }

@@ -8,7 +8,7 @@ namespace Blob.Methods;
 /// <summary>
 /// Deep ensemble of LoRA adapters on one frozen layer (the paper's ENS baseline): K independently initialised
 /// members, of which one is active at a time. The frozen base model is held once in memory; the trainer runs every
-/// member on the same batches and the predictor combines their outputs (see <see cref="Ensembles"/>).
+/// member on the same batches and the predictor combines their outputs (see <see cref="EnsembleMethod"/>).
 /// </summary>
 public sealed class EnsembleAdapter : Adapter
 {
@@ -25,11 +25,23 @@ public sealed class EnsembleAdapter : Adapter
         RegisterComponents();
     }
 
+    /// <summary>An ensemble of adapters trained before (the members of a saved ensemble).</summary>
+    public EnsembleAdapter(IReadOnlyList<LoraAdapter> trained) : base(nameof(EnsembleAdapter))
+    {
+        if (trained.Count < 1) throw new ArgumentOutOfRangeException(nameof(trained), "an ensemble needs at least one member");
+        members = new ModuleList<LoraAdapter>(trained.ToArray());
+        RegisterComponents();
+    }
+
     public int Size => members.Count;
 
     public override Tensor forward(Tensor x) => members[Active].forward(x);
 
     public override Tensor MeanDeltaWeight() => members[Active].MeanDeltaWeight();
+
+    public override int Rank => members[Active].Rank;
+    public override double Scaling => members[Active].Scaling;
+    public override double Dropout => members[Active].Dropout;
 }
 
 /// <summary>Switching and combining the members of the ensembles in a model.</summary>

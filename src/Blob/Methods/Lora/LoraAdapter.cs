@@ -15,9 +15,9 @@ public sealed class LoraAdapter : Adapter, IStochasticAdapter
 {
     public Parameter lora_A;
     public Parameter lora_B;
-    public readonly int Rank;
-    public readonly double Scaling;
-    public readonly double Dropout;
+    public override int Rank { get; }
+    public override double Scaling { get; }
+    public override double Dropout { get; }
 
     /// <summary>MC dropout: keep sampling dropout masks at evaluation time.</summary>
     public bool DropoutAtInference { get; set; }

@@ -1,0 +1,43 @@
+namespace Blob.Methods;
+
+/// <summary>
+/// The methods by name: the one list that the command line's --method choices and help, the adapter loader and
+/// eval are read from. Adding a method is one folder under Methods/ and one line here.
+/// </summary>
+public static class MethodRegistry
+{
+    public static readonly FineTuningMethod Mle = new MleMethod();
+    public static readonly FineTuningMethod Map = new MapMethod();
+    public static readonly FineTuningMethod Mcd = new McDropoutMethod();
+    public static readonly FineTuningMethod Ens = new EnsembleMethod();
+    public static readonly FineTuningMethod Bbb = new BbbMethod();
+    public static readonly FineTuningMethod Lap = new LaplaceMethod();
+    public static readonly FineTuningMethod Blob = new BlobMethod();
+    public static readonly FineTuningMethod Tfb = new TfbMethod();
+
+    /// <summary>Every method, in the paper's order (and the order a saved adapter is offered to them).</summary>
+    public static IReadOnlyList<FineTuningMethod> All { get; } = [Mle, Map, Mcd, Ens, Bbb, Lap, Blob, Tfb];
+
+    /// <summary>"mle, map, mcd, ...", for help and errors.</summary>
+    public static string Names => string.Join(", ", All.Select(m => m.Name));
+
+    public static FineTuningMethod Parse(string name) => TryParse(name, out var method) ? method
+        : throw new BlobException($"unknown method '{name}' (known: {Names})");
+
+    public static bool TryParse(string name, out FineTuningMethod method)
+    {
+        var key = name.Trim().ToLowerInvariant();
+        method = All.FirstOrDefault(m => m.Name == key || m.Aliases.Contains(key))!;
+        return method is not null;
+    }
+
+    /// <summary>
+    /// The method that saved the adapter in DIR: the first whose layout or adapter_config.json section it is
+    /// (an ensemble's member folders, BLoB's "blob" section, ...), else plain LoRA, as PEFT saves it.
+    /// </summary>
+    public static FineTuningMethod OfSavedAdapter(string dir)
+    {
+        var config = PeftAdapterFormat.ReadConfigObject(dir);
+        return All.FirstOrDefault(m => m.Saved(dir, config)) ?? Mle;
+    }
+}
