@@ -17,8 +17,8 @@ public sealed class DownloadView(bool quiet)
     /// <summary>Runs <paramref name="work"/>, giving it the progress callback; the display lasts as long as the work.</summary>
     public T Run<T>(Func<Action<DownloadProgress>, T> work)
     {
-        if (!_live) return work(Log);
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        if (!_live || !console.Profile.Capabilities.Interactive) return work(Log);
         T result = default!;
         console.Progress()
             .AutoClear(false)

@@ -26,6 +26,7 @@ public static class ModelSource
             return model; // a folder (or not, which the loader reports)
         }
         var settings = HubSettings.FromEnvironment();
-        return new DownloadView(quiet).Run(report => HubModels.Resolve(id, revision ?? HubModels.DefaultRevision, settings, report));
+        string rev = revision ?? HubModels.DefaultRevision;
+        return HubModels.Cached(id, rev, settings) ?? new DownloadView(quiet).Run(report => HubModels.Resolve(id, rev, settings, report));
     }
 }

@@ -55,5 +55,10 @@ public sealed class HubCommandTests : IDisposable
         var revision = BlobCli.RunChild(Environment(), "generate", "--model", Shared.PathOf(Stories), "--revision", "main");
         Assert.Equal(2, revision.Code);
         Assert.StartsWith("error: --revision main: applies to a Hub model", revision.Error);
+
+        var badRevision = BlobCli.Run("generate", "--model", "test-org/stories260k", "--revision", "../../etc");
+        Assert.Equal(2, badRevision.Code);
+        Assert.StartsWith("error: --revision '../../etc': must be a branch, tag or commit name", badRevision.Error);
+        Assert.DoesNotContain(_hub.Requests, r => r.Path.Contains("etc"));
     }
 }
