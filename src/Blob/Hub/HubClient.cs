@@ -47,12 +47,15 @@ public sealed class HubClient : IDisposable
     /// </summary>
     public HubFileInfo? Head(string file, string revision)
     {
-        var url = ResolveUrl(file, revision);
-        using var response = Send(HttpMethod.Head, url, range: null, file, followAll: false, out var final);
+        using var response = Send(HttpMethod.Head, ResolveUrl(file, revision), range: null, file, followAll: false, out var final);
         if (response.StatusCode == HttpStatusCode.NotFound && ErrorCode(response) is null or "EntryNotFound") return null;
-        bool redirect = IsRedirect(response.StatusCode);
-        if (!response.IsSuccessStatusCode && !redirect) throw Refused(file, response);
+        if (!response.IsSuccessStatusCode && !IsRedirect(response.StatusCode)) throw Refused(file, response);
+        return Info(file, response, final);
+    }
 
+    /// <summary>The metadata in a HEAD answer's headers; the redirect's target, if any, is where the bytes are.</summary>
+    HubFileInfo Info(string file, HttpResponseMessage response, Uri url)
+    {
         string? etag = Header(response, "X-Linked-Etag") ?? response.Headers.ETag?.Tag ?? Header(response, "ETag");
         if (etag is null) throw new HubException($"{Id}: {file}: the Hub's answer has no ETag, so the file cannot be cached ({url})");
         etag = NormalizeEtag(etag);
@@ -60,7 +63,7 @@ public sealed class HubClient : IDisposable
             throw new HubException($"{Id}: {file}: the Hub's ETag '{etag}' cannot name a cache file ({url})");
         long? size = long.TryParse(Header(response, "X-Linked-Size"), out var linked) ? linked : response.Content.Headers.ContentLength;
         if (size is null) throw new HubException($"{Id}: {file}: the Hub's answer has no size (X-Linked-Size or Content-Length) ({url})");
-        var location = redirect && response.Headers.Location is { } to ? new Uri(final, to) : final;
+        var location = IsRedirect(response.StatusCode) && response.Headers.Location is { } to ? new Uri(url, to) : url;
         return new HubFileInfo(file, Header(response, "X-Repo-Commit"), etag, size.Value, location);
     }
 
