@@ -303,13 +303,15 @@ namespace Blob.Build
     public class PatchLibTorchSharp : Microsoft.Build.Utilities.Task
     {
         [Microsoft.Build.Framework.Required] public string OutputDirectory { get; set; } = "";
+        /// <summary>Patch whatever the system's libstdc++ (for output that will run on other systems: a tool package).</summary>
+        public bool Always { get; set; }
 
         public override bool Execute()
         {
             if (!Directory.Exists(OutputDirectory)) return true;
             var libraries = Directory.GetFiles(OutputDirectory, "libLibTorchSharp.so", SearchOption.AllDirectories);
             if (libraries.Length == 0) return true;
-            bool has = GlibcxxCompat.SystemHasVersion();
+            bool has = !Always && GlibcxxCompat.SystemHasVersion();
             foreach (var library in libraries)
             {
                 var outcome = GlibcxxCompat.Apply(library, has);

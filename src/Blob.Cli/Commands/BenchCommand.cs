@@ -25,7 +25,7 @@ public static class BenchCommand
 
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model (default the built-in MiniLM)", DefaultValueFactory = _ => ModelZoo.BuiltIn };
+        var model = new Option<string>("--model") { Description = "Model folder or Hub id (default the built-in MiniLM)", DefaultValueFactory = _ => ModelZoo.BuiltIn };
         var task = new Option<string>("--task") { Description = "Task whose batches are used", DefaultValueFactory = _ => DemoTask.Name };
         var batch = new Option<int>("--batch-size") { Description = "Examples per training step", DefaultValueFactory = _ => 16 }.AtLeast(1);
         // A block's first step is warm-up and not timed; fewer than 5 steps or 2 rounds measure noise, not a ratio.
@@ -39,7 +39,7 @@ public static class BenchCommand
         foreach (var o in new Option[] { model, task, batch, steps, rounds, dataRoot, compare, precision, child }) command.Options.Add(o);
         command.SetAction(p =>
         {
-            var spec = new ExperimentSpec { Model = p.GetValue(model)!, Task = p.GetValue(task)!, DataRoot = p.GetValue(dataRoot), Device = "cpu" };
+            var spec = new ExperimentSpec { Model = ModelSource.Resolve(p.GetValue(model)!, revision: null), Task = p.GetValue(task)!, DataRoot = p.GetValue(dataRoot), Device = "cpu" };
             var arms = Arms(p.GetValue(compare)!, Precisions.Parse(p.GetValue(precision)!));
             int batchSize = p.GetValue(batch), n = p.GetValue(steps);
             if (p.GetValue(child) is { } index) return Child(spec, arms[index], batchSize, n * 2);

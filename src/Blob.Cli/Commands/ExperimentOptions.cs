@@ -14,7 +14,8 @@ public sealed class ExperimentOptions
 {
     static readonly string[] TaskNames = [.. Tasks.Names, DemoTask.Name];
 
-    public readonly Option<string> Model = new("--model") { Description = "Hugging Face model folder, or 'minilm' (built in)", DefaultValueFactory = _ => ModelZoo.BuiltIn };
+    public readonly Option<string> Model = new("--model") { Description = "Hugging Face model folder, a Hub id (owner/name, downloaded into the Hugging Face cache), or 'minilm' (built in)", DefaultValueFactory = _ => ModelZoo.BuiltIn };
+    public readonly Option<string?> Revision = ModelSource.Revision();
     public readonly Option<string> Task = new Option<string>("--task") { Description = $"{string.Join(", ", TaskNames)} (or custom, with --mapping, --train-file and --eval-file)", DefaultValueFactory = _ => "demo-facts" }.OneOf([.. TaskNames, "custom"]);
     public readonly Option<string?> DataRoot = new("--data-root") { Description = "Folder with the benchmark files (default ../shared/data)" };
     public readonly Option<string?> Mapping = new("--mapping") { Description = "Custom task: JSON mapping of fields to text, pair and label" };
@@ -60,7 +61,7 @@ public sealed class ExperimentOptions
     /// <summary>All options: for the commands that train (train, compare).</summary>
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Model, Task, DataRoot, Mapping, TrainFile, EvalFile, Steps, Epochs, BatchSize, GradAccum,
+        foreach (var o in new Option[] { Model, Revision, Task, DataRoot, Mapping, TrainFile, EvalFile, Steps, Epochs, BatchSize, GradAccum,
                      LearningRate, KlLearningRate, WeightDecay, Rank, Alpha, Targets, Dropout, EnsembleSize, PriorStd, InitEps,
                      KlWeightingOption, NoAsymmetric, Softplus, Flipout, MeanInit, StdInAdamW, LaplaceLastLayer, TrainSamples, Samples, MaxLength, GroupByLength,
                      MaxTrain, MaxEval, Ood, Device, PrecisionOption, Bf16, CheckpointEvery, EvalBatchSize, Quiet })
@@ -73,14 +74,14 @@ public sealed class ExperimentOptions
     /// </summary>
     public void AddEvaluationTo(Command command)
     {
-        foreach (var o in new Option[] { Model, Task, DataRoot, Mapping, TrainFile, EvalFile, Samples, MaxLength, MaxTrain, MaxEval,
+        foreach (var o in new Option[] { Model, Revision, Task, DataRoot, Mapping, TrainFile, EvalFile, Samples, MaxLength, MaxTrain, MaxEval,
                      Ood, Device, PrecisionOption, Bf16, EvalBatchSize, Quiet })
             command.Options.Add(o);
     }
 
     public ExperimentSpec Read(ParseResult p, FineTuningMethod method, long seed) => new()
     {
-        Model = Get(p, Model)!,
+        Model = ModelSource.Resolve(Get(p, Model)!, Get(p, Revision), Get(p, Quiet)),
         Task = Get(p, Task)!,
         DataRoot = Get(p, DataRoot),
         CustomMapping = Get(p, Mapping),

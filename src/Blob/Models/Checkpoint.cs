@@ -42,6 +42,23 @@ public sealed class Checkpoint : IDisposable
 
     static Checkpoint OpenSharded(string directory, string index)
     {
+        var fileOf = new Dictionary<string, string>();
+        foreach (var (name, shard) in ReadWeightMap(index))
+        {
+            string path = Path.Combine(directory, shard);
+            if (!File.Exists(path))
+                throw new BlobException($"{index}: shard '{Path.GetFileName(path)}' (holding '{name}') is missing from {directory}");
+            fileOf[name] = path;
+        }
+        return new Checkpoint(directory, index, fileOf);
+    }
+
+    /// <summary>The shard files an index names (its weight_map's values), each once, in the order they first appear.</summary>
+    public static IReadOnlyList<string> ShardNames(string index) => ReadWeightMap(index).Select(e => e.Shard).Distinct().ToList();
+
+    /// <summary>The index's weight_map: tensor name → shard file.</summary>
+    static IEnumerable<(string Tensor, string Shard)> ReadWeightMap(string index)
+    {
         JsonObject map;
         try
         {
@@ -49,16 +66,8 @@ public sealed class Checkpoint : IDisposable
                 ?? throw new BlobException($"{index}: no \"weight_map\" object");
         }
         catch (JsonException e) { throw new BlobException($"{index}: not valid JSON ({e.Message})"); }
-
-        var fileOf = new Dictionary<string, string>();
-        foreach (var (name, shard) in map)
-        {
-            string path = Path.Combine(directory, shard?.GetValue<string>() ?? "");
-            if (!File.Exists(path))
-                throw new BlobException($"{index}: shard '{Path.GetFileName(path)}' (holding '{name}') is missing from {directory}");
-            fileOf[name] = path;
-        }
-        return new Checkpoint(directory, index, fileOf);
+        return map.Select(entry => (entry.Key, entry.Value is JsonValue v && v.TryGetValue<string>(out var shard) ? shard
+            : throw new BlobException($"{index}: the shard of '{entry.Key}' is not a file name")));
     }
 
     public IEnumerable<string> Names => _fileOf.Keys;

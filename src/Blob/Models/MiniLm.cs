@@ -61,9 +61,15 @@ public static class MiniLm
     /// <summary>The bytes of model.onnx, for running the same file elsewhere (ONNX Runtime in the tests).</summary>
     public static byte[] ReadOnnxBytes(string? packagesRoot = null) => ReadResource(PackageFile(packagesRoot), ModelResource);
 
-    /// <summary>The package's assembly under the NuGet packages root ($NUGET_PACKAGES, else ~/.nuget/packages).</summary>
+    /// <summary>
+    /// The package's assembly: beside the application where it was bundled (the installed `blob` tool carries it), else
+    /// under the NuGet packages root ($NUGET_PACKAGES, else ~/.nuget/packages) where the build's restore put it.
+    /// An explicit <paramref name="packagesRoot"/> is the only place looked in.
+    /// </summary>
     public static string PackageFile(string? packagesRoot = null)
     {
+        string bundled = Path.Combine(AppContext.BaseDirectory, $"{PackageId}.dll");
+        if (packagesRoot is null && File.Exists(bundled)) return bundled;
         packagesRoot ??= Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } env ? env
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
         string path = Path.Combine(packagesRoot, PackageId.ToLowerInvariant(), PackageVersion,

@@ -41,10 +41,15 @@ public sealed unsafe class SafetensorsFile : IDisposable
     public static SafetensorsFile Open(string path)
     {
         if (!File.Exists(path)) throw Error(path, "no such safetensors file");
-        long fileLength = new FileInfo(path).Length;
-        if (fileLength < 8) throw Error(path, $"{fileLength} bytes is too short for a safetensors file (truncated?)");
-
+        // The length of what the path points to: a Hugging Face cache's snapshot holds symbolic links to its blobs, and
+        // FileInfo.Length would give the link's own length.
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        long fileLength = stream.Length;
+        if (fileLength < 8)
+        {
+            stream.Dispose();
+            throw Error(path, $"{fileLength} bytes is too short for a safetensors file (truncated?)");
+        }
         var map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
         var view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
         byte* start = null;

@@ -35,9 +35,10 @@ public static class BlobCli
         readonly StringBuilder _out = new(), _error = new();
         public Process Process { get; }
 
-        public Child(string[] args)
+        public Child(string[] args, IReadOnlyDictionary<string, string>? environment = null)
         {
             var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
             info.ArgumentList.Add(Dll);
             foreach (var a in args) info.ArgumentList.Add(a);
             Process = Process.Start(info)!;
@@ -57,9 +58,12 @@ public static class BlobCli
     }
 
     /// <summary>Runs the tool in a child process to its end.</summary>
-    public static Outcome RunChild(params string[] args)
+    public static Outcome RunChild(params string[] args) => RunChild(null, args);
+
+    /// <summary>Runs the tool in a child process to its end, with these environment variables set (or replaced).</summary>
+    public static Outcome RunChild(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        using var child = new Child(args);
+        using var child = new Child(args, environment);
         return child.WaitForExit();
     }
 }

@@ -16,6 +16,7 @@ public class LayeringTests
         "Blob.Runtime",      // devices, precision, atomic files, tensor lifetimes
         "Blob.Layers",       // tensor building blocks: the adaptable linear layer, norms, rotary embeddings
         "Blob.Models",       // the networks and their loading
+        "Blob.Hub",          // models by Hub id: the Hugging Face cache and downloads
         "Blob.Tokenization",
         "Blob.Data",         // tasks, examples, batches
         "Blob.Methods",      // one folder per method, the registry, PEFT adapter files, prediction
