@@ -43,28 +43,34 @@ public static class CompareCommand
             var first = options.Read(p, kinds[0], seedList[0]);
             string dir = p.GetValue(output) ?? Path.Combine("runs", $"compare-{first.Task}");
             var runs = Plan(options, p, kinds, seedList, dir);
-            bool fresh = p.GetValue(overwrite);
-            var unfinished = runs.Where(r => fresh || !RunFolder.CanReuse(r.Dir, r.Settings)).ToList();
-            // Before anything trains or is submitted: an unfinished run is resumed only under the same settings.
-            if (!fresh) foreach (var r in unfinished) RunFolder.RequireResumable(r.Dir, r.Settings);
-
-            if (p.GetValue(slurm.Submit))
-            {
-                var job = SlurmComparison.Submit(unfinished, dir, slurm.ReadJob(p), options.GivenArguments(p), fresh);
-                if (job is not null && !p.GetValue(slurm.Wait)) return 0;
-                fresh = false; // the runs were cleared before they were submitted: what they write now is to be kept
-            }
-            else if (fresh && unfinished.FirstOrDefault(r => SubmittedTask.Load(r.Dir) is not null) is { } submitted)
-                throw new BlobException($"--overwrite: {submitted.Dir} was submitted to Slurm ({SubmittedTask.FileName}); collect the comparison without --overwrite, " +
-                                        "resubmit it with --slurm --overwrite, or choose another --output");
-
-            var inSlurm = p.GetValue(slurm.Wait)
-                ? SlurmComparison.Wait(unfinished, TimeSpan.FromSeconds(p.GetValue(slurm.Poll)))
-                : SlurmComparison.Submitted(unfinished);
-            if (inSlurm.Count > 0 && Outstanding(runs, inSlurm) is { } code) return code;
-            return Run(runs, dir, fresh, p.GetValue(options.Quiet)) ? 0 : 130;
+            return Compare(runs, dir, p.GetValue(overwrite), slurm.Read(p), options.GivenArguments(p), p.GetValue(options.Quiet));
         });
         return command;
+    }
+
+    /// <summary>
+    /// The comparison: refuses a run made with other settings before anything trains, submits the unfinished runs to
+    /// Slurm (--slurm), says where the submitted ones are until they are done (or waits for them, --wait), then trains
+    /// what is left here and writes the table. Returns the exit code.
+    /// </summary>
+    static int Compare(IReadOnlyList<ComparisonRun> runs, string dir, bool fresh, SlurmRequest slurm, IReadOnlyList<string> trainArguments, bool quiet)
+    {
+        var unfinished = runs.Where(r => fresh || !RunFolder.CanReuse(r.Dir, r.Settings)).ToList();
+        if (!fresh) foreach (var r in unfinished) RunFolder.RequireResumable(r.Dir, r.Settings);
+
+        if (slurm.Submit)
+        {
+            var job = SlurmComparison.Submit(unfinished, dir, slurm.Job, trainArguments, fresh);
+            if (job is not null && !slurm.Wait) return 0;
+            fresh = false; // the runs were cleared before they were submitted: what they write now is to be kept
+        }
+        else if (fresh && unfinished.FirstOrDefault(r => SubmittedTask.Load(r.Dir) is not null) is { } submitted)
+            throw new BlobException($"--overwrite: {submitted.Dir} was submitted to Slurm ({SubmittedTask.FileName}); collect the comparison without --overwrite, " +
+                                    "resubmit it with --slurm --overwrite, or choose another --output");
+
+        var inSlurm = slurm.Wait ? SlurmComparison.Wait(unfinished, slurm.Poll) : SlurmComparison.Submitted(unfinished);
+        if (inSlurm.Count > 0 && Outstanding(runs, inSlurm) is { } code) return code;
+        return Run(runs, dir, fresh, quiet) ? 0 : 130;
     }
 
     /// <summary>"mle,blob" and "mle blob" both name two methods.</summary>

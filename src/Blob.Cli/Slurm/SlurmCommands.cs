@@ -35,8 +35,12 @@ public static class SlurmCommands
         foreach (var job in jobs)
         {
             // One job at a time: squeue refuses the whole list when one id in it is no longer known.
-            var (code, output, _) = Run("squeue", ["--noheader", "--array", "--states=all", $"--jobs={job}", "--format=%i|%T|%r"]);
+            var (code, output, error) = Run("squeue", ["--noheader", "--array", "--states=all", $"--jobs={job}", "--format=%i|%T|%r"]);
             if (code == 0) foreach (var (id, state) in ParseSqueue(output)) states.TryAdd(id, state);
+            // A job the controller has forgotten is "Invalid job id"; anything else (a controller that does not
+            // answer) must not make a run that is still running look failed.
+            else if (!error.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase))
+                throw new BlobException($"squeue could not say how job {job} is doing: {LastLine(error) ?? $"exit code {code}"}");
         }
         var unseen = jobs.Where(j => wanted.Any(t => t.StartsWith(j + "_", StringComparison.Ordinal) && !states.ContainsKey(t))).ToList();
         if (unseen.Count > 0 && TryRun("sacct", ["--noheader", "--parsable2", "--allocations", $"--jobs={string.Join(",", unseen)}",

@@ -34,6 +34,9 @@ public sealed record SlurmJob
     }
 }
 
+/// <summary>What compare is asked to do with Slurm: submit (--slurm), wait (--wait, asking every Poll), and with what job.</summary>
+public sealed record SlurmRequest(bool Submit, bool Wait, TimeSpan Poll, SlurmJob Job);
+
 /// <summary>
 /// compare's options for a Slurm cluster: --slurm submits the unfinished runs as one array job and returns, --wait waits
 /// for them to end, and the rest say what each array task asks Slurm for. Each is checked when the command line is
@@ -89,7 +92,10 @@ public sealed partial class SlurmOptions
         });
     }
 
-    public SlurmJob ReadJob(ParseResult p) => new()
+    public SlurmRequest Read(ParseResult p) =>
+        new(p.GetValue(Submit), p.GetValue(Wait), TimeSpan.FromSeconds(p.GetValue(Poll)), ReadJob(p));
+
+    SlurmJob ReadJob(ParseResult p) => new()
     {
         Partition = p.GetValue(Partition),
         Time = p.GetValue(Time),
