@@ -112,7 +112,7 @@ public static class CompareCommand
         if (failed.Count > 0)
         {
             Console.Error.WriteLine($"error: {failed.Count} run(s) failed in Slurm ({string.Join(", ", failed.Select(f => f.Run.Name))}); " +
-                                    "the same command with --slurm submits them again, each resuming its checkpoint");
+                                    $"the same command with --slurm submits them again, each resuming its checkpoint (to train one here instead, delete its {SubmittedTask.FileName})");
             return 1;
         }
         Console.WriteLine($"{waiting.Count} of {runs.Count} runs still in Slurm: run the same command again, or with --wait, to build the table");

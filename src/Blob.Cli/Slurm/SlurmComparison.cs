@@ -47,12 +47,7 @@ public static class SlurmComparison
             $"sbatch {ArrayJobScript.Words(options)} {script}"));
         string jobId = SlurmCommands.Submit(options, script);
 
-        for (int i = 0; i < runs.Count; i++)
-        {
-            var task = new SubmittedTask(jobId, i, Path.Combine(logDir, $"{jobId}_{i}.log"));
-            Directory.CreateDirectory(runs[i].Dir);
-            task.Save(runs[i].Dir);
-        }
+        for (int i = 0; i < runs.Count; i++) new SubmittedTask(jobId, i, Path.Combine(logDir, $"{jobId}_{i}.log")).Save(runs[i].Dir);
         Console.WriteLine($"submitted Slurm array job {jobId}: {string.Join(", ", runs.Select((r, i) => $"{r.Name} as task {jobId}_{i}"))}");
         Console.WriteLine($"logs in {logDir}/; run the same command without --slurm (or with --wait) to build the table");
         return jobId;
