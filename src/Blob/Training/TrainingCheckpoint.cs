@@ -19,7 +19,7 @@ public static class TrainingCheckpoint
     public static long? SavedStep(string dir)
     {
         try { return Exists(dir) ? JsonSerializer.Deserialize<State>(File.ReadAllText(Path.Combine(dir, StateFile)))?.Step : null; }
-        catch (JsonException) { return null; }
+        catch (Exception e) when (e is JsonException or IOException) { return null; } // unreadable, or being replaced
     }
 
     public static void Save(string dir, long step, TimeSpan elapsed, nn.Module model, TorchSharp.Modules.OptimizerHelper adam, TorchSharp.Modules.OptimizerHelper? sgd, string fingerprint)
