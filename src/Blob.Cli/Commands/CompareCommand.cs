@@ -7,6 +7,7 @@ using Blob.Evaluation;
 using Blob.Experiments;
 using Blob.Reports;
 using Blob.Training;
+using Blob.Cli.Slurm;
 
 namespace Blob.Cli.Commands;
 
@@ -15,12 +16,19 @@ namespace Blob.Cli.Commands;
 /// as Markdown and CSV, and reliability diagrams (one per method and one overlaid). A finished run made with the same
 /// settings is reused, and an interrupted one resumes from its checkpoint, so a stopped comparison continues where it
 /// was; a run made with other settings is refused before anything trains (see <see cref="RunFolder"/>).
+/// With --slurm the unfinished runs go to a Slurm cluster as one array job instead (see <see cref="SlurmComparison"/>);
+/// the same command then collects them: it builds the table once they are done, and until then says which runs are
+/// pending, running or failed there rather than training them here.
 /// </summary>
 public static class CompareCommand
 {
+    /// <summary>The exit code while runs are still queued or running in Slurm: sysexits' EX_TEMPFAIL, "try again later".</summary>
+    public const int StillRunning = 75;
+
     public static Command Create()
     {
         var options = new ExperimentOptions();
+        var slurm = new SlurmOptions();
         var methods = new Option<string[]>("--methods") { Description = $"Methods to compare: {MethodRegistry.Names} (default: mle map blob)", AllowMultipleArgumentsPerToken = true }
             .Must(ms => ms.SelectMany(SplitMethods).FirstOrDefault(m => !MethodRegistry.TryParse(m, out _)) is { } bad ? $"unknown method '{bad}' (known: {MethodRegistry.Names})" : null);
         var seeds = new Option<int[]>("--seeds") { Description = "Seeds (default, as the paper: 1 2 3)", AllowMultipleArgumentsPerToken = true }
@@ -30,6 +38,7 @@ public static class CompareCommand
         var command = new Command("compare", "Compare methods over seeds on one task: paper-style table and reliability diagrams");
         options.AddTo(command);
         foreach (var o in new Option[] { methods, seeds, output, overwrite }) command.Options.Add(o);
+        slurm.AddTo(command);
         command.SetAction(p =>
         {
             var given = p.GetValue(methods) is { Length: > 0 } m ? m : ["mle", "map", "blob"];
@@ -37,27 +46,89 @@ public static class CompareCommand
             var seedList = p.GetValue(seeds) is { Length: > 0 } chosen ? chosen : [1, 2, 3];
             var first = options.Read(p, kinds[0], seedList[0]);
             string dir = p.GetValue(output) ?? Path.Combine("runs", $"compare-{first.Task}");
-            var outcome = Run(options, p, kinds, seedList, dir, p.GetValue(overwrite));
-            return outcome ? 0 : 130;
+            var runs = Plan(options, p, kinds, seedList, dir);
+            return Compare(runs, dir, p.GetValue(overwrite), slurm.Read(p), options.GivenArguments(p), p.GetValue(options.Quiet));
         });
         return command;
+    }
+
+    /// <summary>
+    /// The comparison: refuses a run made with other settings before anything trains, submits the unfinished runs to
+    /// Slurm (--slurm), says where the submitted ones are until they are done (or waits for them, --wait), then trains
+    /// what is left here and writes the table. Returns the exit code.
+    /// </summary>
+    static int Compare(IReadOnlyList<ComparisonRun> runs, string dir, bool fresh, SlurmRequest slurm, IReadOnlyList<string> trainArguments, bool quiet)
+    {
+        var unfinished = runs.Where(r => fresh || !RunFolder.CanReuse(r.Dir, r.Settings)).ToList();
+        if (!fresh) foreach (var r in unfinished) RunFolder.RequireResumable(r.Dir, r.Settings);
+
+        if (slurm.Submit)
+        {
+            var job = SlurmComparison.Submit(unfinished, dir, slurm.Job, trainArguments, fresh);
+            if (job is not null && !slurm.Wait) return 0;
+            fresh = false; // the runs were cleared before they were submitted: what they write now is to be kept
+        }
+        else if (fresh && unfinished.FirstOrDefault(r => SubmittedTask.Load(r.Dir) is not null) is { } submitted)
+            throw new BlobException($"--overwrite: {submitted.Dir} was submitted to Slurm ({SubmittedTask.FileName}); collect the comparison without --overwrite, " +
+                                    "resubmit it with --slurm --overwrite, or choose another --output");
+
+        var inSlurm = slurm.Wait ? SlurmComparison.Wait(unfinished, slurm.Poll) : SlurmComparison.Submitted(unfinished);
+        if (inSlurm.Count > 0 && Outstanding(runs, inSlurm) is { } code) return code;
+        return Run(runs, dir, fresh, quiet) ? 0 : 130;
     }
 
     /// <summary>"mle,blob" and "mle blob" both name two methods.</summary>
     static string[] SplitMethods(string methods) => methods.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    static bool Run(ExperimentOptions options, ParseResult p, IReadOnlyList<FineTuningMethod> kinds, IReadOnlyList<int> seeds,
-        string dir, bool overwrite)
+    /// <summary>
+    /// The comparison's runs, seeds outermost, so that every method has a result early in a long comparison. Every
+    /// run reads the same data (only the method and the seed differ), so the task is loaded once, for the settings.
+    /// </summary>
+    static List<ComparisonRun> Plan(ExperimentOptions options, ParseResult p, IReadOnlyList<FineTuningMethod> kinds, IReadOnlyList<int> seeds, string dir)
     {
-        // Seeds outermost, so that every method has a result early in a long comparison.
-        var runs = seeds.SelectMany(seed => kinds.Select(kind => (Kind: kind, Seed: seed, Spec: options.Read(p, kind, seed),
-            Dir: Path.Combine(dir, kind.Name, $"seed-{seed}")))).ToList();
-        // Before anything trains: a finished run is reused only if its settings are this comparison's; any other is
-        // refused here, with the differences named, rather than after hours of the other runs.
-        // Every run reads the same data (only the method and the seed differ), so the task is loaded once here.
-        var task = Experiment.LoadSubsampledTask(runs[0].Spec);
-        var reuse = runs.Select(r => !overwrite && RunFolder.CanReuse(r.Dir, RunSettings.Of(r.Spec, task))).ToList();
+        var specs = seeds.SelectMany(seed => kinds.Select(kind => (Kind: kind, Seed: seed, Spec: options.Read(p, kind, seed)))).ToList();
+        var task = Experiment.LoadSubsampledTask(specs[0].Spec);
+        return specs.Select(s => new ComparisonRun(s.Kind, s.Seed, s.Spec, RunSettings.Of(s.Spec, task),
+            Path.Combine(dir, s.Kind.Name, $"seed-{s.Seed}"))).ToList();
+    }
 
+    /// <summary>
+    /// Says where each run that is not finished is, when some of them are still in Slurm or failed there; returns the
+    /// exit code (<see cref="StillRunning"/>, or 1 for a failure), or null when every submitted run is finished.
+    /// </summary>
+    static int? Outstanding(IReadOnlyList<ComparisonRun> runs, IReadOnlyList<SubmittedRun> inSlurm)
+    {
+        // A run whose task ended is finished when its folder holds the result, made with this comparison's settings
+        // (CanReuse refuses any other): a cluster run made otherwise is never mixed into the table.
+        var failed = inSlurm.Where(s => !s.State.IsActive && !RunFolder.CanReuse(s.Run.Dir, s.Run.Settings)).ToList();
+        var waiting = inSlurm.Where(s => s.State.IsActive).ToList();
+        if (failed.Count == 0 && waiting.Count == 0) return null;
+
+        foreach (var run in runs)
+        {
+            var s = inSlurm.FirstOrDefault(x => ReferenceEquals(x.Run, run));
+            if (s is null) Console.WriteLine(RunFolder.CanReuse(run.Dir, run.Settings) ? $"{run.Name}: finished" : $"{run.Name}: not submitted");
+            else if (s.State.IsActive) Console.WriteLine($"{run.Name}: in Slurm as task {s.Task.TaskId}, {s.State.Describe()}");
+            else if (failed.Contains(s))
+                Console.WriteLine($"{run.Name}: failed in Slurm as task {s.Task.TaskId}, {s.State.Describe()}: {s.Task.LastError() ?? "no log"} [log: {s.Task.Log}]");
+            else Console.WriteLine($"{run.Name}: finished");
+        }
+        if (failed.Count > 0)
+        {
+            Console.Error.WriteLine($"error: {failed.Count} run(s) failed in Slurm ({string.Join(", ", failed.Select(f => f.Run.Name))}); " +
+                                    $"the same command with --slurm submits them again, each resuming its checkpoint (to train one here instead, delete its {SubmittedTask.FileName})");
+            return 1;
+        }
+        Console.WriteLine($"{waiting.Count} of {runs.Count} runs still in Slurm: run the same command again, or with --wait, to build the table");
+        return StillRunning;
+    }
+
+    /// <summary>Reuses each finished run, trains the others here, then writes the table and the diagrams; false when stopped.</summary>
+    static bool Run(IReadOnlyList<ComparisonRun> runs, string dir, bool overwrite, bool quiet)
+    {
+        var reuse = runs.Select(r => !overwrite && RunFolder.CanReuse(r.Dir, r.Settings)).ToList();
+        var kinds = runs.Select(r => r.Kind).Distinct().ToList();
+        int seeds = runs.Select(r => r.Seed).Distinct().Count();
         var results = new List<RunResult>();
         var pooled = kinds.ToDictionary(k => k, _ => (Probs: new List<double[]>(), Labels: new List<int>()));
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -68,11 +139,11 @@ public static class CompareCommand
             if (reused)
             {
                 result = RunResult.Load(resultPath);
-                Console.WriteLine($"{run.Kind.Name} seed {run.Seed}: reusing {resultPath} (same settings)");
+                Console.WriteLine($"{run.Name}: reusing {resultPath} (same settings)");
             }
             else
             {
-                var trained = TrainCommand.RunOne(run.Spec, run.Dir, overwrite ? ExistingRun.Overwrite : ExistingRun.Resume, p.GetValue(options.Quiet));
+                var trained = TrainCommand.RunOne(run.Spec, run.Dir, overwrite ? ExistingRun.Overwrite : ExistingRun.Resume, quiet);
                 if (trained is null) return false;
                 TrainCommand.Print(trained);
                 result = trained.Result;
@@ -91,7 +162,7 @@ public static class CompareCommand
             var s = new ReliabilitySeries(kind.DisplayName, Metrics.ReliabilityBins(probs, labels), Metrics.Ece(probs, labels));
             series.Add(s);
             ReliabilityDiagram.Save(Path.Combine(dir, $"reliability-{kind.Name}.png"),
-                $"{results[0].Task}: {s.Method}, {seeds.Count} seed(s) pooled", s);
+                $"{results[0].Task}: {s.Method}, {seeds} seed(s) pooled", s);
         }
         var table = new ComparisonTable(results);
         table.Save(Path.Combine(dir, "table.md"), Path.Combine(dir, "table.csv"));

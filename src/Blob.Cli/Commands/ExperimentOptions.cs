@@ -58,15 +58,25 @@ public sealed class ExperimentOptions
     public readonly Option<int> EvalBatchSize = new Option<int>("--eval-batch-size") { Description = "Examples per prediction pass", DefaultValueFactory = _ => 64 }.AtLeast(1);
     public readonly Option<bool> Quiet = new("--quiet") { Description = "Log lines instead of a progress bar" };
 
+    Option[] All => [Model, Revision, Task, DataRoot, Mapping, TrainFile, EvalFile, Steps, Epochs, BatchSize, GradAccum,
+        LearningRate, KlLearningRate, WeightDecay, Rank, Alpha, Targets, Dropout, EnsembleSize, PriorStd, InitEps,
+        KlWeightingOption, NoAsymmetric, Softplus, Flipout, MeanInit, StdInAdamW, LaplaceLastLayer, TrainSamples, Samples, MaxLength, GroupByLength,
+        MaxTrain, MaxEval, Ood, Device, PrecisionOption, Bf16, CheckpointEvery, EvalBatchSize, Quiet];
+
     /// <summary>All options: for the commands that train (train, compare).</summary>
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Model, Revision, Task, DataRoot, Mapping, TrainFile, EvalFile, Steps, Epochs, BatchSize, GradAccum,
-                     LearningRate, KlLearningRate, WeightDecay, Rank, Alpha, Targets, Dropout, EnsembleSize, PriorStd, InitEps,
-                     KlWeightingOption, NoAsymmetric, Softplus, Flipout, MeanInit, StdInAdamW, LaplaceLastLayer, TrainSamples, Samples, MaxLength, GroupByLength,
-                     MaxTrain, MaxEval, Ood, Device, PrecisionOption, Bf16, CheckpointEvery, EvalBatchSize, Quiet })
-            command.Options.Add(o);
+        foreach (var o in All) command.Options.Add(o);
     }
+
+    /// <summary>
+    /// These options as the user gave them on this command line ("--lr", "1e-3", "--quiet", ...; defaults left out), for
+    /// another command that takes the same options to read the same settings: compare passes them to train in each
+    /// Slurm task.
+    /// </summary>
+    public IReadOnlyList<string> GivenArguments(ParseResult p) =>
+        All.Select(o => p.GetResult(o)).OfType<System.CommandLine.Parsing.OptionResult>().Where(r => !r.Implicit)
+            .SelectMany(r => r.Tokens.Select(t => t.Value).Prepend(r.Option.Name)).ToList();
 
     /// <summary>
     /// The options an evaluation of a saved adapter reads (eval): the model, the data, the prediction. The training

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Blob.Runtime;
 using Blob.Data;
 using Blob.Methods;
@@ -38,16 +39,23 @@ public static class TrainCommand
         return command;
     }
 
-    /// <summary>Runs one experiment with progress and Ctrl-C handling; null when the user stopped it.</summary>
+    /// <summary>
+    /// Runs one experiment with progress and Ctrl-C handling; null when it was stopped. SIGTERM, which Slurm (and kill,
+    /// systemd, docker) sends before killing a process, stops it as Ctrl-C does: with a checkpoint to resume from.
+    /// </summary>
     public static ExperimentResult? RunOne(ExperimentSpec spec, string dir, ExistingRun existing, bool quiet)
     {
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
         Console.CancelKeyPress += onCancel;
+        using var onTerm = OperatingSystem.IsWindows() ? null
+            : PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
         try
         {
             var label = $"{spec.Task} {spec.Training.Method.Kind.Name} seed {spec.Training.Seed}";
             var progress = new ProgressReporter(label, quiet);
+            if (existing == ExistingRun.Resume && TrainingCheckpoint.SavedStep(Path.Combine(dir, RunFolder.Checkpoint)) is { } step)
+                progress.WriteLine($"{label}: resuming from the checkpoint at step {step}");
             return progress.Run(onStep => Experiment.Run(spec, dir, existing, onStep, cancel.Token, progress.WriteLine, progress.Predicting));
         }
         catch (OperationCanceledException e)

@@ -38,11 +38,9 @@ public static class RunFolder
     /// </summary>
     public static void Prepare(string dir, RunSettings settings, ExistingRun existing)
     {
-        bool finished = File.Exists(Path.Combine(dir, Result)), checkpoint = HasCheckpoint(dir);
         if (existing == ExistingRun.Overwrite) Clear(dir);
-        else if (finished || checkpoint)
+        else if (Holds(dir) is { } what)
         {
-            string what = finished ? $"a finished run ({Result})" : "the checkpoint of an unfinished run";
             if (existing == ExistingRun.Refuse)
                 throw new BlobException($"{dir} already holds {what}; continue it with --resume, replace it with --overwrite, or choose another --output");
             RequireSameSettings(dir, settings, what);
@@ -50,6 +48,20 @@ public static class RunFolder
         Directory.CreateDirectory(dir);
         settings.Save(dir);
     }
+
+    /// <summary>
+    /// Throws, as <see cref="Prepare"/> would for a resumption, when the folder holds a run made with other settings;
+    /// writes nothing. Lets a comparison refuse such a run before any other run trains, or is submitted to a cluster.
+    /// </summary>
+    public static void RequireResumable(string dir, RunSettings settings)
+    {
+        if (Holds(dir) is { } what) RequireSameSettings(dir, settings, what);
+    }
+
+    /// <summary>"a finished run (result.json)" or "the checkpoint of an unfinished run"; null for a folder without a run.</summary>
+    static string? Holds(string dir) =>
+        File.Exists(Path.Combine(dir, Result)) ? $"a finished run ({Result})"
+        : HasCheckpoint(dir) ? "the checkpoint of an unfinished run" : null;
 
     /// <summary>
     /// True when the folder holds a finished run made with these settings (so its result can be reused); false when it

@@ -15,6 +15,13 @@ public static class TrainingCheckpoint
 
     public static bool Exists(string dir) => File.Exists(Path.Combine(dir, StateFile));
 
+    /// <summary>The number of steps the checkpoint in dir has done; null when there is none or it cannot be read.</summary>
+    public static long? SavedStep(string dir)
+    {
+        try { return Exists(dir) ? JsonSerializer.Deserialize<State>(File.ReadAllText(Path.Combine(dir, StateFile)))?.Step : null; }
+        catch (Exception e) when (e is JsonException or IOException) { return null; } // unreadable, or being replaced
+    }
+
     public static void Save(string dir, long step, TimeSpan elapsed, nn.Module model, IReadOnlyList<(string Name, TorchSharp.Modules.OptimizerHelper Optimizer)> optimizers, string fingerprint)
     {
         string full = Path.GetFullPath(dir);
