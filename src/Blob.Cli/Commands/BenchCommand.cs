@@ -4,7 +4,9 @@ using System.Text.Json;
 using Blob.Methods;
 using Blob.Layers;
 using Blob.Data;
+using Blob.Evaluation;
 using Blob.Experiments;
+using Blob.Models;
 using Blob.Runtime;
 using Blob.Training;
 using static TorchSharp.torch;
@@ -17,11 +19,20 @@ namespace Blob.Cli.Commands;
 /// process, in alternating blocks of steps (so load on a shared machine hits both alike), and reported as the ratio of
 /// medians; peak memory is measured in a fresh child process per side (peak resident set, VmHWM), as the ratio of peaks
 /// and of the growth over the loaded model. Tokens per second are counted on real tokens.
+/// Then the memory the goals are stated for, again a fresh child process per phase: training each side, and BLoB's
+/// N = 10 prediction, on batches of the task's 32 longest examples cut to 256 tokens.
 /// </summary>
 public static class BenchCommand
 {
-    /// <summary>One side of the comparison: a method at a precision.</summary>
-    sealed record Arm(string Label, FineTuningMethod Kind, Precision Precision);
+    /// <summary>One side of the comparison: a method at a precision, with an encoder's attention recomputed in backward or kept.</summary>
+    sealed record Arm(string Label, FineTuningMethod Kind, Precision Precision, bool RecomputeAttention = true);
+
+    /// <summary>What a child process measures: the bench's own steps, or training or prediction at the goals' size.</summary>
+    enum Phase { Steps, Train, Predict }
+
+    /// <summary>The goals' size: MiniLM training and N = 10 prediction at batch 32 × 256 tokens, 3 steps of training.</summary>
+    const int GoalBatch = 32, GoalLength = 256, GoalSteps = 3, GoalSamples = 10;
+    const double TrainingGoalMiB = 2.5e9 / (1 << 20), PredictionGoalMiB = 1.5e9 / (1 << 20);
 
     public static Command Create()
     {
@@ -32,17 +43,27 @@ public static class BenchCommand
         var steps = new Option<int>("--steps") { Description = "Steps per block (at least 5; the first of each block is not timed)", DefaultValueFactory = _ => 10 }.AtLeast(5);
         var rounds = new Option<int>("--rounds") { Description = "Alternating blocks per side (at least 2)", DefaultValueFactory = _ => 4 }.AtLeast(2);
         var dataRoot = new Option<string?>("--data-root") { Description = "Folder with the benchmark files (default ../shared/data)" };
-        var compare = new Option<string>("--compare") { Description = "methods (LoRA against BLoB) or precision (LoRA in fp32 against bf16)", DefaultValueFactory = _ => "methods" }.OneOf("methods", "precision");
+        var compare = new Option<string>("--compare")
+        {
+            Description = "methods (LoRA against BLoB), precision (LoRA in fp32 against bf16) or attention (LoRA with an encoder's attention kept for backward against recomputed there)",
+            DefaultValueFactory = _ => "methods",
+        }.OneOf("methods", "precision", "attention");
         var precision = ExperimentOptions.PrecisionOf("With --compare methods, the precision of both");
         var child = new Option<int?>("--child") { Hidden = true };
+        var phase = new Option<Phase>("--child-phase") { Hidden = true };
         var command = new Command("bench", "Benchmark BLoB against LoRA, or bf16 against fp32: step-time and peak-memory ratios, tokens per second");
-        foreach (var o in new Option[] { model, task, batch, steps, rounds, dataRoot, compare, precision, child }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, task, batch, steps, rounds, dataRoot, compare, precision, child, phase }) command.Options.Add(o);
         command.SetAction(p =>
         {
             var spec = new ExperimentSpec { Model = ModelSource.Resolve(p.GetValue(model)!, revision: null), Task = p.GetValue(task)!, DataRoot = p.GetValue(dataRoot), Device = "cpu" };
             var arms = Arms(p.GetValue(compare)!, Precisions.Parse(p.GetValue(precision)!));
             int batchSize = p.GetValue(batch), n = p.GetValue(steps);
-            if (p.GetValue(child) is { } index) return Child(spec, arms[index], batchSize, n * 2);
+            if (p.GetValue(child) is { } index) return p.GetValue(phase) switch
+            {
+                Phase.Train => GoalTrainingChild(spec, arms[index]),
+                Phase.Predict => GoalPredictionChild(spec, arms[index].Precision),
+                _ => Child(spec, arms[index], batchSize, n * 2),
+            };
 
             Console.WriteLine($"model {spec.Model}, task {spec.Task}, batch {batchSize}, {p.GetValue(rounds)} alternating blocks of {n} steps, " +
                               $"{arms[0].Label} against {arms[1].Label}" +
@@ -56,7 +77,7 @@ public static class BenchCommand
             double tokensPerStep = benches[0].TokensPerStep;
             double first = Median(times[0]), second = Median(times[1]);
             string loadAfterTiming = LoadAverage();
-            var memory = arms.Select((_, i) => MeasureChild(p, i)).ToArray();
+            var memory = arms.Select((_, i) => MeasureChild(p, i, Phase.Steps)).ToArray();
 
             bool methods = arms[1].Kind == MethodRegistry.Blob;
             string a = arms[0].Label, b = arms[1].Label;
@@ -64,29 +85,64 @@ public static class BenchCommand
                               (methods ? "  (paper ~1.15, goal <= 1.10)" : ""));
             Console.WriteLine($"spread      {a} {Spread(times[0])}   {b} {Spread(times[1])}  (quartiles of {times[0].Count} timed steps each)");
             Console.WriteLine($"tokens/s    {a} {tokensPerStep / first:F0}   {b} {tokensPerStep / second:F0}");
-            var (ap, al) = memory[0];
-            var (bp, bl) = memory[1];
+            var (ap, al, _, _) = memory[0];
+            var (bp, bl, _, _) = memory[1];
             Console.WriteLine($"peak RSS    {a} {ap:F0} MiB   {b} {bp:F0} MiB   ratio {bp / ap:F3}" + (methods ? "  (paper 1.03-1.13, goal <= 1.05)" : ""));
             Console.WriteLine($"training growth over the loaded model   {a} {ap - al:F0} MiB   {b} {bp - bl:F0} MiB   ratio {(bp - bl) / Math.Max(1, ap - al):F3}");
             Console.WriteLine($"load average after timing {loadAfterTiming}");
+            PrintGoalMemory(p, arms);
+            Console.WriteLine($"load average at the end {LoadAverage()}");
             return 0;
         });
         return command;
     }
 
-    static Arm[] Arms(string compare, Precision precision) => compare == "precision"
-        ? [new("fp32", MethodRegistry.Mle, Precision.Fp32), new("bf16", MethodRegistry.Mle, Precision.Bf16)]
-        : [new("LoRA", MethodRegistry.Mle, precision), new("BLoB", MethodRegistry.Blob, precision)];
+    /// <summary>
+    /// Peak RSS of training each side and of BLoB's N = 10 prediction (once per precision the sides use) at the goals'
+    /// size, each in a fresh process.
+    /// </summary>
+    static void PrintGoalMemory(ParseResult p, Arm[] arms)
+    {
+        var training = arms.Select((_, i) => MeasureChild(p, i, Phase.Train)).ToArray();
+        var predictors = arms.Select((a, i) => (a, i)).DistinctBy(x => x.a.Precision).ToArray();
+        var prediction = predictors.Select(x => MeasureChild(p, x.i, Phase.Predict)).ToArray();
+        Console.WriteLine($"peak RSS at batch {GoalBatch} × {training[0].Length} tokens (the task's {GoalBatch} longest examples; a fresh process each; allocator {training[0].Allocator}):");
+        Console.WriteLine($"  training {GoalSteps} steps   " + string.Join("   ", arms.Select((a, i) => $"{a.Label} {training[i].Peak:F0} MiB")) +
+                          $"   (goal <= {TrainingGoalMiB:F0} MiB = 2.5 GB)");
+        Console.WriteLine($"  N = {GoalSamples} prediction   " +
+                          string.Join("   ", predictors.Select((x, k) => $"BLoB{PrecisionLabel(arms, x.a)} {prediction[k].Peak:F0} MiB")) +
+                          $"   (goal <= {PredictionGoalMiB:F0} MiB = 1.5 GB)");
+    }
+
+    /// <summary>" bf16" where the sides differ in precision, else nothing.</summary>
+    static string PrecisionLabel(Arm[] arms, Arm arm) =>
+        arms.Select(a => a.Precision).Distinct().Count() > 1 ? $" {arm.Label}" : "";
+
+    static Arm[] Arms(string compare, Precision precision) => compare switch
+    {
+        "precision" => [new("fp32", MethodRegistry.Mle, Precision.Fp32), new("bf16", MethodRegistry.Mle, Precision.Bf16)],
+        "attention" => [new("kept", MethodRegistry.Mle, precision, RecomputeAttention: false), new("recomputed", MethodRegistry.Mle, precision)],
+        _ => [new("LoRA", MethodRegistry.Mle, precision), new("BLoB", MethodRegistry.Blob, precision)],
+    };
 
     sealed record Bench(Trainer Trainer, double TokensPerStep);
 
-    static Bench Setup(ExperimentSpec spec, Arm arm, int batchSize, int steps)
+    /// <summary>The task and its model with the method's adapters, seeded as every side is.</summary>
+    static (TaskData Task, TaskModel Model, MethodOptions Method) Load(ExperimentSpec spec, FineTuningMethod kind, Precision precision,
+        bool recomputeAttention = true)
     {
         var task = Experiment.LoadTask(spec);
         manual_seed(1);
-        var tm = ModelZoo.Load(spec.Model, task, CPU, 1, arm.Precision);
-        var method = new MethodOptions { Kind = arm.Kind, Targets = tm.DefaultTargets, FullyTrained = tm.FullyTrained };
+        var tm = ModelZoo.Load(spec.Model, task, CPU, 1, precision);
+        if (tm.Model is BertForSequenceClassification encoder) encoder.Encoder.RecomputeAttention = recomputeAttention;
+        var method = new MethodOptions { Kind = kind, Targets = tm.DefaultTargets, FullyTrained = tm.FullyTrained };
         method.Apply(tm.Model.Module);
+        return (task, tm, method);
+    }
+
+    static Bench Setup(ExperimentSpec spec, Arm arm, int batchSize, int steps)
+    {
+        var (task, tm, method) = Load(spec, arm.Kind, arm.Precision, arm.RecomputeAttention);
         var data = new TextBatchSource(task, task.Train, tm.Tokenizer, 128);
         var options = new TrainingOptions { Method = method, Steps = steps, BatchSize = batchSize, Seed = 1, WarmupRatio = 0 };
         var trainer = new Trainer(tm.Classifier, data, options, CPU);
@@ -124,8 +180,11 @@ public static class BenchCommand
 
     static string Spread(List<double> xs) => $"{Quantile(xs, 0.25) * 1000:F1}–{Quantile(xs, 0.75) * 1000:F1} ms";
 
-    /// <summary>Runs this command again in a fresh process for one side and reads its peak memory.</summary>
-    static (double Peak, double Loaded) MeasureChild(ParseResult p, int arm)
+    /// <summary>What a child reports: its peak and loaded RSS in MiB, the longest batch's tokens and its allocator.</summary>
+    sealed record ChildMemory(double Peak, double Loaded, long Length, string Allocator);
+
+    /// <summary>Runs this command again in a fresh process for one side and phase and reads its peak memory.</summary>
+    static ChildMemory MeasureChild(ParseResult p, int arm, Phase phase)
     {
         // Same program, same arguments: under `dotnet Blob.Cli.dll`, argument 0 (the assembly) is passed on too.
         var info = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true };
@@ -133,12 +192,14 @@ public static class BenchCommand
         foreach (var a in Environment.GetCommandLineArgs().Skip(viaDotnet ? 0 : 1)) info.ArgumentList.Add(a);
         info.ArgumentList.Add("--child");
         info.ArgumentList.Add(arm.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        info.ArgumentList.Add("--child-phase");
+        info.ArgumentList.Add(phase.ToString());
         using var process = Process.Start(info)!;
         string output = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
-        var line = output.Split('\n').LastOrDefault(l => l.StartsWith("{")) ?? throw new BlobException($"bench child for side {arm + 1} failed (exit {process.ExitCode})");
-        using var doc = JsonDocument.Parse(line);
-        return (doc.RootElement.GetProperty("peak_mib").GetDouble(), doc.RootElement.GetProperty("loaded_mib").GetDouble());
+        var line = output.Split('\n').LastOrDefault(l => l.StartsWith("{"))
+                   ?? throw new BlobException($"bench child ({phase}) for side {arm + 1} failed (exit {process.ExitCode})");
+        return JsonSerializer.Deserialize<ChildMemory>(line)!;
     }
 
     static int Child(ExperimentSpec spec, Arm arm, int batchSize, int steps)
@@ -146,7 +207,42 @@ public static class BenchCommand
         var bench = Setup(spec, arm, batchSize, steps);
         double loaded = Rss("VmRSS");
         bench.Trainer.Train();
-        Console.WriteLine(JsonSerializer.Serialize(new { peak_mib = Rss("VmHWM"), loaded_mib = loaded }));
+        return Report(loaded, 0);
+    }
+
+    /// <summary>Training one side for a few steps on batches of the goals' size.</summary>
+    static int GoalTrainingChild(ExperimentSpec spec, Arm arm)
+    {
+        var (task, tm, method) = Load(spec, arm.Kind, arm.Precision, arm.RecomputeAttention);
+        var data = Longest(task, tm);
+        var options = new TrainingOptions { Method = method, Steps = GoalSteps, BatchSize = GoalBatch, Seed = 1, WarmupRatio = 0 };
+        double loaded = Rss("VmRSS");
+        new Trainer(tm.Classifier, data, options, CPU).Train();
+        return Report(loaded, Enumerable.Range(0, data.Count).Max(data.Length));
+    }
+
+    /// <summary>BLoB's N = 10 prediction of the same examples, in batches of the goals' size.</summary>
+    static int GoalPredictionChild(ExperimentSpec spec, Precision precision)
+    {
+        var (task, tm, _) = Load(spec, MethodRegistry.Blob, precision);
+        var data = Longest(task, tm);
+        double loaded = Rss("VmRSS");
+        BayesianPrediction.Predict(tm.Classifier, data, GoalSamples, GoalBatch, CPU);
+        return Report(loaded, Enumerable.Range(0, data.Count).Max(data.Length));
+    }
+
+    /// <summary>The task's <see cref="GoalBatch"/> longest training examples, cut to <see cref="GoalLength"/> tokens.</summary>
+    static TextBatchSource Longest(TaskData task, TaskModel tm)
+    {
+        var all = new TextBatchSource(task, task.Train, tm.Tokenizer, GoalLength);
+        var longest = Enumerable.Range(0, all.Count).OrderByDescending(all.Length).Take(GoalBatch).Select(i => task.Train[i]).ToList();
+        return new TextBatchSource(task, longest, tm.Tokenizer, GoalLength);
+    }
+
+    /// <summary>The child's one JSON line (see <see cref="ChildMemory"/>).</summary>
+    static int Report(double loaded, long length)
+    {
+        Console.WriteLine(JsonSerializer.Serialize(new ChildMemory(Rss("VmHWM"), loaded, length, NativeAllocator.Name)));
         return 0;
     }
 

@@ -18,6 +18,7 @@ public static class InfoCommand
             Console.WriteLine($"--precision auto: {Precisions.Name(Precisions.Resolve(Precision.Auto, Devices.Parse("auto")))}");
             Console.WriteLine($"CUDA available: {torch.cuda.is_available()}");
             Console.WriteLine($"threads: {torch.get_num_threads()}");
+            Console.WriteLine($"native allocator: {NativeAllocator.Name}");
             return 0;
         });
         return command;

@@ -43,21 +43,30 @@ public sealed class EncoderClassifier(ISequenceClassifier model) : IClassifier
 /// <summary>
 /// A causal LM answering a multiple-choice prompt (the paper's setting): the next-token logits at the prompt's last
 /// token, restricted to the answer tokens (one per class, e.g. "A", "B", "C", "D"). Works with left or right padding.
+/// The LM head (and its adapter) runs on the last token only, unless <paramref name="headOnEveryPosition"/> asks for
+/// the head on every position, as a model computing all logits and then reading the last does (see
+/// <see cref="WithHeadOnEveryPosition"/>).
 /// </summary>
-public sealed class ChoiceClassifier(ICausalLanguageModel model, IReadOnlyList<int> choiceTokenIds) : IClassifier
+public sealed class ChoiceClassifier(ICausalLanguageModel model, IReadOnlyList<int> choiceTokenIds, bool headOnEveryPosition = false) : IClassifier
 {
     readonly long[] _choices = choiceTokenIds.Select(i => (long)i).ToArray();
     public nn.Module Module => model.Module;
 
     public Tensor ClassLogits(Batch batch)
     {
-        var logits = model.Logits(batch.InputIds, batch.AttentionMask); // [b, T, V]
-        var last = LastTokenIndex(batch.AttentionMask);                  // [b]
-        var rows = arange(batch.Size, device: logits.device);
-        var lastLogits = logits[rows, last];                             // [b, V]
-        var classLogits = lastLogits.index_select(1, tensor(_choices, device: logits.device));
+        var last = LastTokenIndex(batch.AttentionMask); // [b]
+        var lastLogits = headOnEveryPosition            // [b, V]
+            ? IDecoderModel.AtPositions(model.Logits(batch.InputIds, batch.AttentionMask), last)
+            : model.LogitsAt(batch.InputIds, batch.AttentionMask, last);
+        var classLogits = lastLogits.index_select(1, tensor(_choices, device: lastLogits.device));
         return batch.ClassMask is null ? classLogits : classLogits.masked_fill(batch.ClassMask.logical_not(), float.NegativeInfinity);
     }
+
+    /// <summary>
+    /// The same classifier with the LM head on every position: the same class logits, but an adapter on the head then
+    /// sees every token, which is what Laplace-LoRA's K-FAC factors (summed over tokens) were defined on.
+    /// </summary>
+    public ChoiceClassifier WithHeadOnEveryPosition() => new(model, choiceTokenIds, headOnEveryPosition: true);
 
     /// <summary>Index of each row's last real token: T−1 with left padding, (number of tokens − 1) with right padding.</summary>
     public static Tensor LastTokenIndex(Tensor attentionMask)

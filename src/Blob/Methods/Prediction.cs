@@ -62,7 +62,6 @@ public static class BayesianPrediction
         int passes = Math.Max(1, samples);
         progress?.Invoke(new PredictionProgress(0, data.Count, 0, passes));
         AdapterInjection.SetSampling(model, samples > 0);
-        using var heap = NativeHeap.MapLargeAllocations(); // else glibc's heaps grow past 11 GB over N passes (see NativeHeap)
         try
         {
             using var _ = no_grad();

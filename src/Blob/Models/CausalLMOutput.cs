@@ -32,4 +32,11 @@ public interface IDecoderModel : ICausalLanguageModel
         output.LastHiddenState.Dispose();
         return output.Logits;
     }
+
+    /// <summary>Row i's vector at position positions[i]: [batch, seq, d] → [batch, d].</summary>
+    static Tensor AtPositions(Tensor states, Tensor positions)
+    {
+        using var rows = arange(states.shape[0], device: states.device);
+        return states[rows, positions];
+    }
 }

@@ -23,8 +23,8 @@ public static class Generation
         {
             using var scope = NewDisposeScope();
             var input = tensor(ids.Select(i => (long)i).ToArray(), device: device).unsqueeze(0);
-            var logits = model.Logits(input, ones_like(input));
-            int next = (int)logits[0, -1].argmax().item<long>();
+            var logits = model.LogitsAt(input, ones_like(input), tensor(new long[] { ids.Count - 1 }, device: device));
+            int next = (int)logits[0].argmax().item<long>();
             ids.Add(next);
             if (next == eosId) break;
         }
@@ -79,24 +79,16 @@ public static class Generation
     }
 
     /// <summary>
-    /// Logits [batch, vocab] at each row's last real token, for left or right padding. Models that take position ids get
-    /// cumsum(mask) − 1, so a left-padded prompt sees the same positions as it would unpadded.
+    /// Logits [batch, vocab] at each row's last real token, for left or right padding; the LM head runs there only.
+    /// Positions skip padding (cumsum(mask) − 1), so a left-padded prompt sees the same positions as it would unpadded.
     /// </summary>
     public static Tensor LastTokenLogits(ICausalLanguageModel model, Tensor inputIds, Tensor attentionMask)
     {
         using var scope = NewDisposeScope();
-        Tensor logits;
-        if (model is IDecoderModel decoder)
-        {
-            using var output = decoder.Forward(inputIds, attentionMask, AttentionMask.PositionsSkippingPadding(attentionMask));
-            logits = output.Logits.clone();
-        }
-        else logits = model.Logits(inputIds, attentionMask);
         long t = inputIds.shape[1];
         // the last real token is the masked position with the largest index
         var lastIndex = (attentionMask.to(ScalarType.Int64) * arange(t, device: attentionMask.device)).argmax(-1);
-        var rows = arange(inputIds.shape[0], device: logits.device);
-        return logits[rows, lastIndex].MoveToOuterDisposeScope();
+        return model.LogitsAt(inputIds, attentionMask, lastIndex).MoveToOuterDisposeScope();
     }
 
     /// <summary>Pads token id lists into input_ids and attention_mask [batch, longest].</summary>

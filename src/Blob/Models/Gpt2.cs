@@ -68,11 +68,21 @@ public sealed class Gpt2LMHeadModel : nn.Module, IDecoderModel
     {
         using var scope = NewDisposeScope();
         var (first, last) = transformer.forward(inputIds, attentionMask, positionIds ?? AttentionMask.DefaultPositions(inputIds));
-        var logits = lm_head.forward(last).to(ScalarType.Float32);
+        var logits = Head(last);
         return new CausalLMOutput(logits.MoveToOuterDisposeScope(), first.MoveToOuterDisposeScope(), last.MoveToOuterDisposeScope());
     }
 
     public Tensor Logits(Tensor inputIds, Tensor attentionMask) => IDecoderModel.LogitsSkippingPadding(this, inputIds, attentionMask);
+
+    public Tensor LogitsAt(Tensor inputIds, Tensor attentionMask, Tensor positions)
+    {
+        using var scope = NewDisposeScope();
+        var (_, last) = transformer.forward(inputIds, attentionMask, AttentionMask.PositionsSkippingPadding(attentionMask));
+        return Head(IDecoderModel.AtPositions(last, positions)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Float32 next-token logits of hidden states [..., hidden].</summary>
+    Tensor Head(Tensor hidden) => lm_head.forward(hidden).to(ScalarType.Float32);
 }
 
 /// <summary>Token and position embeddings, the blocks, and the final LayerNorm.</summary>

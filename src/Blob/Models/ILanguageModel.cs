@@ -16,6 +16,13 @@ public interface ICausalLanguageModel : ILanguageModel
 {
     /// <summary>Next-token logits [batch, seq, vocab]. attentionMask is 1 for tokens and 0 for padding (left or right).</summary>
     Tensor Logits(Tensor inputIds, Tensor attentionMask);
+
+    /// <summary>
+    /// Next-token logits [batch, vocab] at one position per row, positions [batch] (e.g. each prompt's last token):
+    /// the same numbers as <see cref="Logits"/> there, but the LM head (and its adapter) runs on those positions only,
+    /// not on every position of the full vocabulary.
+    /// </summary>
+    Tensor LogitsAt(Tensor inputIds, Tensor attentionMask, Tensor positions);
 }
 
 /// <summary>Encoders with a sequence-classification head (BERT, RoBERTa, MiniLM).</summary>

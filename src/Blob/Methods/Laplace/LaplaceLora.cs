@@ -62,6 +62,7 @@ public sealed class LaplaceLora : IDisposable
     {
         if (train.Count == 0) throw new BlobException("the Laplace approximation needs training data, and the set is empty");
         var named = ChooseAdapters(classifier.Module, options.Subset);
+        var onTokens = OnEveryToken(classifier);
         var adapters = named.Select(a => a.Adapter).ToList();
         classifier.Module.eval();
 
@@ -74,7 +75,7 @@ public sealed class LaplaceLora : IDisposable
                 cancel.ThrowIfCancellationRequested(); // the fit runs C backward passes per batch: long on a large split
                 using var scope = NewDisposeScope();
                 var batch = train.Make(indices, device);
-                var logits = probe.Logits(classifier, batch);
+                var logits = probe.Logits(onTokens, batch);
                 logLikelihood -= nn.functional.cross_entropy(logits.detach().to(ScalarType.Float64), batch.Labels,
                     reduction: nn.Reduction.Sum).item<double>();
 
@@ -182,6 +183,14 @@ public sealed class LaplaceLora : IDisposable
             throw new BlobException("the Laplace approximation needs deterministic adapters; switch MC dropout off");
         return subset == LaplaceSubset.LastLayer ? [all[^1]] : all;
     }
+
+    /// <summary>
+    /// The classifier the curvature is summed with: a decoder's LM head on every token, not only on the last one that
+    /// the class logits read, so that the head's adapter adds every token to its input factor as in Laplace-LoRA's code
+    /// (whose model computes the logits of all positions). The class logits are the same.
+    /// </summary>
+    static IClassifier OnEveryToken(IClassifier classifier) =>
+        classifier is ChoiceClassifier choice ? choice.WithHeadOnEveryPosition() : classifier;
 
     /// <summary>Column k of the square root of the softmax cross-entropy Hessian diag(p) − ppᵀ: √p_k (e_k − p), [b, C].</summary>
     internal static Tensor HessianRootColumn(Tensor p, int k) => (OneHot(p, k) - p).mul(p[.., k..(k + 1)].sqrt());
