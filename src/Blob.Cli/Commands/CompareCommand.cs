@@ -123,53 +123,58 @@ public static class CompareCommand
         return StillRunning;
     }
 
-    /// <summary>Reuses each finished run, trains the others here, then writes the table and the diagrams; false when stopped.</summary>
+    /// <summary>
+    /// Reuses each finished run, trains the others here, then writes a table and the diagrams for each evaluated split
+    /// (the validation split's as table-validation.*, dev's as table.*); false when stopped.
+    /// </summary>
     static bool Run(IReadOnlyList<ComparisonRun> runs, string dir, bool overwrite, bool quiet)
     {
         var reuse = runs.Select(r => !overwrite && RunFolder.CanReuse(r.Dir, r.Settings)).ToList();
-        var kinds = runs.Select(r => r.Kind).Distinct().ToList();
-        int seeds = runs.Select(r => r.Seed).Distinct().Count();
-        var results = new List<RunResult>();
-        var pooled = kinds.ToDictionary(k => k, _ => (Probs: new List<double[]>(), Labels: new List<int>()));
         var clock = System.Diagnostics.Stopwatch.StartNew();
         foreach (var (run, reused) in runs.Zip(reuse))
         {
-            string resultPath = Path.Combine(run.Dir, RunFolder.Result);
-            RunResult result;
             if (reused)
             {
-                result = RunResult.Load(resultPath);
-                Console.WriteLine($"{run.Name}: reusing {resultPath} (same settings)");
+                Console.WriteLine($"{run.Name}: reusing {run.Dir} (same settings)");
+                continue;
             }
-            else
-            {
-                var trained = TrainCommand.RunOne(run.Spec, run.Dir, overwrite ? ExistingRun.Overwrite : ExistingRun.Resume, quiet);
-                if (trained is null) return false;
-                TrainCommand.Print(trained);
-                result = trained.Result;
-            }
-            results.Add(result);
-            var (probs, labels) = Experiment.LoadPredictions(Path.Combine(run.Dir, RunFolder.Predictions));
-            pooled[run.Kind].Probs.AddRange(probs);
-            pooled[run.Kind].Labels.AddRange(labels);
+            var trained = TrainCommand.RunOne(run.Spec, run.Dir, overwrite ? ExistingRun.Overwrite : ExistingRun.Resume, quiet);
+            if (trained is null) return false;
+            TrainCommand.Print(trained);
         }
+        var splits = runs[0].Settings.Splits;
+        if (splits != EvaluatedSplits.Dev) WriteTable(runs, dir, RunFiles.Validation, "table-validation", "validation-");
+        if (splits != EvaluatedSplits.Validation) WriteTable(runs, dir, RunFiles.Dev, "table", "");
+        Console.WriteLine($"total {clock.Elapsed.TotalMinutes:F1} min");
+        return true;
+    }
 
-        // One diagram per method, from the predictions of all its seeds together, and one with all methods.
+    /// <summary>
+    /// One split's table (Markdown and CSV) from the runs' result files, and its reliability diagrams: one per method,
+    /// from the predictions of all its seeds together, and one with all methods.
+    /// </summary>
+    static void WriteTable(IReadOnlyList<ComparisonRun> runs, string dir, RunFiles files, string table, string diagramPrefix)
+    {
+        var kinds = runs.Select(r => r.Kind).Distinct().ToList();
+        int seeds = runs.Select(r => r.Seed).Distinct().Count();
+        var loaded = runs.Select(r => (r.Kind, Split: files.Load(r.Dir))).ToList();
+        var results = loaded.Select(x => x.Split.Item1).ToList();
+        string title = $"{results[0].Task}{files.Caption}";
         var series = new List<ReliabilitySeries>();
         foreach (var kind in kinds)
         {
-            var (probs, labels) = (pooled[kind].Probs.ToArray(), pooled[kind].Labels.ToArray());
+            var probs = loaded.Where(x => x.Kind == kind).SelectMany(x => x.Split.Item2).ToArray();
+            var labels = loaded.Where(x => x.Kind == kind).SelectMany(x => x.Split.Item3).ToArray();
             var s = new ReliabilitySeries(kind.DisplayName, Metrics.ReliabilityBins(probs, labels), Metrics.Ece(probs, labels));
             series.Add(s);
-            ReliabilityDiagram.Save(Path.Combine(dir, $"reliability-{kind.Name}.png"),
-                $"{results[0].Task}: {s.Method}, {seeds} seed(s) pooled", s);
+            ReliabilityDiagram.Save(Path.Combine(dir, $"{diagramPrefix}reliability-{kind.Name}.png"), $"{title}: {s.Method}, {seeds} seed(s) pooled", s);
         }
-        var table = new ComparisonTable(results);
-        table.Save(Path.Combine(dir, "table.md"), Path.Combine(dir, "table.csv"));
-        ReliabilityDiagram.SaveOverlay(Path.Combine(dir, "reliability.png"), $"{results[0].Task}: reliability", series);
+        var comparison = new ComparisonTable(results);
+        comparison.Save(Path.Combine(dir, $"{table}.md"), Path.Combine(dir, $"{table}.csv"));
+        ReliabilityDiagram.SaveOverlay(Path.Combine(dir, $"{diagramPrefix}reliability.png"), $"{title}: reliability", series);
         Console.WriteLine();
-        Console.WriteLine(table.ToMarkdown());
-        Console.WriteLine($"table: {dir}/table.md, {dir}/table.csv; diagrams: {dir}/reliability*.png; total {clock.Elapsed.TotalMinutes:F1} min");
-        return true;
+        Console.WriteLine($"{title}:");
+        Console.WriteLine(comparison.ToMarkdown());
+        Console.WriteLine($"table: {dir}/{table}.md, {dir}/{table}.csv; diagrams: {dir}/{diagramPrefix}reliability*.png");
     }
 }

@@ -50,6 +50,15 @@ public sealed class ExperimentOptions
     public readonly Option<int?> MaxEval = new Option<int?>("--max-eval") { Description = "Use at most N evaluation examples (fixed shuffle)" }.AtLeast(1);
     public readonly Option<string[]> Ood = new Option<string[]>("--ood") { Description = "Also evaluate on these tasks (out of distribution)", AllowMultipleArgumentsPerToken = true }
         .Must(names => names.FirstOrDefault(n => !Tasks.Names.Contains(n)) is { } bad ? $"unknown task '{bad}' (known: {string.Join(", ", Tasks.Names)})" : null);
+    public readonly Option<double> ValidationFraction = new Option<double>("--validation-fraction")
+    {
+        Description = "Blind protocol: hold out this fraction of the training split (label-stratified, the same for every method and seed) as the validation split to choose settings on; 0 = none",
+        DefaultValueFactory = _ => 0,
+    }.Must(v => v >= 0 && v < 1, "must be in [0, 1)");
+    public readonly Option<string?> Evaluate = new Option<string?>("--evaluate")
+    {
+        Description = "Splits to evaluate: validation, dev or both (default: validation with --validation-fraction, else dev); a finished run is reused, and only the splits it lacks are evaluated",
+    }.Must(v => v is null || v is "validation" or "dev" or "both", "expected validation, dev or both");
     public readonly Option<string> Device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto (CUDA when this build has it)", DefaultValueFactory = _ => "auto" }.Must(Devices.Problem);
     public readonly Option<string> PrecisionOption = PrecisionOf("Frozen base's matrix products");
     /// <summary>The old spelling of --precision bf16, kept so that existing scripts run; not shown in help.</summary>
@@ -61,7 +70,7 @@ public sealed class ExperimentOptions
     Option[] All => [Model, Revision, Task, DataRoot, Mapping, TrainFile, EvalFile, Steps, Epochs, BatchSize, GradAccum,
         LearningRate, KlLearningRate, WeightDecay, Rank, Alpha, Targets, Dropout, EnsembleSize, PriorStd, InitEps,
         KlWeightingOption, NoAsymmetric, Softplus, Flipout, MeanInit, StdInAdamW, LaplaceLastLayer, TrainSamples, Samples, MaxLength, GroupByLength,
-        MaxTrain, MaxEval, Ood, Device, PrecisionOption, Bf16, CheckpointEvery, EvalBatchSize, Quiet];
+        MaxTrain, MaxEval, Ood, ValidationFraction, Evaluate, Device, PrecisionOption, Bf16, CheckpointEvery, EvalBatchSize, Quiet];
 
     /// <summary>All options: for the commands that train (train, compare).</summary>
     public void AddTo(Command command)
@@ -104,6 +113,12 @@ public sealed class ExperimentOptions
         MaxTrain = Get(p, MaxTrain),
         MaxEval = Get(p, MaxEval),
         OodTasks = Get(p, Ood) ?? [],
+        ValidationFraction = Get(p, ValidationFraction),
+        Evaluate = Get(p, Evaluate) switch
+        {
+            null => null, "validation" => EvaluatedSplits.Validation, "dev" => EvaluatedSplits.Dev, "both" => EvaluatedSplits.Both,
+            var v => throw new BlobException($"--evaluate: expected validation, dev or both, not '{v}'"),
+        },
         Training = new TrainingOptions
         {
             Method = new MethodOptions

@@ -33,7 +33,9 @@ public static class TrainCommand
             var result = RunOne(spec, dir, existing, p.GetValue(options.Quiet));
             if (result is null) return 130;
             Print(result);
-            Console.WriteLine($"results in {dir}/ (result.json, predictions.json, reliability.png)");
+            Console.WriteLine(spec.Splits == EvaluatedSplits.Validation
+                ? $"results in {dir}/ (validation.json, validation-predictions.json, validation-reliability.png; dev not evaluated: --evaluate dev or both)"
+                : $"results in {dir}/ (result.json, predictions.json, reliability.png{(spec.Splits == EvaluatedSplits.Both ? "; validation.json, …" : "")})");
             return 0;
         });
         return command;
@@ -69,7 +71,8 @@ public static class TrainCommand
     public static void Print(ExperimentResult r)
     {
         void Line(Blob.Reports.RunResult x) =>
-            Console.WriteLine($"{x.Task,-14} {x.Method,-5} seed {x.Seed}: ACC {x.Accuracy * 100:F2}  ECE {x.Ece * 100:F2}  NLL {x.Nll:F4}  Brier {x.Brier:F4}  (n = {x.Count})");
+            Console.WriteLine($"{x.Task + (x.Split is { } s ? $" ({s})" : ""),-14} {x.Method,-5} seed {x.Seed}: ACC {x.Accuracy * 100:F2}  ECE {x.Ece * 100:F2}  NLL {x.Nll:F4}  Brier {x.Brier:F4}  (n = {x.Count})");
+        if (r.Validation is { } v && !ReferenceEquals(v, r.Result)) Line(v);
         Line(r.Result);
         foreach (var o in r.OutOfDistribution) Line(o);
         Console.WriteLine($"training {r.TrainTime.TotalSeconds:F0} s, evaluation {r.EvalTime.TotalSeconds:F0} s");

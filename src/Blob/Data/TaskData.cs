@@ -14,6 +14,9 @@ public sealed record TaskData(
 {
     public int NumLabels => Labels.Count;
 
+    /// <summary>The validation split carved from the training split (<see cref="ValidationSplit"/>); empty without one.</summary>
+    public IReadOnlyList<Example> Validation { get; init; } = [];
+
     /// <summary>The answer tokens of one example: the first Choices.Count labels, or all labels without choices.</summary>
     public IReadOnlyList<string> AnswerTokens(Example example) =>
         example.Choices is { } c ? Labels.Take(c.Count).ToList() : Labels;

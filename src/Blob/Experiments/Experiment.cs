@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Blob.Layers;
 using Blob.Methods;
 using Blob.Data;
@@ -33,10 +34,32 @@ public sealed record ExperimentSpec
     public int? MaxEval { get; init; }
     /// <summary>Tasks to evaluate the trained adapter on as well (the paper's OBQA → ARC, MMLU protocol).</summary>
     public IReadOnlyList<string> OodTasks { get; init; } = [];
+    /// <summary>
+    /// The blind protocol: this fraction of the training split (after --max-train) is held out as the validation split
+    /// (<see cref="ValidationSplit"/>), on which settings are chosen; 0 = none, training uses the whole split.
+    /// </summary>
+    public double ValidationFraction { get; init; }
+    /// <summary>Which splits the run evaluates; null = the validation split where there is one, else dev.</summary>
+    public EvaluatedSplits? Evaluate { get; init; }
+
+    /// <summary><see cref="Evaluate"/> resolved: a run with a validation split does not look at dev unless asked to.</summary>
+    [JsonIgnore]
+    public EvaluatedSplits Splits => Evaluate ?? (ValidationFraction > 0 ? EvaluatedSplits.Validation : EvaluatedSplits.Dev);
 }
 
+/// <summary>
+/// Which splits a run evaluates: the reported one (the task's dev or test split, with the out-of-distribution sets), the
+/// validation split, or both. It changes no result, only which are computed: a run trained for a validation table is
+/// reused for the dev table (its training is done; only dev is evaluated).
+/// </summary>
+public enum EvaluatedSplits { Dev, Validation, Both }
+
+/// <summary>
+/// What a run produced: Result is the reported split's (dev's) result where dev was evaluated, else the validation
+/// split's; Validation is the validation split's (null without one); Probabilities and Labels go with Result.
+/// </summary>
 public sealed record ExperimentResult(RunResult Result, IReadOnlyList<RunResult> OutOfDistribution,
-    double[][] Probabilities, int[] Labels, TimeSpan TrainTime, TimeSpan EvalTime);
+    double[][] Probabilities, int[] Labels, TimeSpan TrainTime, TimeSpan EvalTime, RunResult? Validation = null);
 
 /// <summary>
 /// Runs an experiment end to end: load → inject the method's adapters → train (checkpointed, resumable) → N-sample
@@ -70,7 +93,7 @@ public static class Experiment
         training = training with { Method = method };
         var adapted = method.Apply(tm.Model.Module);
         log?.Invoke($"{tm.Description}; {method.Kind.DisplayName} adapters on {adapted.Count} layers; " +
-                    $"{task.Train.Count} training and {task.Eval.Count} evaluation examples");
+                    $"{task.Train.Count} training{(task.Validation.Count > 0 ? $", {task.Validation.Count} validation" : "")} and {task.Eval.Count} evaluation examples");
 
         var train = new TextBatchSource(task, task.Train, tm.Tokenizer, training.MaxLength);
         if (train.TruncationNote("training") is { } truncation) log?.Invoke(truncation);
@@ -78,29 +101,49 @@ public static class Experiment
         var trained = trainer.Train(Path.Combine(outputDir, "checkpoint"), resume, onStep, cancel);
 
         method.Kind.Save(tm.Model, method, Path.Combine(outputDir, "adapter"));
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        using var predictor = method.Kind.Predictor(new PredictionSetup(tm.Classifier, train, method, spec.EvalSamples, spec.EvalBatchSize, device, log, cancel));
-        var (result, probs, labels) = Evaluate(task, task.Eval, tm, tm.Classifier, predictor, training, trained,
-            Labelled(onPredict, task.Name));
-        var evalTime = clock.Elapsed;
-        result = result with { TrainSeconds = Math.Round(trained.Elapsed.TotalSeconds, 1), EvalSeconds = Math.Round(evalTime.TotalSeconds, 1) };
-        result.Save(Path.Combine(outputDir, "result.json"));
-        SavePredictions(Path.Combine(outputDir, "predictions.json"), probs, labels);
-        ReliabilityDiagram.Save(Path.Combine(outputDir, "reliability.png"), $"{task.Name}: {method.Kind.DisplayName} (seed {training.Seed})",
-            new ReliabilitySeries(method.Kind.DisplayName, Metrics.ReliabilityBins(probs, labels), result.Ece));
 
-        // Each OOD result is saved as soon as it is computed, so a failure or Ctrl-C in a later set loses none.
-        var ood = new List<RunResult>();
-        foreach (var name in spec.OodTasks)
+        // Every split's N weight samples start from the RNG state training left (restored by a resumption too), so a
+        // split's numbers do not depend on which other splits this run evaluates. A split whose files a resumed run
+        // already holds is read back, not evaluated again; the predictor (for Laplace, a fit) is made only when needed.
+        using var afterTraining = random.get_rng_state();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Predictor? predictor = null;
+        try
         {
-            var oodTask = Subsample(Tasks.Load(name, spec.DataRoot, task.Kind), 0, spec.MaxEval);
-            var classifier = ModelZoo.ClassifierFor(tm, task, oodTask); // a decoder scores the OOD task's own answers
-            var (r, _, _) = Evaluate(oodTask, oodTask.Eval, tm, classifier, predictor, training, trained,
-                Labelled(onPredict, name), note: $"out-of-distribution: trained on {task.Name}" + ScoringNote(task, oodTask));
-            r.Save(Path.Combine(outputDir, $"ood-{name}.json"));
-            ood.Add(r);
+            Predictor Predictor() => predictor ??= method.Kind.Predictor(
+                new PredictionSetup(tm.Classifier, train, method, spec.EvalSamples, spec.EvalBatchSize, device, log, cancel));
+            (RunResult, double[][], int[]) EvaluateSplit(TaskData set, IReadOnlyList<Example> examples, RunFiles files, IClassifier classifier, string? note = null)
+            {
+                if (files.Exists(outputDir)) return files.Load(outputDir);
+                random.set_rng_state(afterTraining);
+                var evaluated = Evaluate(set, examples, tm, classifier, Predictor(), training, trained, Labelled(onPredict, set.Name), note);
+                var (r, p, l) = evaluated;
+                r = r with { TrainSeconds = Math.Round(trained.Elapsed.TotalSeconds, 1), EvalSeconds = Math.Round(clock.Elapsed.TotalSeconds, 1), Split = files.Split };
+                files.Save(outputDir, r, p, l, $"{set.Name}{files.Caption}: {method.Kind.DisplayName} (seed {training.Seed})", method.Kind.DisplayName);
+                clock.Restart();
+                return (r, p, l);
+            }
+
+            RunResult? validation = null;
+            if (spec.Splits != EvaluatedSplits.Dev)
+                validation = EvaluateSplit(task, task.Validation, RunFiles.Validation, tm.Classifier,
+                    $"validation split: {task.Validation.Count} of the training split's examples held out (fraction {spec.ValidationFraction}, label-stratified), not trained on").Item1;
+            if (spec.Splits == EvaluatedSplits.Validation)
+                return new ExperimentResult(validation!, [], [], [], trained.Elapsed, clock.Elapsed, validation);
+
+            var (result, probs, labels) = EvaluateSplit(task, task.Eval, RunFiles.Dev, tm.Classifier);
+            // Each OOD result is saved as soon as it is computed, so a failure or Ctrl-C in a later set loses none.
+            var ood = new List<RunResult>();
+            foreach (var name in spec.OodTasks)
+            {
+                var oodTask = Subsample(Tasks.Load(name, spec.DataRoot, task.Kind), 0, spec.MaxEval);
+                var classifier = ModelZoo.ClassifierFor(tm, task, oodTask); // a decoder scores the OOD task's own answers
+                ood.Add(EvaluateSplit(oodTask, oodTask.Eval, RunFiles.OutOfDistribution(name), classifier,
+                    $"out-of-distribution: trained on {task.Name}" + ScoringNote(task, oodTask)).Item1);
+            }
+            return new ExperimentResult(result, ood, probs, labels, trained.Elapsed, TimeSpan.FromSeconds(result.EvalSeconds ?? 0), validation);
         }
-        return new ExperimentResult(result, ood, probs, labels, trained.Elapsed, evalTime);
+        finally { predictor?.Dispose(); }
     }
 
     /// <summary>
@@ -172,8 +215,24 @@ public static class Experiment
             Metrics.Evaluate(probs, labels), notes), probs, labels);
     }
 
-    /// <summary>The spec's task as a run sees it: loaded, then cut to --max-train / --max-eval.</summary>
-    public static TaskData LoadSubsampledTask(ExperimentSpec spec) => Subsample(LoadTask(spec), spec.MaxTrain, spec.MaxEval);
+    /// <summary>
+    /// The spec's task as a run sees it: loaded, cut to --max-train / --max-eval, then its validation split carved from
+    /// the training split (--validation-fraction). Refuses an --evaluate that asks for a validation split there is not.
+    /// </summary>
+    public static TaskData LoadSubsampledTask(ExperimentSpec spec)
+    {
+        var task = Subsample(LoadTask(spec), spec.MaxTrain, spec.MaxEval);
+        if (spec.ValidationFraction == 0)
+            return spec.Splits == EvaluatedSplits.Dev ? task
+                : throw new BlobException($"--evaluate {spec.Splits.ToString().ToLowerInvariant()}: there is no validation split; carve one with --validation-fraction");
+        if (!(spec.ValidationFraction > 0 && spec.ValidationFraction < 1))
+            throw new BlobException($"--validation-fraction {spec.ValidationFraction}: must be above 0 and below 1");
+        var carved = ValidationSplit.Apply(task, spec.ValidationFraction);
+        if (carved.Validation.Count == 0 || carved.Train.Count == 0)
+            throw new BlobException($"--validation-fraction {spec.ValidationFraction}: of {task.Train.Count} training examples it leaves " +
+                                    $"{carved.Train.Count} to train on and {carved.Validation.Count} to validate on; both need some");
+        return carved;
+    }
 
     /// <summary>"; answers scored by the tokens [A, B, C, D, E]" where a decoder answers another task's choices than its own.</summary>
     static string ScoringNote(TaskData trained, TaskData target) =>

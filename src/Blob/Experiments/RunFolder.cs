@@ -3,6 +3,8 @@ using Blob.Data;
 using Blob.Methods;
 using Blob.Layers;
 using Blob.Training;
+using Blob.Evaluation;
+using Blob.Reports;
 
 namespace Blob.Experiments;
 
@@ -18,17 +20,47 @@ public enum ExistingRun
 }
 
 /// <summary>
-/// A run's output folder: settings.json (written first), the training checkpoint, then adapter/, result.json,
-/// predictions.json, reliability.png and ood-*.json. A run is finished when result.json and predictions.json exist.
+/// The files one evaluated split writes in a run's folder: its result, its predictions and its reliability diagram
+/// (written in that order, so that a result file means the split is complete). Out-of-distribution sets write a result only.
+/// </summary>
+public sealed record RunFiles(string Result, string? Predictions = null, string? Diagram = null, string? Split = null)
+{
+    public static readonly RunFiles Dev = new(RunFolder.Result, RunFolder.Predictions, "reliability.png");
+    public static readonly RunFiles Validation = new("validation.json", "validation-predictions.json", "validation-reliability.png", "validation");
+
+    /// <summary>" (validation split)" for titles, or nothing for the reported split.</summary>
+    public string Caption => Split is null ? "" : $" ({Split} split)";
+    public static RunFiles OutOfDistribution(string task) => new($"ood-{task}.json");
+
+    public IEnumerable<string> Names => new[] { Result, Predictions, Diagram }.OfType<string>();
+
+    public bool Exists(string dir) => File.Exists(Path.Combine(dir, Result)) && (Predictions is null || File.Exists(Path.Combine(dir, Predictions)));
+
+    public (RunResult, double[][], int[]) Load(string dir)
+    {
+        var (probs, labels) = Predictions is null ? ([], []) : Experiment.LoadPredictions(Path.Combine(dir, Predictions));
+        return (RunResult.Load(Path.Combine(dir, Result)), probs, labels);
+    }
+
+    public void Save(string dir, RunResult result, double[][] probs, int[] labels, string title, string method)
+    {
+        if (Predictions is not null) Experiment.SavePredictions(Path.Combine(dir, Predictions), probs, labels);
+        if (Diagram is not null)
+            ReliabilityDiagram.Save(Path.Combine(dir, Diagram), title, new ReliabilitySeries(method, Metrics.ReliabilityBins(probs, labels), result.Ece));
+        result.Save(Path.Combine(dir, Result));
+    }
+}
+
+/// <summary>
+/// A run's output folder: settings.json (written first), the training checkpoint, then adapter/, and each evaluated
+/// split's files (<see cref="RunFiles"/>): validation.json …, result.json … (dev), ood-*.json. A run is finished when
+/// every split its settings ask for (<see cref="RunSettings.Splits"/>) has its files.
 /// The rules that keep results honest live here: a folder's run is never replaced without <see cref="ExistingRun.Overwrite"/>,
 /// and never continued or reused under other settings.
 /// </summary>
 public static class RunFolder
 {
     public const string Result = "result.json", Predictions = "predictions.json", Checkpoint = "checkpoint";
-
-    public static bool IsFinished(string dir) =>
-        File.Exists(Path.Combine(dir, Result)) && File.Exists(Path.Combine(dir, Predictions));
 
     public static bool HasCheckpoint(string dir) => TrainingCheckpoint.Exists(Path.Combine(dir, Checkpoint));
 
@@ -60,8 +92,12 @@ public static class RunFolder
 
     /// <summary>"a finished run (result.json)" or "the checkpoint of an unfinished run"; null for a folder without a run.</summary>
     static string? Holds(string dir) =>
-        File.Exists(Path.Combine(dir, Result)) ? $"a finished run ({Result})"
+        Evaluated(dir) is { } file ? $"a finished run ({file})"
         : HasCheckpoint(dir) ? "the checkpoint of an unfinished run" : null;
+
+    /// <summary>The first result file the folder holds (dev's, else the validation split's), or null.</summary>
+    static string? Evaluated(string dir) =>
+        new[] { RunFiles.Dev, RunFiles.Validation }.Select(f => f.Result).FirstOrDefault(f => File.Exists(Path.Combine(dir, f)));
 
     /// <summary>
     /// True when the folder holds a finished run made with these settings (so its result can be reused); false when it
@@ -69,15 +105,22 @@ public static class RunFolder
     /// </summary>
     public static bool CanReuse(string dir, RunSettings settings)
     {
-        if (!IsFinished(dir)) return false;
-        RequireSameSettings(dir, settings, $"a finished run ({Result})");
-        // result.json is written before the out-of-distribution sets are evaluated: a run stopped among them is
-        // resumed (its training is done; only the evaluation runs again), not reused without them.
-        return OodTasks(settings).All(name => File.Exists(Path.Combine(dir, $"ood-{name}.json")));
+        if (Evaluated(dir) is not { } file) return false;
+        RequireSameSettings(dir, settings, $"a finished run ({file})");
+        // A run that lacks a split these settings ask for (stopped among the out-of-distribution sets, or trained for
+        // the validation table and now asked for dev) is resumed: its training is done, only the missing splits run.
+        return Expected(settings).All(files => files.Exists(dir));
     }
 
-    static IEnumerable<string> OodTasks(RunSettings settings) =>
-        settings.Values.GetValueOrDefault("ood_tasks", "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+    /// <summary>The splits' files a finished run with these settings holds.</summary>
+    static IEnumerable<RunFiles> Expected(RunSettings settings)
+    {
+        if (settings.Splits != EvaluatedSplits.Dev) yield return RunFiles.Validation;
+        if (settings.Splits == EvaluatedSplits.Validation) yield break;
+        yield return RunFiles.Dev;
+        foreach (var name in settings.Values.GetValueOrDefault("ood_tasks", "").Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            yield return RunFiles.OutOfDistribution(name);
+    }
 
     static void RequireSameSettings(string dir, RunSettings settings, string what)
     {
@@ -95,7 +138,7 @@ public static class RunFolder
         if (!Directory.Exists(dir)) return;
         foreach (var name in new[] { Checkpoint, Checkpoint + ".tmp", Checkpoint + ".old", "adapter" })
             if (Directory.Exists(Path.Combine(dir, name))) Directory.Delete(Path.Combine(dir, name), recursive: true);
-        foreach (var name in new[] { Result, Predictions, "reliability.png", RunSettings.FileName })
+        foreach (var name in RunFiles.Dev.Names.Concat(RunFiles.Validation.Names).Append(RunSettings.FileName))
             File.Delete(Path.Combine(dir, name));
         foreach (var ood in Directory.GetFiles(dir, "ood-*.json")) File.Delete(ood);
     }

@@ -25,10 +25,11 @@ public sealed class RunSettings
     public const string FileName = "settings.json";
 
     /// <summary>
-    /// Spec fields that change no result: how often to checkpoint, and the BLoB layer's own rank and alpha (the method's
-    /// rank and alpha take precedence).
+    /// Spec fields that change no result: how often to checkpoint, the BLoB layer's own rank and alpha (the method's
+    /// rank and alpha take precedence), and which splits are evaluated (<see cref="Splits"/>: a run trained for the
+    /// validation table is the same run when the dev table asks for it).
     /// </summary>
-    static readonly HashSet<string> Ignored = ["training.checkpoint_every", "training.method.blob.rank", "training.method.blob.alpha"];
+    static readonly HashSet<string> Ignored = ["training.checkpoint_every", "training.method.blob.rank", "training.method.blob.alpha", "evaluate"];
 
     /// <summary>
     /// The settings only one method reads, "training.method.SECTION." (<see cref="FineTuningMethod.OptionsSection"/>):
@@ -48,7 +49,10 @@ public sealed class RunSettings
 
     public IReadOnlyDictionary<string, string> Values { get; }
 
-    RunSettings(IReadOnlyDictionary<string, string> values) => Values = values;
+    /// <summary>The splits this run evaluates (not recorded: it changes no result, only which results exist).</summary>
+    public EvaluatedSplits Splits { get; }
+
+    RunSettings(IReadOnlyDictionary<string, string> values, EvaluatedSplits splits = EvaluatedSplits.Dev) => (Values, Splits) = (values, splits);
 
     public static RunSettings Of(ExperimentSpec spec, TaskData task)
     {
@@ -63,7 +67,10 @@ public sealed class RunSettings
         values["data.task"] = task.Name;
         values["data.train"] = Digest(task.Train);
         values["data.eval"] = Digest(task.Eval);
-        return new RunSettings(values);
+        // a run without a validation split has the settings it had before the option existed, so it stays reusable
+        if (spec.ValidationFraction == 0) values.Remove("validation_fraction");
+        else values["data.validation"] = Digest(task.Validation);
+        return new RunSettings(values, spec.Splits);
     }
 
     static void Flatten(JsonNode? node, string prefix, IDictionary<string, string> into)

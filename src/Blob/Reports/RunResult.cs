@@ -13,6 +13,8 @@ namespace Blob.Reports;
 /// The outcome of one run (one task, one method, one seed) on its evaluation set, saved as JSON beside the run.
 /// Accuracy and ECE are fractions (0..1) here; tables print them ×100 as the paper does. TrainSeconds and EvalSeconds
 /// are wall-clock times (training: all of it, across resumptions), absent in results written before they were recorded.
+/// Split is "validation" for a result on the validation split carved from the training split, absent for the task's
+/// reported (dev) split.
 /// A metric that is not finite (NaN, ±∞: a diverged model's probabilities) is written as null with a note, and read
 /// back as NaN: JSON has no such numbers, and a run must not be lost to writing its result.
 /// </summary>
@@ -27,7 +29,8 @@ public sealed record RunResult(
     double Brier,
     IReadOnlyList<string>? Notes = null,
     double? TrainSeconds = null,
-    double? EvalSeconds = null)
+    double? EvalSeconds = null,
+    string? Split = null)
 {
     static readonly JsonSerializerOptions Options = new()
     {
