@@ -25,53 +25,56 @@ namespace Blob.Cli.Commands;
 public static class BenchCommand
 {
     /// <summary>One side of the comparison: a method at a precision, with an encoder's attention recomputed in backward or kept.</summary>
-    sealed record Arm(string Label, FineTuningMethod Kind, Precision Precision, bool RecomputeAttention = true);
+    internal sealed record Arm(string Label, FineTuningMethod Kind, Precision Precision, bool RecomputeAttention = true);
 
     /// <summary>What a child process measures: the bench's own steps, or training or prediction at the goals' size.</summary>
-    enum Phase { Steps, Train, Predict }
+    internal enum Phase { Steps, Train, Predict }
 
     /// <summary>The goals' size: MiniLM training and N = 10 prediction at batch 32 × 256 tokens, 3 steps of training.</summary>
-    const int GoalBatch = 32, GoalLength = 256, GoalSteps = 3, GoalSamples = 10;
+    internal const int GoalBatch = 32, GoalLength = 256, GoalSteps = 3, GoalSamples = 10;
     const double TrainingGoalMiB = 2.5e9 / (1 << 20), PredictionGoalMiB = 1.5e9 / (1 << 20);
 
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "Model folder or Hub id (default the built-in MiniLM)", DefaultValueFactory = _ => ModelZoo.BuiltIn };
         var task = new Option<string>("--task") { Description = "Task whose batches are used", DefaultValueFactory = _ => DemoTask.Name };
-        var batch = new Option<int>("--batch-size") { Description = "Examples per training step", DefaultValueFactory = _ => 16 }.AtLeast(1);
+        var batch = new Option<int>("--batch-size") { Description = "With --compare: examples per training step", DefaultValueFactory = _ => 16 }.AtLeast(1);
         // A block's first step is warm-up and not timed; fewer than 5 steps or 2 rounds measure noise, not a ratio.
-        var steps = new Option<int>("--steps") { Description = "Steps per block (at least 5; the first of each block is not timed)", DefaultValueFactory = _ => 10 }.AtLeast(5);
-        var rounds = new Option<int>("--rounds") { Description = "Alternating blocks per side (at least 2)", DefaultValueFactory = _ => 4 }.AtLeast(2);
+        var steps = new Option<int?>("--steps") { Description = "Steps per block (at least 5; the first of each block is not timed; default 6 for the report, 10 with --compare)" }.AtLeast(5);
+        var rounds = new Option<int?>("--rounds") { Description = "Alternating blocks per side (at least 2; default 3 for the report, 4 with --compare)" }.AtLeast(2);
         var dataRoot = new Option<string?>("--data-root") { Description = "Folder with the benchmark files (default ../shared/data)" };
-        var compare = new Option<string>("--compare")
+        var compare = new Option<string?>("--compare")
         {
-            Description = "methods (LoRA against BLoB), precision (LoRA in fp32 against bf16) or attention (LoRA with an encoder's attention kept for backward against recomputed there)",
-            DefaultValueFactory = _ => "methods",
-        }.OneOf("methods", "precision", "attention");
-        var precision = ExperimentOptions.PrecisionOf("With --compare methods, the precision of both");
+            Description = "Instead of the report, two sides at --batch-size on 128-token batches: methods (LoRA against BLoB), precision (LoRA in fp32 against bf16) " +
+                          "or attention (LoRA with an encoder's attention kept for backward against recomputed there)",
+        }.Must(v => v is null || v is "methods" or "precision" or "attention", "expected methods, precision or attention");
+        var precision = ExperimentOptions.PrecisionOf("The report's headline precision (its JSON's unsuffixed keys); with --compare methods, the precision of both");
+        var json = new Option<bool>("--json") { Description = "Report: end with one line holding a JSON object of every figure (bf16_speedup, fp32_fraction_of_peak, ...)" };
         var child = new Option<int?>("--child") { Hidden = true };
         var phase = new Option<Phase>("--child-phase") { Hidden = true };
-        var command = new Command("bench", "Benchmark BLoB against LoRA, or bf16 against fp32: step-time and peak-memory ratios, tokens per second");
-        foreach (var o in new Option[] { model, task, batch, steps, rounds, dataRoot, compare, precision, child, phase }) command.Options.Add(o);
+        var command = new Command("bench", "The performance report (LoRA and BLoB in fp32 and bf16: step time, FLOP/s against the machine's peak, N = 10 prediction, peak memory), or --compare two sides");
+        foreach (var o in new Option[] { model, task, batch, steps, rounds, dataRoot, compare, precision, json, child, phase }) command.Options.Add(o);
         command.SetAction(p =>
         {
             var spec = new ExperimentSpec { Model = ModelSource.Resolve(p.GetValue(model)!, revision: null), Task = p.GetValue(task)!, DataRoot = p.GetValue(dataRoot), Device = "cpu" };
-            var arms = Arms(p.GetValue(compare)!, Precisions.Parse(p.GetValue(precision)!));
-            int batchSize = p.GetValue(batch), n = p.GetValue(steps);
+            string? mode = p.GetValue(compare);
+            var arms = mode is null ? BenchReport.Arms : Arms(mode, Precisions.Parse(p.GetValue(precision)!));
+            int batchSize = p.GetValue(batch), n = p.GetValue(steps) ?? (mode is null ? 6 : 10), blocks = p.GetValue(rounds) ?? (mode is null ? 3 : 4);
             if (p.GetValue(child) is { } index) return p.GetValue(phase) switch
             {
                 Phase.Train => GoalTrainingChild(spec, arms[index]),
                 Phase.Predict => GoalPredictionChild(spec, arms[index].Precision),
                 _ => Child(spec, arms[index], batchSize, n * 2),
             };
+            if (mode is null) return BenchReport.Run(p, spec, blocks, n, p.GetValue(json), Precisions.Resolve(Precisions.Parse(p.GetValue(precision)!), CPU));
 
-            Console.WriteLine($"model {spec.Model}, task {spec.Task}, batch {batchSize}, {p.GetValue(rounds)} alternating blocks of {n} steps, " +
+            Console.WriteLine($"model {spec.Model}, task {spec.Task}, batch {batchSize}, {blocks} alternating blocks of {n} steps, " +
                               $"{arms[0].Label} against {arms[1].Label}" +
                               (arms[0].Precision == arms[1].Precision ? $" in {Precisions.Name(Precisions.Resolve(arms[0].Precision, CPU))}" : "") +
                               $"; load average {LoadAverage()}");
-            var benches = arms.Select(a => Setup(spec, a, batchSize, n)).ToArray();
+            var benches = arms.Select(a => Setup(spec, a, n, (task, tm) => new TextBatchSource(task, task.Train, tm.Tokenizer, 128), batchSize)).ToArray();
             var times = arms.Select(_ => new List<double>()).ToArray();
-            for (int r = 0; r < p.GetValue(rounds); r++)
+            for (int r = 0; r < blocks; r++)
                 for (int i = 0; i < arms.Length; i++)
                     times[i].AddRange(TimeBlock(benches[i]));
             double tokensPerStep = benches[0].TokensPerStep;
@@ -125,7 +128,8 @@ public static class BenchCommand
         _ => [new("LoRA", MethodRegistry.Mle, precision), new("BLoB", MethodRegistry.Blob, precision)],
     };
 
-    sealed record Bench(Trainer Trainer, double TokensPerStep);
+    /// <summary>One side ready to time: its trainer, its model and data, and the real tokens of a step.</summary>
+    internal sealed record Bench(Trainer Trainer, double TokensPerStep, TaskModel Model, TextBatchSource Data);
 
     /// <summary>The task and its model with the method's adapters, seeded as every side is.</summary>
     static (TaskData Task, TaskModel Model, MethodOptions Method) Load(ExperimentSpec spec, FineTuningMethod kind, Precision precision,
@@ -140,26 +144,28 @@ public static class BenchCommand
         return (task, tm, method);
     }
 
-    static Bench Setup(ExperimentSpec spec, Arm arm, int batchSize, int steps)
+    /// <summary>A side's trainer for this many steps on the data made from the task and model (batch size: all of it, by default).</summary>
+    internal static Bench Setup(ExperimentSpec spec, Arm arm, int steps, Func<TaskData, TaskModel, TextBatchSource> makeData, int? batchSize = null)
     {
         var (task, tm, method) = Load(spec, arm.Kind, arm.Precision, arm.RecomputeAttention);
-        var data = new TextBatchSource(task, task.Train, tm.Tokenizer, 128);
-        var options = new TrainingOptions { Method = method, Steps = steps, BatchSize = batchSize, Seed = 1, WarmupRatio = 0 };
+        var data = makeData(task, tm);
+        batchSize ??= data.Count;
+        var options = new TrainingOptions { Method = method, Steps = steps, BatchSize = batchSize.Value, Seed = 1, WarmupRatio = 0 };
         var trainer = new Trainer(tm.Classifier, data, options, CPU);
         double tokens = Enumerable.Range(0, steps).Average(s =>
         {
             using var scope = NewDisposeScope();
             return data.Make(trainer.BatchIndices(s), CPU).AttentionMask.sum().item<long>();
         });
-        return new Bench(trainer, tokens);
+        return new Bench(trainer, tokens, tm, data);
     }
 
     /// <summary>/proc/loadavg's 1, 5 and 15 minute averages: how busy the shared machine was.</summary>
-    static string LoadAverage() =>
+    internal static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
     /// <summary>Seconds per step of one block, without its first step (warm-up).</summary>
-    static List<double> TimeBlock(Bench bench)
+    internal static List<double> TimeBlock(Bench bench)
     {
         var stamps = new List<double>();
         var clock = Stopwatch.StartNew();
@@ -167,7 +173,7 @@ public static class BenchCommand
         return stamps.Zip(stamps.Skip(1), (a, b) => b - a).ToList();
     }
 
-    static double Median(List<double> xs) => Quantile(xs, 0.5);
+    internal static double Median(List<double> xs) => Quantile(xs, 0.5);
 
     /// <summary>The q-quantile, interpolating linearly between order statistics.</summary>
     static double Quantile(List<double> xs, double q)
@@ -178,13 +184,13 @@ public static class BenchCommand
         return s[lo] + (s[hi] - s[lo]) * (at - lo);
     }
 
-    static string Spread(List<double> xs) => $"{Quantile(xs, 0.25) * 1000:F1}–{Quantile(xs, 0.75) * 1000:F1} ms";
+    internal static string Spread(List<double> xs) => $"{Quantile(xs, 0.25) * 1000:F1}–{Quantile(xs, 0.75) * 1000:F1} ms";
 
     /// <summary>What a child reports: its peak and loaded RSS in MiB, the longest batch's tokens and its allocator.</summary>
-    sealed record ChildMemory(double Peak, double Loaded, long Length, string Allocator);
+    internal sealed record ChildMemory(double Peak, double Loaded, long Length, string Allocator);
 
     /// <summary>Runs this command again in a fresh process for one side and phase and reads its peak memory.</summary>
-    static ChildMemory MeasureChild(ParseResult p, int arm, Phase phase)
+    internal static ChildMemory MeasureChild(ParseResult p, int arm, Phase phase)
     {
         // Same program, same arguments: under `dotnet Blob.Cli.dll`, argument 0 (the assembly) is passed on too.
         var info = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true };
@@ -204,7 +210,7 @@ public static class BenchCommand
 
     static int Child(ExperimentSpec spec, Arm arm, int batchSize, int steps)
     {
-        var bench = Setup(spec, arm, batchSize, steps);
+        var bench = Setup(spec, arm, steps, (task, tm) => new TextBatchSource(task, task.Train, tm.Tokenizer, 128), batchSize);
         double loaded = Rss("VmRSS");
         bench.Trainer.Train();
         return Report(loaded, 0);
@@ -232,7 +238,7 @@ public static class BenchCommand
     }
 
     /// <summary>The task's <see cref="GoalBatch"/> longest training examples, cut to <see cref="GoalLength"/> tokens.</summary>
-    static TextBatchSource Longest(TaskData task, TaskModel tm)
+    internal static TextBatchSource Longest(TaskData task, TaskModel tm)
     {
         var all = new TextBatchSource(task, task.Train, tm.Tokenizer, GoalLength);
         var longest = Enumerable.Range(0, all.Count).OrderByDescending(all.Length).Take(GoalBatch).Select(i => task.Train[i]).ToList();
