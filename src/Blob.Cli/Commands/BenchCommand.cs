@@ -139,6 +139,7 @@ public static class BenchCommand
         manual_seed(1);
         var tm = ModelZoo.Load(spec.Model, task, CPU, 1, precision);
         if (tm.Model is BertForSequenceClassification encoder) encoder.Encoder.RecomputeAttention = recomputeAttention;
+        if (tm.Model is BertForMultipleChoice choices) choices.Encoder.RecomputeAttention = recomputeAttention;
         var method = new MethodOptions { Kind = kind, Targets = tm.DefaultTargets, FullyTrained = tm.FullyTrained };
         method.Apply(tm.Model.Module);
         return (task, tm, method);

@@ -9,7 +9,9 @@ namespace Blob.Data;
 
 /// <summary>
 /// A padded batch ready for the network, with the gold class of each example. ClassMask [batch, classes], when
-/// present, marks the classes an example may take (an ARC question with 3 options among labels A–E).
+/// present, marks the classes an example may take (an ARC question with 3 options among labels A–E). For an
+/// encoder's multiple-choice head the ids, mask and token types are [questions, choices, seq] (one sentence pair per
+/// choice) and ClassMask is always present; Size is the number of questions either way.
 /// </summary>
 public sealed record Batch(Tensor InputIds, Tensor AttentionMask, Tensor? TokenTypeIds, Tensor Labels, Tensor? ClassMask = null)
 {
@@ -38,6 +40,28 @@ public sealed class EncoderClassifier(ISequenceClassifier model) : IClassifier
 {
     public nn.Module Module => model.Module;
     public Tensor ClassLogits(Batch batch) => model.Logits(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds);
+}
+
+/// <summary>
+/// An encoder with a multiple-choice head (BertForMultipleChoice): one logit per (question, choice) pair, [questions,
+/// choices], widened to the task's labels [questions, classes] (ClassMask's width) with −∞ for the choices a question
+/// does not have, so that they get probability 0 — the convention of <see cref="ChoiceClassifier"/>, whose metrics,
+/// predictions and OOD evaluation (an OBQA head answering ARC's five options) then apply unchanged.
+/// </summary>
+public sealed class MultipleChoiceClassifier(IMultipleChoiceModel model) : IClassifier
+{
+    public nn.Module Module => model.Module;
+
+    public Tensor ClassLogits(Batch batch)
+    {
+        var classMask = batch.ClassMask
+            ?? throw new ArgumentException("a multiple-choice batch carries its ClassMask", nameof(batch));
+        var logits = model.Logits(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds); // [q, k]
+        long missing = classMask.shape[1] - logits.shape[1];
+        if (missing < 0) throw new ArgumentException($"{logits.shape[1]} choices but {classMask.shape[1]} classes", nameof(batch));
+        var wide = missing == 0 ? logits : nn.functional.pad(logits, [0, missing], value: float.NegativeInfinity);
+        return wide.masked_fill(classMask.logical_not(), float.NegativeInfinity);
+    }
 }
 
 /// <summary>

@@ -5,6 +5,24 @@ public sealed record ChoiceQuestion(string Id, string Question, IReadOnlyList<st
 {
     /// <summary>The Table 6 prompt; the answer is the letter of the right option.</summary>
     public Example ToExample() => new(Id, Prompts.MultipleChoice(Question, Options), null, Answer, Options);
+
+    /// <summary>For an encoder's multiple-choice head (ARC, OpenBookQA, MMLU): choice i is the pair (question, option i).</summary>
+    public Example ToPairExample() => new(Id, Question, null, Answer, Options);
+
+    /// <summary>
+    /// For an encoder's multiple-choice head, a sentence with a blank "_" (WinoGrande): choice i is the pair (the
+    /// sentence up to the blank, option i followed by the rest of the sentence), as the WinoGrande authors' BERT and
+    /// RoBERTa baselines form it (allenai/winogrande, WinograndeProcessor): "Sarah was a much better surgeon than Maria
+    /// so" with "Maria always got the easier cases.". A sentence without a blank falls back to (sentence, option i).
+    /// </summary>
+    public Example ToBlankPairExample()
+    {
+        int blank = Question.IndexOf('_');
+        if (blank < 0) return ToPairExample();
+        string context = Question[..blank].Trim(), rest = Question[(blank + 1)..].Trim();
+        var pairs = Options.Select(o => rest.Length == 0 ? o : $"{o} {rest}").ToList();
+        return new(Id, context, null, Answer, pairs);
+    }
 }
 
 /// <summary>A BoolQ question with its passage. Label 1 = True, 0 = False (the task's labels are "False","True").</summary>

@@ -11,10 +11,17 @@ public enum TaskKind
     /// ("A".."E", "True"/"False"), scored among the example's own options only.
     /// </summary>
     MultipleChoice,
+
+    /// <summary>
+    /// An encoder reads each (question, choice) pair as a sentence pair (Text with each of Choices) and a one-output
+    /// head scores it (Hugging Face's BertForMultipleChoice); the softmax runs over the example's own choices.
+    /// </summary>
+    EncoderMultipleChoice,
 }
 
 /// <summary>
 /// One labelled example, independent of any tokenizer. Label indexes the task's labels. For multiple choice,
-/// Choices holds the option texts shown in the prompt; option i is answered by the task's label i.
+/// Choices holds the option texts shown in the prompt; option i is answered by the task's label i. For
+/// <see cref="TaskKind.EncoderMultipleChoice"/>, choice i is the sentence pair (Text, Choices[i]).
 /// </summary>
 public sealed record Example(string Id, string Text, string? TextPair, int Label, IReadOnlyList<string>? Choices = null);

@@ -22,7 +22,8 @@ public static class Tasks
         IReadOnlyList<string> Labels,
         Func<string, TaskKind, (List<Example> Train, List<Example> Eval, string? Note)> Original,
         Func<string, TaskKind, List<Example>> Hub,
-        bool AlsoEncoder = false);
+        bool AlsoEncoder = false,
+        bool AlsoEncoderChoices = false);
 
     static readonly Dictionary<string, Spec> Specs = new()
     {
@@ -35,15 +36,15 @@ public static class Tasks
             (path, _) => HubFormats.Wic(path)),
         ["boolq"] = new(TaskKind.MultipleChoice, BoolQuestion.Labels, LoadBoolQ,
             (path, kind) => HubFormats.BoolQ(path).Select(q => q.ToExample(kind)).ToList(), AlsoEncoder: true),
-        ["winogrande-xs"] = Choice(AB, "winogrande/train_xs.jsonl", "winogrande/dev.jsonl", OriginalFormats.WinoGrande, HubFormats.WinoGrande),
-        ["winogrande-s"] = Choice(AB, "winogrande/train_s.jsonl", "winogrande/dev.jsonl", OriginalFormats.WinoGrande, HubFormats.WinoGrande),
-        ["winogrande-m"] = Choice(AB, "winogrande/train_m.jsonl", "winogrande/dev.jsonl", OriginalFormats.WinoGrande, HubFormats.WinoGrande),
+        ["winogrande-xs"] = Choice(AB, "winogrande/train_xs.jsonl", "winogrande/dev.jsonl", OriginalFormats.WinoGrande, HubFormats.WinoGrande, blank: true),
+        ["winogrande-s"] = Choice(AB, "winogrande/train_s.jsonl", "winogrande/dev.jsonl", OriginalFormats.WinoGrande, HubFormats.WinoGrande, blank: true),
+        ["winogrande-m"] = Choice(AB, "winogrande/train_m.jsonl", "winogrande/dev.jsonl", OriginalFormats.WinoGrande, HubFormats.WinoGrande, blank: true),
         ["arc-c"] = Choice(ABCDE, "arc-challenge/ARC-Challenge-Train.jsonl", "arc-challenge/ARC-Challenge-Dev.jsonl", OriginalFormats.Arc, HubFormats.Arc),
         ["arc-e"] = Choice(ABCDE, "arc-easy/ARC-Easy-Train.jsonl", "arc-easy/ARC-Easy-Dev.jsonl", OriginalFormats.Arc, HubFormats.Arc),
         ["obqa"] = new(TaskKind.MultipleChoice, ABCD,
-            (root, _) => (Render(OriginalFormats.Arc(P(root, "openbookqa/train.jsonl"))),
-                          Render(OriginalFormats.OpenBookQaTsv(P(root, "openbookqa/dev.tsv"))), null),
-            (path, _) => Render(HubFormats.OpenBookQa(path))),
+            (root, kind) => (Render(OriginalFormats.Arc(P(root, "openbookqa/train.jsonl")), kind),
+                             Render(OriginalFormats.OpenBookQaTsv(P(root, "openbookqa/dev.tsv")), kind), null),
+            (path, kind) => Render(HubFormats.OpenBookQa(path), kind), AlsoEncoderChoices: true),
         ["mmlu-chem"] = Mmlu("college_chemistry"),
         ["mmlu-phys"] = Mmlu("college_physics"),
     };
@@ -73,13 +74,27 @@ public static class Tasks
         return new TaskData(name, k, spec.Labels, train, spec.Hub(evalPath, k));
     }
 
+    /// <summary>
+    /// The kind a task is read as for a model: a decoder reads the task's own kind (the Table 6 prompts); an encoder
+    /// reads BoolQ as a sentence pair and the multiple-choice tasks as (question, choice) pairs for a
+    /// multiple-choice head (<see cref="TaskKind.EncoderMultipleChoice"/>).
+    /// </summary>
+    public static TaskKind KindFor(string name, bool encoder)
+    {
+        var spec = Find(name);
+        if (!encoder) return spec.Kind;
+        return spec.AlsoEncoder ? TaskKind.SequenceClassification
+            : spec.AlsoEncoderChoices ? TaskKind.EncoderMultipleChoice : spec.Kind;
+    }
+
     static Spec Find(string name) => Specs.TryGetValue(name.ToLowerInvariant(), out var spec) ? spec
         : throw new BlobException($"unknown task \"{name}\"; known tasks: {string.Join(", ", Specs.Keys)}");
 
     static TaskKind CheckKind(string name, Spec spec, TaskKind? kind)
     {
         var k = kind ?? spec.Kind;
-        bool ok = k == spec.Kind || (spec.AlsoEncoder && k == TaskKind.SequenceClassification);
+        bool ok = k == spec.Kind || (spec.AlsoEncoder && k == TaskKind.SequenceClassification)
+                  || (spec.AlsoEncoderChoices && k == TaskKind.EncoderMultipleChoice);
         return ok ? k : throw new BlobException($"task \"{name}\" cannot be read as {k} (it is {spec.Kind})");
     }
 
@@ -97,18 +112,23 @@ public static class Tasks
         new(TaskKind.SequenceClassification, labels,
             (root, _) => (original(P(root, train)), original(P(root, eval)), null), (path, _) => hub(path));
 
+    /// <param name="blank">The question is a sentence with a blank (WinoGrande), which an encoder fills with each option
+    /// (<see cref="ChoiceQuestion.ToBlankPairExample"/>).</param>
     static Spec Choice(IReadOnlyList<string> letters, string train, string eval,
-        Func<string, List<ChoiceQuestion>> original, Func<string, List<ChoiceQuestion>> hub) =>
+        Func<string, List<ChoiceQuestion>> original, Func<string, List<ChoiceQuestion>> hub, bool blank = false) =>
         new(TaskKind.MultipleChoice, letters,
-            (root, _) => (Render(original(P(root, train))), Render(original(P(root, eval))), null), (path, _) => Render(hub(path)));
+            (root, kind) => (Render(original(P(root, train)), kind, blank), Render(original(P(root, eval)), kind, blank), null),
+            (path, kind) => Render(hub(path), kind, blank), AlsoEncoderChoices: true);
 
     /// <summary>MMLU subsets are out-of-distribution evaluation sets: no training split, the test file is evaluated.</summary>
     static Spec Mmlu(string subject) => new(TaskKind.MultipleChoice, ABCD,
-        (root, _) => ([], Render(OriginalFormats.Mmlu(P(root, $"mmlu/{subject}_test.csv"))),
+        (root, kind) => ([], Render(OriginalFormats.Mmlu(P(root, $"mmlu/{subject}_test.csv")), kind),
             $"MMLU {subject.Replace('_', ' ')}: out-of-distribution evaluation only (test split, no training split)."),
-        (path, _) => Render(HubFormats.Mmlu(path)));
+        (path, kind) => Render(HubFormats.Mmlu(path), kind), AlsoEncoderChoices: true);
 
-    static List<Example> Render(List<ChoiceQuestion> questions) => questions.Select(q => q.ToExample()).ToList();
+    /// <summary>Prompts for a decoder; (question, choice) pairs for an encoder's multiple-choice head.</summary>
+    static List<Example> Render(List<ChoiceQuestion> questions, TaskKind kind, bool blank = false) => questions.Select(q =>
+        kind != TaskKind.EncoderMultipleChoice ? q.ToExample() : blank ? q.ToBlankPairExample() : q.ToPairExample()).ToList();
 
     static string P(string root, string relative) => Path.Combine(root, relative);
 

@@ -9,12 +9,16 @@ namespace Blob.Data;
 /// Tokenises a task's examples once and pads them into batches. Encoders read (Text, TextPair) with special tokens,
 /// truncated longest-first and padded on the right; a causal LM reads the whole prompt Text, truncated from the left
 /// (the question's end and the answer cue matter most) and padded on the left so every prompt ends at the last position.
+/// For an encoder's multiple-choice head (<see cref="TaskKind.EncoderMultipleChoice"/>) every choice is the pair
+/// (Text, Choices[i]), encoded as an encoder's pair; a batch is [questions, choices, seq], padded to the batch's most
+/// choices and longest pair, and its ClassMask [questions, labels] marks each question's own choices.
 /// </summary>
 public sealed class TextBatchSource : IBatchSource
 {
     readonly IReadOnlyList<Example> _examples;
     readonly TaskData _task;
     readonly TokenizedText[] _encoded;
+    readonly TokenizedText[][]? _choicePairs; // per example, per choice (EncoderMultipleChoice only)
     readonly int _padId;
     readonly bool _decoder;
 
@@ -24,9 +28,15 @@ public sealed class TextBatchSource : IBatchSource
         _examples = examples;
         _decoder = task.Kind == TaskKind.MultipleChoice;
         _padId = tokenizer.PadId;
-        _encoded = examples.Select(e => _decoder ? EncodePrompt(tokenizer, e.Text, maxLength)
-                                                 : EncodePair(tokenizer, e.Text, e.TextPair, maxLength))
-                           .ToArray();
+        if (task.Kind == TaskKind.EncoderMultipleChoice)
+        {
+            _choicePairs = examples.Select(e => EncodeChoices(tokenizer, e, maxLength)).ToArray();
+            _encoded = _choicePairs.Select(c => c.MaxBy(p => p.Length)!).ToArray(); // the longest pair gives the length
+        }
+        else
+            _encoded = examples.Select(e => _decoder ? EncodePrompt(tokenizer, e.Text, maxLength)
+                                                     : EncodePair(tokenizer, e.Text, e.TextPair, maxLength))
+                               .ToArray();
         MaxLength = maxLength;
     }
 
@@ -46,6 +56,17 @@ public sealed class TextBatchSource : IBatchSource
         if (full.Length <= maxLength) return full;
         Truncated++;
         return tokenizer.Encode(text, pair, addSpecialTokens: true, maxLength: maxLength);
+    }
+
+    /// <summary>Each choice as the pair (Text, choice); an example counts once as truncated when any pair was.</summary>
+    TokenizedText[] EncodeChoices(ITextTokenizer tokenizer, Example example, int maxLength)
+    {
+        var choices = example.Choices is { Count: > 0 } c ? c
+            : throw new BlobException($"{_task.Name}: example {example.Id} has no choices");
+        int before = Truncated;
+        var pairs = choices.Select(choice => EncodePair(tokenizer, example.Text, choice, maxLength)).ToArray();
+        Truncated = Math.Min(Truncated, before + 1);
+        return pairs;
     }
 
     public int Count => _examples.Count;
@@ -68,6 +89,7 @@ public sealed class TextBatchSource : IBatchSource
 
     public Batch Make(IReadOnlyList<int> indices, Device device)
     {
+        if (_choicePairs is not null) return MakeChoices(indices, device);
         int b = indices.Count, t = indices.Max(i => _encoded[i].Length), c = NumClasses;
         var ids = new long[b * t];
         var mask = new long[b * t];
@@ -98,5 +120,43 @@ public sealed class TextBatchSource : IBatchSource
             _decoder ? null : tensor(types, new long[] { b, t }, device: device),
             tensor(labels, device: device),
             anyMasked ? tensor(classMask, new long[] { b, c }, device: device) : null);
+    }
+
+    /// <summary>
+    /// A multiple-choice batch: ids, attention mask and token types [questions, choices, seq], right-padded; a
+    /// question with fewer choices than the batch's most gets padding rows (attention mask all 0), which the classifier
+    /// masks by ClassMask [questions, labels] (always given, so that its width says the task's number of labels).
+    /// </summary>
+    Batch MakeChoices(IReadOnlyList<int> indices, Device device)
+    {
+        var pairs = indices.Select(i => _choicePairs![i]).ToArray();
+        int b = indices.Count, k = pairs.Max(p => p.Length), t = pairs.Max(p => p.Max(e => e.Length)), c = NumClasses;
+        var ids = new long[b * k * t];
+        var mask = new long[b * k * t];
+        var types = new long[b * k * t];
+        var labels = new long[b];
+        var classMask = new bool[b * c];
+        Array.Fill(ids, (long)_padId);
+        for (int row = 0; row < b; row++)
+        {
+            for (int choice = 0; choice < pairs[row].Length; choice++)
+            {
+                var e = pairs[row][choice];
+                int offset = (row * k + choice) * t;
+                for (int j = 0; j < e.Length; j++)
+                {
+                    ids[offset + j] = e.Ids[j];
+                    mask[offset + j] = 1;
+                    types[offset + j] = e.TypeIds[j];
+                }
+            }
+            labels[row] = _examples[indices[row]].Label;
+            if (pairs[row].Length > c)
+                throw new BlobException($"{_task.Name}: example {_examples[indices[row]].Id} has {pairs[row].Length} choices, the task {c} labels");
+            for (int j = 0; j < c; j++) classMask[row * c + j] = j < pairs[row].Length;
+        }
+        long[] shape = [b, k, t];
+        return new Batch(tensor(ids, shape, device: device), tensor(mask, shape, device: device), tensor(types, shape, device: device),
+            tensor(labels, device: device), tensor(classMask, new long[] { b, c }, device: device));
     }
 }

@@ -252,7 +252,8 @@ public static class Experiment
                 throw new BlobException("a custom task needs --mapping, --train-file and --eval-file");
             return CustomTask.Load(spec.CustomMapping, spec.CustomTrain, spec.CustomEval);
         }
-        return Tasks.Load(spec.Task, spec.DataRoot);
+        // an encoder reads BoolQ as a pair and the multiple-choice tasks as (question, choice) pairs
+        return Tasks.Load(spec.Task, spec.DataRoot, Tasks.KindFor(spec.Task, ModelZoo.IsEncoder(spec.Model)));
     }
 
     /// <summary>The first N examples after a shuffle with a fixed seed, the same for every method and run seed.</summary>

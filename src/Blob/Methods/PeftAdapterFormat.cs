@@ -249,7 +249,8 @@ sealed class PeftConfig
         var json = new JsonObject
         {
             ["peft_type"] = "LORA",
-            ["task_type"] = model is ISequenceClassifier ? "SEQ_CLS" : "CAUSAL_LM",
+            // PEFT has no multiple-choice task type: null, as PeftModel (not a task subclass) wraps BertForMultipleChoice
+            ["task_type"] = model switch { ISequenceClassifier => "SEQ_CLS", IMultipleChoiceModel => null, _ => "CAUSAL_LM" },
             ["base_model_name_or_path"] = model.Config.GetString("_name_or_path") is { Length: > 0 } n ? n : null,
             ["r"] = r,
             ["lora_alpha"] = alpha,

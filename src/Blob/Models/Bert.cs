@@ -397,11 +397,18 @@ public sealed class BertForSequenceClassification : nn.Module, ISequenceClassifi
     }
 
     /// <summary>What the head reads, [batch, hidden].</summary>
-    Tensor Features(Tensor last, Tensor attentionMask)
+    Tensor Features(Tensor last, Tensor attentionMask) => Pool(_encoder, Pooling, last, attentionMask);
+
+    /// <summary>
+    /// The pooled features [batch, hidden] of last hidden states [batch, seq, hidden]: their mean over tokens
+    /// (<see cref="Pooling.Mean"/>), else the pooler's dense+tanh of the first token, or that token's state where the
+    /// encoder has no pooler.
+    /// </summary>
+    internal static Tensor Pool(BertModel encoder, Pooling pooling, Tensor last, Tensor attentionMask)
     {
-        if (Pooling == Pooling.Mean) return MeanPool(last, attentionMask);
+        if (pooling == Pooling.Mean) return MeanPool(last, attentionMask);
         using var first = last.select(1, 0);
-        return _encoder.Pooler is { } pooler ? pooler.forward(first) : first.clone();
+        return encoder.Pooler is { } pooler ? pooler.forward(first) : first.clone();
     }
 
     /// <summary>Mean of the hidden states over positions where attentionMask is 1.</summary>
@@ -411,5 +418,54 @@ public sealed class BertForSequenceClassification : nn.Module, ISequenceClassifi
         using var sum = (hidden * m).sum(1);
         using var count = m.sum(1).clamp_min(1e-9);
         return sum / count;
+    }
+}
+
+/// <summary>
+/// BertForMultipleChoice / RobertaForMultipleChoice: the encoder ("bert" or "roberta", with its pooler in both cases,
+/// as Hugging Face's), "dropout" and a linear "classifier" with one output (classifier.weight [1, hidden],
+/// classifier.bias [1]), so a Hugging Face multiple-choice checkpoint's head loads by name. Each (question, choice)
+/// pair is one sequence; its pooled features (<see cref="Pooling.Cls"/>: the pooler of [CLS] / &lt;s&gt;, as Hugging
+/// Face; <see cref="Pooling.Mean"/>: the mean over tokens, as MiniLM's sequence classifier) give one logit.
+/// </summary>
+public sealed class BertForMultipleChoice : nn.Module, IMultipleChoiceModel
+{
+    readonly BertModel _encoder;
+    readonly AdaptableLinear _classifier;
+    readonly Dropout _dropout;
+
+    public BertModel Encoder => _encoder;
+    public AdaptableLinear Classifier => _classifier;
+    public Pooling Pooling { get; set; }
+    public ModelConfig Config { get; }
+    public nn.Module Module => this;
+
+    /// <param name="baseDtype">See <see cref="BertModel"/>; the head is float32.</param>
+    public BertForMultipleChoice(ModelConfig config, BertSettings s, Pooling pooling, ScalarType baseDtype = ScalarType.Float32)
+        : base(s.IsRoberta ? "RobertaForMultipleChoice" : "BertForMultipleChoice")
+    {
+        Config = config;
+        Pooling = pooling;
+        // transformers: BERT's head dropout is classifier_dropout (else hidden_dropout_prob), RoBERTa's hidden_dropout_prob
+        double dropout = s.IsRoberta ? s.HiddenDropout : config.GetDouble("classifier_dropout", s.HiddenDropout);
+        _encoder = new BertModel(s, addPooler: true, baseDtype);
+        _classifier = new AdaptableLinear(s.HiddenSize, 1);
+        _dropout = nn.Dropout(dropout);
+        register_module(s.IsRoberta ? "roberta" : "bert", _encoder);
+        register_module("dropout", _dropout);
+        register_module("classifier", _classifier);
+    }
+
+    public Tensor Logits(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds = null)
+    {
+        long questions = inputIds.shape[0], choices = inputIds.shape[1], t = inputIds.shape[2];
+        using var ids = inputIds.reshape(questions * choices, t);
+        using var mask = attentionMask.reshape(questions * choices, t);
+        using var types = tokenTypeIds?.reshape(questions * choices, t);
+        using var last = _encoder.LastHiddenState(ids, mask, types);
+        using var features = BertForSequenceClassification.Pool(_encoder, Pooling, last, mask);
+        using var dropped = _dropout.forward(features);
+        using var logits = _classifier.forward(dropped);  // [questions × choices, 1]
+        return logits.reshape(questions, choices);
     }
 }

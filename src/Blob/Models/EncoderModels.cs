@@ -37,6 +37,25 @@ public static class EncoderModels
         return model;
     }
 
+    /// <summary>
+    /// BertForMultipleChoice or RobertaForMultipleChoice from DIR: the encoder with its pooler and a one-output
+    /// classifier, which a multiple-choice checkpoint supplies (classifier.weight [1, hidden]); a checkpoint without one
+    /// (or with another head) gets a fresh, trainable head from seed, and a missing pooler is fresh too. Every other
+    /// parameter is frozen. Returned in eval mode.
+    /// </summary>
+    public static BertForMultipleChoice LoadMultipleChoice(
+        string dir, Device? device = null, Pooling pooling = Pooling.Cls, long seed = 0, ScalarType baseDtype = ScalarType.Float32)
+    {
+        var config = ModelConfig.Load(dir);
+        if (!Types.Contains(PretrainedModels.ModelType(config))) throw PretrainedModels.Unsupported(config, Types);
+        var model = new BertForMultipleChoice(config, BertSettings.FromConfig(config), pooling, baseDtype);
+        using (var checkpoint = Checkpoint.Open(Path.GetDirectoryName(config.Path)!))
+            LoadWeights(model, checkpoint, seed);
+        model.eval();
+        if (device is not null && device.type != DeviceType.CPU) model.to(device);
+        return model;
+    }
+
     static int NumLabels(ModelConfig config) =>
         config.Raw["id2label"] is JsonObject labels && labels.Count > 0 ? labels.Count : config.GetInt("num_labels", 2);
 
@@ -45,18 +64,18 @@ public static class EncoderModels
     /// "bert."/"roberta." prefix, also fits). The head (classifier, pooler) may be absent: it is then initialised
     /// normal(0, 0.02) with zero biases from seed and made trainable. A missing encoder tensor is an error.
     /// </summary>
-    internal static void LoadWeights(BertForSequenceClassification model, Checkpoint checkpoint, long seed) =>
+    internal static void LoadWeights(nn.Module model, Checkpoint checkpoint, long seed) =>
         LoadWeights(model, name => checkpoint.Contains(name) ? checkpoint.ShapeOf(name) : null,
             (name, p) => checkpoint.CopyTo(name, p), checkpoint.ListingPath, seed);
 
     /// <summary>The same from tensors in memory (MiniLM's ONNX initializers).</summary>
-    internal static void LoadWeights(BertForSequenceClassification model, IReadOnlyDictionary<string, Tensor> weights,
+    internal static void LoadWeights(nn.Module model, IReadOnlyDictionary<string, Tensor> weights,
         string source, long seed) =>
         LoadWeights(model, name => weights.TryGetValue(name, out var t) ? t.shape : null,
             (name, p) => { using var _ = no_grad(); p.copy_(weights[name]); }, source, seed);
 
     /// <summary>shapeOf(name) is null where the source has no such tensor; copy(name, p) copies it into p.</summary>
-    static void LoadWeights(BertForSequenceClassification model, Func<string, long[]?> shapeOf, Action<string, Parameter> copy,
+    static void LoadWeights(nn.Module model, Func<string, long[]?> shapeOf, Action<string, Parameter> copy,
         string source, long seed)
     {
         using var _ = no_grad();

@@ -32,3 +32,13 @@ public interface ISequenceClassifier : ILanguageModel
     /// <summary>Class logits [batch, labels].</summary>
     Tensor Logits(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds = null);
 }
+
+/// <summary>
+/// Encoders with a multiple-choice head (BertForMultipleChoice): one logit per (question, choice) pair, read as a
+/// sentence pair.
+/// </summary>
+public interface IMultipleChoiceModel : ILanguageModel
+{
+    /// <summary>Choice logits [questions, choices] for token ids, attention mask and token types [questions, choices, seq].</summary>
+    Tensor Logits(Tensor inputIds, Tensor attentionMask, Tensor? tokenTypeIds = null);
+}

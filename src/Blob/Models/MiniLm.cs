@@ -51,6 +51,29 @@ public static class MiniLm
         return model;
     }
 
+    /// <summary>
+    /// The MiniLM encoder (frozen) as BertForMultipleChoice: its pooler, and a fresh one-output "classifier" from
+    /// seed (trainable). Mean pooling by default, as <see cref="Load"/>. Returned in eval mode.
+    /// </summary>
+    public static BertForMultipleChoice LoadMultipleChoice(Pooling pooling = Pooling.Mean, Device? device = null,
+        long seed = 0, string? packagesRoot = null, ScalarType baseDtype = ScalarType.Float32)
+    {
+        string dll = PackageFile(packagesRoot);
+        var weights = ReadOnnxWeights(ReadResource(dll, ModelResource), $"{dll}!{ModelResource}");
+        var config = new ModelConfig($"{dll}!{ModelResource}", new System.Text.Json.Nodes.JsonObject
+        {
+            ["model_type"] = "bert",
+            ["architectures"] = new System.Text.Json.Nodes.JsonArray("BertForMultipleChoice"),
+            ["_name_or_path"] = "sentence-transformers/all-MiniLM-L6-v2",
+        });
+        var model = new BertForMultipleChoice(config, Settings, pooling, baseDtype);
+        try { EncoderModels.LoadWeights(model, weights, config.Path, seed); }
+        finally { foreach (var t in weights.Values) t.Dispose(); }
+        model.eval();
+        if (device is not null && device.type != DeviceType.CPU) model.to(device);
+        return model;
+    }
+
     /// <summary>The package's vocab.txt (the tokenizer is Tokenization.TokenizerLoader.MiniLm) and where it was read.</summary>
     public static (byte[] Bytes, string Source) ReadVocabulary(string? packagesRoot = null)
     {

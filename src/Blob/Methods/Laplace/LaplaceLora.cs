@@ -201,11 +201,22 @@ public sealed class LaplaceLora : IDisposable
     /// <summary>Σ_n Σ_t v_nt v_ntᵀ for v [b, T, d].</summary>
     static Tensor TokenOuterProducts(Tensor v) => einsum("bti,btj->ij", v, v);
 
-    /// <summary>Zeroes the padding tokens of a [b, T, d] tensor when its tokens are the batch's (T equals the mask's length).</summary>
-    static Tensor WithoutPadding(Tensor tokens, Tensor attentionMask) =>
-        tokens.shape[1] > 1 && attentionMask.dim() == 2 && tokens.shape[1] == attentionMask.shape[1]
-            ? tokens.mul(attentionMask.to(tokens.dtype).unsqueeze(-1))
-            : tokens;
+    /// <summary>
+    /// Zeroes the padding tokens of a [b, T, d] tensor when its tokens are the batch's (T equals the mask's length).
+    /// A multiple-choice batch's mask is [b, choices, seq]: an example's tokens are then those of all its choices
+    /// (T = choices × seq, each a sequence through the same weights), or, for a layer after pooling (the head), one
+    /// per choice (T = choices), where a padding choice, all of whose tokens are padding, is zeroed.
+    /// </summary>
+    static Tensor WithoutPadding(Tensor tokens, Tensor attentionMask)
+    {
+        if (tokens.shape[1] <= 1) return tokens;
+        Tensor? keep = attentionMask.dim() == 2 && tokens.shape[1] == attentionMask.shape[1] ? attentionMask
+            : attentionMask.dim() == 3 && tokens.shape[1] == attentionMask.shape[1] * attentionMask.shape[2]
+                ? attentionMask.reshape(attentionMask.shape[0], -1)
+            : attentionMask.dim() == 3 && tokens.shape[1] == attentionMask.shape[1] ? attentionMask.amax(new long[] { 2 })
+            : null;
+        return keep is null ? tokens : tokens.mul(keep.to(tokens.dtype).unsqueeze(-1));
+    }
 
     static Tensor Square(long size, LoraAdapter like) => zeros([size, size], like.lora_A.dtype, like.lora_A.device);
 
