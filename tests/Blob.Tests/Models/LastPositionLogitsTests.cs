@@ -1,3 +1,4 @@
+using Blob.Data;
 using Blob.Layers;
 using Blob.Methods;
 using Blob.Models;
