@@ -18,7 +18,7 @@ public class AttentionRecomputationTests
     {
         var model = MiniLm.Load(numLabels: 2, seed: 1, baseDtype: bf16 ? ScalarType.BFloat16 : ScalarType.Float32);
         new MethodOptions { Kind = MethodRegistry.Parse(method), Rank = 4, Alpha = 8, Targets = ["query", "value"], FullyTrained = ["classifier"] }.Apply(model);
-        var tokenizer = MiniLm.LoadTokenizer();
+        var tokenizer = Blob.Tokenization.TokenizerLoader.MiniLm();
         var texts = new[] { ("A man is playing a guitar.", "Someone plays music."), ("The cat sat on the mat.", "A dog barked loudly at the postman.") };
         var encoded = texts.Select(t => tokenizer.Encode(t.Item1, t.Item2)).ToList();
         int length = encoded.Max(e => e.Length);
