@@ -45,19 +45,24 @@ public static class BenchCommand
         var dataRoot = new Option<string?>("--data-root") { Description = "Folder with the benchmark files (default ../shared/data)" };
         var compare = new Option<string?>("--compare")
         {
-            Description = "Instead of the report, two sides at --batch-size on 128-token batches: methods (LoRA against BLoB), precision (LoRA in fp32 against bf16) " +
-                          "or attention (LoRA with an encoder's attention kept for backward against recomputed there)",
-        }.Must(v => v is null || v is "methods" or "precision" or "attention", "expected methods, precision or attention");
-        var precision = ExperimentOptions.PrecisionOf("The report's headline precision (its JSON's unsuffixed keys); with --compare methods, the precision of both");
+            Description = "Instead of the report, two sides at --batch-size on 128-token batches: methods (LoRA against BLoB), precision (LoRA in fp32 against bf16), " +
+                          "attention (LoRA with an encoder's attention kept for backward against recomputed there); or prediction (BLoB's N = 10 prediction, one pass per sample against k samples per forward call, each over one pass)",
+        }.Must(v => v is null || v is "methods" or "precision" or "attention" or "prediction", "expected methods, precision, attention or prediction");
+        var examples = new Option<int>("--examples") { Description = "With --compare prediction, evaluation examples predicted per timing", DefaultValueFactory = _ => 64 }.AtLeast(1);
+        var precision = ExperimentOptions.PrecisionOf("The report's headline precision (its JSON's unsuffixed keys); with --compare methods or prediction, the precision of both");
+        var tokensPerCall = new Option<long?>("--tokens-per-call") { Description = "Tokens one forward call of batched N-sample prediction may hold (default: the library's)" };
         var json = new Option<bool>("--json") { Description = "Report: end with one line holding a JSON object of every figure (bf16_speedup, fp32_fraction_of_peak, ...)" };
         var child = new Option<int?>("--child") { Hidden = true };
         var phase = new Option<Phase>("--child-phase") { Hidden = true };
         var command = new Command("bench", "The performance report (LoRA and BLoB in fp32 and bf16: step time, FLOP/s against the machine's peak, N = 10 prediction, peak memory), or --compare two sides");
-        foreach (var o in new Option[] { model, task, batch, steps, rounds, dataRoot, compare, precision, json, child, phase }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, task, batch, steps, rounds, dataRoot, compare, precision, examples, tokensPerCall, json, child, phase }) command.Options.Add(o);
         command.SetAction(p =>
         {
             var spec = new ExperimentSpec { Model = ModelSource.Resolve(p.GetValue(model)!, revision: null), Task = p.GetValue(task)!, DataRoot = p.GetValue(dataRoot), Device = "cpu" };
+            if (p.GetValue(tokensPerCall) is { } budget) BayesianPrediction.TokensPerCall = budget;
             string? mode = p.GetValue(compare);
+            if (mode == "prediction" && p.GetValue(child) is null)
+                return PredictionTiming(spec, Precisions.Parse(p.GetValue(precision)!), p.GetValue(examples), p.GetValue(rounds) ?? 2);
             var arms = mode is null ? BenchReport.Arms : Arms(mode, Precisions.Parse(p.GetValue(precision)!));
             int batchSize = p.GetValue(batch), n = p.GetValue(steps) ?? (mode is null ? 6 : 10), blocks = p.GetValue(rounds) ?? (mode is null ? 3 : 4);
             if (p.GetValue(child) is { } index) return p.GetValue(phase) switch
@@ -236,6 +241,58 @@ public static class BenchCommand
         double loaded = Rss("VmRSS");
         BayesianPrediction.Predict(tm.Classifier, data, GoalSamples, GoalBatch, CPU);
         return Report(loaded, Enumerable.Range(0, data.Count).Max(data.Length));
+    }
+
+    /// <summary>
+    /// BLoB's N = 10 prediction timed against one pass (N = 1) in the same process, in alternating rounds: one forward
+    /// pass per sample (sequential) and k samples per forward call for k = 2, 5, 10 and the automatic choice
+    /// (<see cref="BayesianPrediction.SamplesPerCall"/>), on the task's first evaluation examples (cut to
+    /// <see cref="GoalLength"/> tokens) in batches of <see cref="GoalBatch"/>.
+    /// </summary>
+    static int PredictionTiming(ExperimentSpec spec, Precision precision, int examples, int rounds)
+    {
+        var (task, tm, _) = Load(spec, MethodRegistry.Blob, precision);
+        // Trained-like adapters: B = 0 would make every sample's update vanish after the first product.
+        using (no_grad())
+            foreach (var (_, adapter) in AdapterInjection.Adapters(tm.Model.Module))
+                if (adapter is BlobAdapter b) b.lora_B.normal_(0, 0.02);
+        var sets = new (string Name, IBatchSource Data)[]
+        {
+            ($"{Math.Min(examples, task.Eval.Count)} evaluation examples", new TextBatchSource(task, task.Eval.Take(examples).ToList(), tm.Tokenizer, GoalLength)),
+        };
+        var variants = new (string Name, int Samples, int? PerCall)[]
+        {
+            ("one pass (N = 1)", 1, 1), ("N = 10 sequential", 10, 1), ("N = 10, k = 2", 10, 2), ("N = 10, k = 5", 10, 5),
+            ("N = 10, k = 10", 10, 10), ("N = 10, automatic", 10, null),
+        };
+        Console.WriteLine($"model {spec.Model}, task {spec.Task}, BLoB in {Precisions.Name(Precisions.Resolve(precision, CPU))}, " +
+                          $"{rounds} alternating rounds, TokensPerCall {BayesianPrediction.TokensPerCall}; load average {LoadAverage()}");
+        foreach (var (name, data) in sets)
+        {
+            int longest = Enumerable.Range(0, data.Count).Max(data.Length);
+            using (var scope = NewDisposeScope())
+            {
+                var first = data.Make(Enumerable.Range(0, Math.Min(GoalBatch, data.Count)).ToArray(), CPU);
+                int auto = BayesianPrediction.SamplesPerCall(tm.Classifier, first, GoalSamples);
+                Console.WriteLine($"{name}: batches of {GoalBatch}, longest {longest} tokens, first batch {first.InputIds.shape[0]} × {first.InputIds.shape[1]}; automatic k = {auto}");
+            }
+            foreach (var k in new[] { 1, 2, 5, 10 }) BayesianPrediction.Predict(tm.Classifier, data, k, GoalBatch, CPU, samplesPerCall: k); // warm-up: one call of each shape
+            var times = variants.Select(_ => new List<double>()).ToArray();
+            for (int r = 0; r < rounds; r++)
+                for (int i = 0; i < variants.Length; i++)
+                {
+                    var clock = Stopwatch.StartNew();
+                    BayesianPrediction.Predict(tm.Classifier, data, variants[i].Samples, GoalBatch, CPU, samplesPerCall: variants[i].PerCall);
+                    times[i].Add(clock.Elapsed.TotalSeconds);
+                }
+            double one = Median(times[0]);
+            for (int i = 0; i < variants.Length; i++)
+                Console.WriteLine($"  {variants[i].Name,-22} {Median(times[i]) * 1000,9:F0} ms   over one pass {Median(times[i]) / one,6:F2}   " +
+                                  $"(quartiles {Spread(times[i])})");
+            Console.WriteLine($"  prediction_n10_over_one_pass {Median(times[^1]) / one:F2} (sequential {Median(times[1]) / one:F2})");
+        }
+        Console.WriteLine($"load average at the end {LoadAverage()}");
+        return 0;
     }
 
     /// <summary>The task's <see cref="GoalBatch"/> longest training examples, cut to <see cref="GoalLength"/> tokens.</summary>

@@ -16,7 +16,8 @@ namespace Blob.Cli.Commands;
 /// the matrix-product peak of each precision (best of several products at the model's own shapes); the training step
 /// of LoRA and BLoB in fp32 and bf16, timed in alternating blocks so that load on a shared machine hits all alike, with
 /// tokens/s, model FLOPs (<see cref="StepFlops"/>) per second and that as a fraction of the same precision's peak;
-/// BLoB's N = 10 prediction against one pass; peak RSS of training and of N = 10 prediction, a fresh process each.
+/// BLoB's N = 10 prediction against one pass, on the task's first 64 evaluation examples at their own lengths (where
+/// batched sampling, <see cref="BayesianPrediction"/>, draws several samples per forward call); peak RSS of training and of N = 10 prediction, a fresh process each.
 /// --json adds one JSON object as the last line, with named keys for tracking.
 /// </summary>
 static class BenchReport
@@ -84,17 +85,24 @@ static class BenchReport
         }
         Console.WriteLine($"load average after timing {BenchCommand.LoadAverage()}");
 
-        // 3. BLoB's N = 10 prediction against one pass (the mean weights), in each precision, alternating.
+        // 3. BLoB's N = 10 prediction against one pass (the mean weights), in each precision, alternating, on the task's
+        // first evaluation examples as an evaluation sees them (their own lengths, in batches of 32).
+        var task = Experiment.LoadTask(spec);
+        var evaluation = task.Eval.Take(PredictionExamples).ToList();
+        int longestEval = 0;
         foreach (int i in new[] { 1, 3 })
         {
+            var eval = new TextBatchSource(task, evaluation, benches[i].Model.Tokenizer, BenchCommand.GoalLength);
+            longestEval = Enumerable.Range(0, eval.Count).Max(eval.Length);
             var (one, ten) = (new List<double>(), new List<double>());
             for (int r = 0; r < 2; r++)
             {
-                one.Add(TimePrediction(benches[i], 0));
-                ten.Add(TimePrediction(benches[i], BenchCommand.GoalSamples));
+                one.Add(TimePrediction(benches[i].Model, eval, 0));
+                ten.Add(TimePrediction(benches[i].Model, eval, BenchCommand.GoalSamples));
             }
             double ratio = BenchCommand.Median(ten) / BenchCommand.Median(one);
-            Console.WriteLine($"prediction {Arms[i].Label}: one pass {BenchCommand.Median(one) * 1000:F0} ms, N = {BenchCommand.GoalSamples} {BenchCommand.Median(ten) * 1000:F0} ms, ratio {ratio:F2}   (goal <= 6)");
+            Console.WriteLine($"prediction {Arms[i].Label} ({eval.Count} evaluation examples, up to {longestEval} tokens, batches of {BenchCommand.GoalBatch}): " +
+                              $"one pass {BenchCommand.Median(one) * 1000:F0} ms, N = {BenchCommand.GoalSamples} {BenchCommand.Median(ten) * 1000:F0} ms, ratio {ratio:F2}   (goal <= 6)");
             report[$"prediction_n10_over_one_pass_{Precisions.Name(Arms[i].Precision)}"] = Math.Round(ratio, 3);
         }
 
@@ -129,11 +137,14 @@ static class BenchReport
     /// <summary>"lora_fp32", "blob_bf16".</summary>
     static string Key(BenchCommand.Arm a) => $"{(a.Kind == MethodRegistry.Mle ? "lora" : a.Kind.Name)}_{Precisions.Name(a.Precision)}";
 
-    /// <summary>Seconds for one prediction of the bench's batch with N samples (0: one pass with the mean weights).</summary>
-    static double TimePrediction(BenchCommand.Bench bench, int samples)
+    /// <summary>How many of the task's evaluation examples the prediction timing predicts.</summary>
+    const int PredictionExamples = 64;
+
+    /// <summary>Seconds for one prediction of the data with N samples (0: one pass with the mean weights).</summary>
+    static double TimePrediction(TaskModel model, TextBatchSource data, int samples)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        BayesianPrediction.Predict(bench.Model.Classifier, bench.Data, samples, bench.Data.Count, CPU);
+        BayesianPrediction.Predict(model.Classifier, data, samples, BenchCommand.GoalBatch, CPU);
         return clock.Elapsed.TotalSeconds;
     }
 

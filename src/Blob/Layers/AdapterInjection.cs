@@ -54,6 +54,23 @@ public static class AdapterInjection
             if (adapter is IStochasticAdapter s) s.Sample = sample;
     }
 
+    /// <summary>
+    /// True when the model's randomness can be drawn S samples per call: at least one adapter draws samples now and
+    /// every stochastic adapter is an <see cref="ISampleBatchedAdapter"/>.
+    /// </summary>
+    public static bool SamplesInBatches(nn.Module model)
+    {
+        var stochastic = Adapters(model).Select(a => a.Adapter).OfType<IStochasticAdapter>().ToList();
+        return stochastic.All(a => a is ISampleBatchedAdapter) && stochastic.Any(a => ((ISampleBatchedAdapter)a).DrawsSamples);
+    }
+
+    /// <summary>Sets S, the weight samples per forward call, of every <see cref="ISampleBatchedAdapter"/> (1: ordinary forward).</summary>
+    public static void SetSampleCount(nn.Module model, int samples)
+    {
+        foreach (var (_, adapter) in Adapters(model))
+            if (adapter is ISampleBatchedAdapter b) b.SampleCount = samples;
+    }
+
     /// <summary>Total KL of all variational adapters (zero tensor if there are none).</summary>
     public static Tensor TotalKl(nn.Module model)
     {

@@ -49,12 +49,36 @@ public static class BayesianPrediction
         samples == 0 ? "prediction with the mean weights (N = 0)" : $"prediction averages N = {samples} samples");
 
     /// <summary>
+    /// Tokens (examples × padded length) that one forward call of batched sampling may hold, replicas included:
+    /// <see cref="SamplesPerCall"/> puts as many of a batch's N samples into one call as fit. Chosen by measurement
+    /// (README, "N-sample prediction in fewer passes"): on MiniLM more samples per call were faster all the way to
+    /// k = 10 at 32 × 61 tokens, while the memory goal (N = 10 at batch 32 × 256 within 1.5 GB) allows one replica
+    /// there (1,194 MiB peak; two replicas, 16,384 tokens: 1,447 MiB). 12,288 keeps 32 × 256 at one pass per sample
+    /// and gives k = 6 at 32 × 61, k = 3 at 32 × 128.
+    /// </summary>
+    public static long TokensPerCall { get; set; } = 12288;
+
+    /// <summary>
+    /// How many of N samples one forward call draws for this batch: as many replicas as <see cref="TokensPerCall"/>
+    /// allows (at least 1, at most N), or 1 where the model cannot draw samples in batches
+    /// (<see cref="AdapterInjection.SamplesInBatches"/>). It depends on the batch's shape only, never on the machine.
+    /// </summary>
+    public static int SamplesPerCall(IClassifier classifier, Batch batch, int samples)
+    {
+        if (samples <= 1 || !AdapterInjection.SamplesInBatches(classifier.Module)) return 1;
+        long tokens = Math.Max(1, batch.InputIds.numel());
+        return (int)Math.Clamp(TokensPerCall / tokens, 1, samples);
+    }
+
+    /// <summary>
     /// Class probabilities [examples][classes] in the data source's order. <paramref name="progress"/> hears of every
-    /// finished pass (and once before the first); <paramref name="cancel"/> is checked between passes, so that
-    /// Ctrl-C stops an N = 10 prediction within one pass. Neither draws random numbers: the result does not depend on them.
+    /// finished forward call (and once before the first), with Pass the samples done; <paramref name="cancel"/> is
+    /// checked between calls, so that Ctrl-C stops an N = 10 prediction within one call. Neither draws random numbers:
+    /// the result does not depend on them. <paramref name="samplesPerCall"/> fixes how many samples one forward call
+    /// draws (1: one pass per sample); null chooses by <see cref="SamplesPerCall"/>.
     /// </summary>
     public static double[][] Predict(IClassifier classifier, IBatchSource data, int samples, int batchSize, Device device,
-        Action<PredictionProgress>? progress = null, CancellationToken cancel = default)
+        Action<PredictionProgress>? progress = null, CancellationToken cancel = default, int? samplesPerCall = null)
     {
         var model = classifier.Module;
         model.eval();
@@ -73,10 +97,10 @@ public static class BayesianPrediction
                 var batch = data.Make(indices, device);
                 var probs = AveragedProbabilities(classifier, batch, samples, passesDone =>
                 {
-                    if (passesDone < passes) Stop(cancel, done, data.Count); // a pass is about to start
+                    if (passesDone < passes) Stop(cancel, done, data.Count); // a call is about to start
                     if (passesDone > 0)
                         progress?.Invoke(new PredictionProgress(passesDone == passes ? done + indices.Length : done, data.Count, passesDone, passes));
-                }).cpu().to(ScalarType.Float64);
+                }, samplesPerCall).cpu().to(ScalarType.Float64);
                 var flat = probs.data<double>().ToArray();
                 int classes = (int)probs.shape[1];
                 for (int i = 0; i < indices.Length; i++) result[from + i] = flat.AsSpan(i * classes, classes).ToArray();
@@ -87,27 +111,61 @@ public static class BayesianPrediction
     }
 
     /// <summary>
-    /// (1/N) Σ softmax(logits_n) for one batch (a single pass when N = 0). <paramref name="onPass"/> is called with the
-    /// number of passes done: 0 before the first, then after each.
+    /// (1/N) Σ softmax(logits_n) for one batch (a single pass when N = 0). The N samples are drawn k per forward call
+    /// (k = <paramref name="samplesPerCall"/>, else <see cref="SamplesPerCall"/>): the batch is repeated k times along
+    /// its first dimension and each stochastic adapter draws k weight samples, replica s using sample s
+    /// (<see cref="ISampleBatchedAdapter"/>), which is the distribution of k separate passes. <paramref name="onPass"/>
+    /// is called with the number of samples done: 0 before the first call, then after each.
     /// </summary>
-    public static Tensor AveragedProbabilities(IClassifier classifier, Batch batch, int samples, Action<int>? onPass = null)
+    public static Tensor AveragedProbabilities(IClassifier classifier, Batch batch, int samples, Action<int>? onPass = null,
+        int? samplesPerCall = null)
     {
         int passes = Math.Max(1, samples);
+        int perCall = samples <= 1 ? 1 : Math.Clamp(samplesPerCall ?? SamplesPerCall(classifier, batch, samples), 1, passes);
         Tensor? sum = null;
         onPass?.Invoke(0);
-        for (int n = 0; n < passes; n++)
+        try
         {
-            // Each pass in its own scope: a scope keeps every tensor made in it alive until it ends, so N passes
-            // sharing one would hold N copies of the network's activations at once.
-            using (var pass = NewDisposeScope())
+            for (int n = 0; n < passes; n += perCall)
             {
-                var p = nn.functional.softmax(classifier.ClassLogits(batch).to(ScalarType.Float32), 1);
-                if (sum is null) sum = p.MoveToOuterDisposeScope();
-                else sum.add_(p);
+                int k = Math.Min(perCall, passes - n);
+                // Each call in its own scope: a scope keeps every tensor made in it alive until it ends, so N passes
+                // sharing one would hold N copies of the network's activations at once.
+                using (var call = NewDisposeScope())
+                {
+                    Tensor p;
+                    if (k == 1)
+                    {
+                        AdapterInjection.SetSampleCount(classifier.Module, 1);
+                        p = nn.functional.softmax(classifier.ClassLogits(batch).to(ScalarType.Float32), 1);
+                    }
+                    else
+                    {
+                        AdapterInjection.SetSampleCount(classifier.Module, k);
+                        var logits = classifier.ClassLogits(Replicated(batch, k)).to(ScalarType.Float32); // [k·B, C]
+                        p = nn.functional.softmax(logits, 1).view(k, batch.Size, -1).sum([0L]); // not sum(0): that is sum(ScalarType.Byte)
+                    }
+                    if (sum is null) sum = p.MoveToOuterDisposeScope();
+                    else sum.add_(p);
+                }
+                onPass?.Invoke(n + k);
             }
-            onPass?.Invoke(n + 1);
         }
+        finally { AdapterInjection.SetSampleCount(classifier.Module, 1); }
         return sum!.div_(passes);
+    }
+
+    /// <summary>The batch repeated k times along its first dimension, sample-major (rows s·B … s·B + B − 1 are replica s).</summary>
+    public static Batch Replicated(Batch batch, int k)
+    {
+        static Tensor Repeat(Tensor t, int k)
+        {
+            var times = Enumerable.Repeat(1L, (int)t.dim()).ToArray();
+            times[0] = k;
+            return t.repeat(times);
+        }
+        return new Batch(Repeat(batch.InputIds, k), Repeat(batch.AttentionMask, k), batch.TokenTypeIds is { } tt ? Repeat(tt, k) : null,
+            Repeat(batch.Labels, k), batch.ClassMask is { } cm ? Repeat(cm, k) : null);
     }
 
     /// <summary>Throws when the token is cancelled, saying how far the prediction got.</summary>

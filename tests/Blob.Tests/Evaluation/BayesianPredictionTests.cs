@@ -23,11 +23,11 @@ public class BayesianPredictionTests
     {
         var (classifier, data) = BlobToy();
         manual_seed(11);
-        var plain = BayesianPrediction.Predict(classifier, data, samples: 3, batchSize: 8, CPU);
+        var plain = BayesianPrediction.Predict(classifier, data, samples: 3, batchSize: 8, CPU, samplesPerCall: 1);
 
         var seen = new List<PredictionProgress>();
         manual_seed(11);
-        var reported = BayesianPrediction.Predict(classifier, data, samples: 3, batchSize: 8, CPU, seen.Add, new CancellationTokenSource().Token);
+        var reported = BayesianPrediction.Predict(classifier, data, samples: 3, batchSize: 8, CPU, seen.Add, new CancellationTokenSource().Token, samplesPerCall: 1);
 
         Assert.Equal(plain, reported); // bit-identical: the callback and the token draw no random numbers
         Assert.Equal(new PredictionProgress(0, 20, 0, 3), seen[0]);
@@ -36,6 +36,13 @@ public class BayesianPredictionTests
         for (int i = 1; i < seen.Count; i++) Assert.True(seen[i].Done >= seen[i - 1].Done);
         Assert.Equal([8, 16, 20], seen.Where(p => p.Pass == 3).Select(p => p.Done));
         Assert.Equal(20, seen[^1].Done);
+
+        // Samples drawn 2 per forward call: progress per call, Pass counting samples (2, then 3).
+        seen.Clear();
+        BayesianPrediction.Predict(classifier, data, samples: 3, batchSize: 8, CPU, seen.Add, samplesPerCall: 2);
+        Assert.Equal(1 + 3 * 2, seen.Count);
+        Assert.Equal([0, 2, 3, 2, 3, 2, 3], seen.Select(p => p.Pass));
+        Assert.Equal([0, 0, 8, 8, 16, 16, 20], seen.Select(p => p.Done));
     }
 
     [Fact]
@@ -45,8 +52,16 @@ public class BayesianPredictionTests
         using var cancel = new CancellationTokenSource();
         int passes = 0;
         var e = Assert.Throws<OperationCanceledException>(() => BayesianPrediction.Predict(classifier, data, samples: 10, batchSize: 8, CPU,
-            p => { if (p.Pass > 0 && ++passes == 2) cancel.Cancel(); }, cancel.Token));
+            p => { if (p.Pass > 0 && ++passes == 2) cancel.Cancel(); }, cancel.Token, samplesPerCall: 1));
         Assert.Equal(2, passes); // stopped before the third pass of the first batch
+        Assert.Contains("0 of 20", e.Message);
+
+        // k samples per call: stopped between calls, after samples 1–3 and 4–6 of the first batch.
+        using var again = new CancellationTokenSource();
+        var calls = new List<int>();
+        e = Assert.Throws<OperationCanceledException>(() => BayesianPrediction.Predict(classifier, data, samples: 10, batchSize: 8, CPU,
+            p => { if (p.Pass > 0) { calls.Add(p.Pass); if (calls.Count == 2) again.Cancel(); } }, again.Token, samplesPerCall: 3));
+        Assert.Equal([3, 6], calls);
         Assert.Contains("0 of 20", e.Message);
 
         Assert.Throws<OperationCanceledException>(() => BayesianPrediction.Predict(classifier, data, samples: 0, batchSize: 8, CPU, cancel: cancel.Token));

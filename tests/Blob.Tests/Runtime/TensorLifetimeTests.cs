@@ -37,6 +37,8 @@ public class TensorLifetimeTests : IDisposable
     [Theory]
     [InlineData("mle", 0)]
     [InlineData("blob", 4)]
+    [InlineData("bbb", 4)]
+    [InlineData("mcd", 4)]
     [InlineData("ens", 0)]
     public void PredictionLeavesTheCountOfLiveTensorsWhereItWas(string method, int samples)
     {

@@ -10,8 +10,9 @@ namespace Blob.Methods;
 /// A ~ N(μ, σ²) with σ = softplus(ρ), μ ~ N(0, 0.1), ρ ~ N(−3, 0.1), prior N(0, 1), one weight sample per forward
 /// call shared by the batch (the reparameterisation trick, no flipout), and the KL averaged over the layer's elements.
 /// B is deterministic, as in BLoB, so that the comparison isolates the parameterisation and the sampling.
+/// With <see cref="SampleCount"/> = S &gt; 1 (batched N-sample prediction), S samples of A are drawn, one per replica.
 /// </summary>
-public sealed class BbbAdapter : Adapter, IVariationalAdapter
+public sealed class BbbAdapter : Adapter, IVariationalAdapter, ISampleBatchedAdapter
 {
     public Parameter lora_A;     // μ
     public Parameter lora_A_rho; // ρ
@@ -21,6 +22,10 @@ public sealed class BbbAdapter : Adapter, IVariationalAdapter
     public readonly double PriorStd;
 
     public bool Sample { get; set; } = true;
+
+    public int SampleCount { get; set; } = 1;
+
+    public bool DrawsSamples => Sample;
 
     public BbbAdapter(long inFeatures, long outFeatures, int rank, double alpha, double priorStd = 1.0)
         : base(nameof(BbbAdapter))
@@ -43,6 +48,12 @@ public sealed class BbbAdapter : Adapter, IVariationalAdapter
     public override Tensor forward(Tensor x)
     {
         x = x.to(lora_A.dtype);
+        if (Sample && SampleCount > 1)
+        {
+            var samples = lora_A + Std() * randn([SampleCount, lora_A.shape[0], lora_A.shape[1]], dtype: lora_A.dtype, device: lora_A.device); // [S, r, in]
+            var h = SampleBatching.PerSample(x, SampleCount).matmul(samples.transpose(1, 2)); // [S, B·…, r]
+            return SampleBatching.Unstack(h.matmul(lora_B.t()), x).mul(Scaling);
+        }
         var a = Sample ? lora_A + Std() * randn_like(lora_A) : (Tensor)lora_A;
         return x.matmul(a.t()).matmul(lora_B.t()).mul(Scaling);
     }

@@ -17,8 +17,10 @@ namespace Blob.Methods;
 ///     Δ(x) = (α/r) · B · ( M·x + [ (E∘Ω)·(x∘s) ]∘t ),   E ~ N(0, I) of shape [r, in], drawn once per call.
 /// Each example thus sees its own pseudo-independent sample of A at the cost of two extra rank-r products.
 /// Sampling off: Δ(x) = (α/r) · B·M·x.
+/// With <see cref="SampleCount"/> = S &gt; 1 (batched N-sample prediction), x holds S replicas of the batch and E is
+/// drawn S times, [S, r, in]: replica s uses E_s, and every row keeps its own signs, as S separate calls would.
 /// </summary>
-public sealed class BlobAdapter : Adapter, IVariationalAdapter
+public sealed class BlobAdapter : Adapter, IVariationalAdapter, ISampleBatchedAdapter
 {
     public Parameter lora_A;      // M
     public Parameter lora_A_rho;  // G
@@ -29,6 +31,10 @@ public sealed class BlobAdapter : Adapter, IVariationalAdapter
     public override double Scaling { get; }
 
     public bool Sample { get; set; } = true;
+
+    public int SampleCount { get; set; } = 1;
+
+    public bool DrawsSamples => Sample;
 
     public BlobAdapter(long inFeatures, long outFeatures, BlobOptions options) : base(nameof(BlobAdapter))
     {
@@ -78,13 +84,25 @@ public sealed class BlobAdapter : Adapter, IVariationalAdapter
         return z.mul(Scaling);
     }
 
-    /// <summary>[(E∘Ω)·(x∘s)]∘t for every example (or token) of x, with E drawn once for the call.</summary>
+    /// <summary>
+    /// [(E∘Ω)·(x∘s)]∘t for every example (or token) of x, with E drawn once for the call (once per replica when
+    /// <see cref="SampleCount"/> &gt; 1).
+    /// </summary>
     Tensor FlipoutNoise(Tensor x, Tensor std, long[] weightShape)
     {
-        var delta = randn(weightShape, dtype: x.dtype, device: x.device).mul_(std); // E∘Ω, [outDim, inDim]
-        var s = RademacherSigns(x, weightShape[1]);
-        var t = RademacherSigns(x, weightShape[0]);
-        return x.mul(s).matmul(delta.t()).mul_(t);
+        int samples = SampleCount;
+        if (samples == 1)
+        {
+            var delta = randn(weightShape, dtype: x.dtype, device: x.device).mul_(std); // E∘Ω, [outDim, inDim]
+            var s = RademacherSigns(x, weightShape[1]);
+            var t = RademacherSigns(x, weightShape[0]);
+            return x.mul(s).matmul(delta.t()).mul_(t);
+        }
+        var deltas = randn([samples, weightShape[0], weightShape[1]], dtype: x.dtype, device: x.device).mul_(std); // [S, out, in]
+        var signsIn = RademacherSigns(x, weightShape[1]);
+        var signsOut = RademacherSigns(x, weightShape[0]);
+        var noise = SampleBatching.PerSample(x.mul(signsIn), samples).matmul(deltas.transpose(1, 2)); // [S, B·…, out]
+        return SampleBatching.Unstack(noise, x).mul_(signsOut);
     }
 
     /// <summary>±1 with probability ½ each, shaped to broadcast over x: one vector per example or per token.</summary>

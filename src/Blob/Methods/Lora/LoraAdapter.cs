@@ -9,9 +9,11 @@ namespace Blob.Methods;
 /// Plain LoRA (Hu et al.): Δ(x) = (α/r) · B·A·dropout(x), with A [r, in] initialised as PEFT does (Kaiming-uniform,
 /// a = √5, i.e. U(−1/√in, 1/√in)) and B [out, r] = 0, so training starts at the pretrained model.
 /// With <see cref="DropoutAtInference"/> the dropout stays on in eval mode: that is MC dropout, and then
-/// <see cref="Sample"/> switches it off for the mean prediction (N = 0).
+/// <see cref="Sample"/> switches it off for the mean prediction (N = 0). Dropout masks are drawn per element, so S
+/// replicas of a batch in one call (batched N-sample prediction, <see cref="SampleCount"/>) get S independent masks
+/// with nothing to change.
 /// </summary>
-public sealed class LoraAdapter : Adapter, IStochasticAdapter
+public sealed class LoraAdapter : Adapter, ISampleBatchedAdapter
 {
     public Parameter lora_A;
     public Parameter lora_B;
@@ -23,6 +25,11 @@ public sealed class LoraAdapter : Adapter, IStochasticAdapter
     public bool DropoutAtInference { get; set; }
 
     public bool Sample { get; set; } = true;
+
+    /// <summary>Replicas per call; the forward is the same for any value (masks are drawn per element).</summary>
+    public int SampleCount { get; set; } = 1;
+
+    public bool DrawsSamples => Dropout > 0 && Sample && (training || DropoutAtInference);
 
     /// <summary>
     /// Sees each forward's input x (after dropout) and output Δ(x); null except while the Laplace approximation reads
