@@ -84,7 +84,7 @@ Console.WriteLine($"trained {trained.Steps} steps in {trained.Elapsed.TotalSecon
 //    carry label 0: a batch source wants one, the prediction does not read it.
 var inputs = heldOutExamples.Concat(outOfDistribution.Select((t, i) => new Example($"ood-{i}", t, null, 0))).ToList();
 var source = new TextBatchSource(task, inputs, model.Tokenizer, options.MaxLength);
-manual_seed(Seed);   // the N weight samples come from the seed: the same numbers every run
+manual_seed(Seed);   // the N weight samples come from the seed (training itself may differ in the last digits between runs)
 var probabilities = new double[Samples][][];
 for (int s = 0; s < Samples; s++)
     probabilities[s] = BayesianPrediction.Predict(model.Classifier, source, samples: 1, batchSize: 32, device);
