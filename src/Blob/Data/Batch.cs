@@ -21,17 +21,22 @@ public sealed record Batch(Tensor InputIds, Tensor AttentionMask, Tensor? TokenT
 /// <summary>Something that turns a list of example indices into a batch (tokenised and padded).</summary>
 public interface IBatchSource
 {
+    /// <summary>How many examples the source holds.</summary>
     int Count { get; }
+    /// <summary>How many classes its task has.</summary>
     int NumClasses { get; }
     /// <summary>Tokens of example <paramref name="index"/> before padding (used to group examples of similar length).</summary>
     int Length(int index);
+    /// <summary>The examples <paramref name="indices"/> as one padded batch on <paramref name="device"/>.</summary>
     Batch Make(IReadOnlyList<int> indices, Device device);
 }
 
 /// <summary>A network seen as a classifier over a task's classes: class logits [batch, classes] for a batch.</summary>
 public interface IClassifier
 {
+    /// <summary>The network (the module adapters are injected into and trained).</summary>
     nn.Module Module { get; }
+    /// <summary>The class logits [batch, classes] of a batch (a softmax gives the class probabilities).</summary>
     Tensor ClassLogits(Batch batch);
 }
 

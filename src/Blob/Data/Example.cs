@@ -24,4 +24,9 @@ public enum TaskKind
 /// Choices holds the option texts shown in the prompt; option i is answered by the task's label i. For
 /// <see cref="TaskKind.EncoderMultipleChoice"/>, choice i is the sentence pair (Text, Choices[i]).
 /// </summary>
+/// <param name="Id">A name for the example, unique within its task (results refer to it).</param>
+/// <param name="Text">The text, or the first of a sentence pair; for a causal LM, the whole prompt.</param>
+/// <param name="TextPair">The second sentence of a pair, or null.</param>
+/// <param name="Label">The index of the right label among the task's labels.</param>
+/// <param name="Choices">A multiple-choice question's option texts, or null.</param>
 public sealed record Example(string Id, string Text, string? TextPair, int Label, IReadOnlyList<string>? Choices = null);

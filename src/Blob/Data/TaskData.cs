@@ -4,6 +4,12 @@ namespace Blob.Data;
 /// A task ready for training and evaluation: its examples and the names of its labels (for multiple choice, the
 /// answer tokens: "A","B",... or "False","True"). Note says anything results must report (e.g. how a split was made).
 /// </summary>
+/// <param name="Name">The task's name (rte, mrpc, ... or your own), for results.</param>
+/// <param name="Kind">How the task is fed to a model: a sequence classifier's head, or multiple choice.</param>
+/// <param name="Labels">The names of the labels, in the order of <see cref="Example.Label"/>.</param>
+/// <param name="Train">The training examples.</param>
+/// <param name="Eval">The evaluation examples (the dev or test split).</param>
+/// <param name="Note">What results must report about the data, or null.</param>
 public sealed record TaskData(
     string Name,
     TaskKind Kind,
@@ -12,6 +18,7 @@ public sealed record TaskData(
     IReadOnlyList<Example> Eval,
     string? Note = null)
 {
+    /// <summary>How many labels the task has.</summary>
     public int NumLabels => Labels.Count;
 
     /// <summary>The validation split carved from the training split (<see cref="ValidationSplit"/>); empty without one.</summary>

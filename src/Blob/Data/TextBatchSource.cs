@@ -22,6 +22,10 @@ public sealed class TextBatchSource : IBatchSource
     readonly int _padId;
     readonly bool _decoder;
 
+    /// <summary>
+    /// Tokenises <paramref name="examples"/> (of <paramref name="task"/>, which says how they are read and how many
+    /// classes there are) with <paramref name="tokenizer"/>, truncated to <paramref name="maxLength"/> tokens.
+    /// </summary>
     public TextBatchSource(TaskData task, IReadOnlyList<Example> examples, ITextTokenizer tokenizer, int maxLength)
     {
         _task = task;
@@ -69,10 +73,15 @@ public sealed class TextBatchSource : IBatchSource
         return pairs;
     }
 
+    /// <inheritdoc/>
     public int Count => _examples.Count;
+    /// <inheritdoc/>
     public int NumClasses => _task.NumLabels;
+    /// <summary>The examples, in the order of the predictions made from this source.</summary>
     public IReadOnlyList<Example> Examples => _examples;
+    /// <inheritdoc/>
     public int Length(int index) => _encoded[index].Length;
+    /// <summary>Every example's label, in order.</summary>
     public int[] Labels => _examples.Select(e => e.Label).ToArray();
 
     TokenizedText EncodePrompt(ITextTokenizer tokenizer, string prompt, int maxLength)
@@ -87,6 +96,7 @@ public sealed class TextBatchSource : IBatchSource
         return new TokenizedText(ids, new int[ids.Length]);
     }
 
+    /// <inheritdoc/>
     public Batch Make(IReadOnlyList<int> indices, Device device)
     {
         if (_choicePairs is not null) return MakeChoices(indices, device);

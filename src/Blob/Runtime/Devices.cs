@@ -5,6 +5,8 @@ namespace Blob.Runtime;
 /// <summary>Chooses where tensors live: "cpu", "cuda", "cuda:1", or "auto" (CUDA when TorchSharp's CUDA build is present).</summary>
 public static class Devices
 {
+    /// <summary>The device <paramref name="name"/> names ("cpu", "cuda", "cuda:N", or "auto"/null/empty for the best
+    /// available); throws <see cref="BlobException"/> for a name this build cannot use.</summary>
     public static torch.Device Parse(string? name)
     {
         name = Normalise(name);

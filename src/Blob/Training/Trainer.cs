@@ -12,10 +12,22 @@ using static TorchSharp.torch;
 namespace Blob.Training;
 
 /// <summary>What the trainer reports after every optimiser step.</summary>
+/// <param name="Step">Optimiser steps done (1 after the first).</param>
+/// <param name="TotalSteps">Optimiser steps of the whole run.</param>
+/// <param name="Loss">This step's negative log-likelihood (cross-entropy), averaged over its examples.</param>
+/// <param name="Kl">The adapters' KL divergence to the prior after this step (0 for methods without one).</param>
+/// <param name="KlWeight">The KL's weight λ at this step (BLoB's re-weighting; 0 without a KL).</param>
+/// <param name="LearningRate">The likelihood optimiser's learning rate at this step (warm-up and decay applied).</param>
+/// <param name="TrainAccuracy">The accuracy on the training batches seen so far in this run, from 0 to 1.</param>
+/// <param name="Elapsed">Training time so far, the part before a resumption included.</param>
 public sealed record TrainingProgress(long Step, long TotalSteps, double Loss, double Kl, double KlWeight,
     double LearningRate, double TrainAccuracy, TimeSpan Elapsed);
 
 /// <summary>How a run ended; Elapsed is its whole training time, the part before a resumption included.</summary>
+/// <param name="Steps">Optimiser steps of the run.</param>
+/// <param name="FinalLoss">The last step's loss (negative log-likelihood).</param>
+/// <param name="Elapsed">The whole training time, the part before a resumption included.</param>
+/// <param name="Resumed">Whether the run continued from a checkpoint.</param>
 public sealed record TrainingResult(long Steps, double FinalLoss, TimeSpan Elapsed, bool Resumed);
 
 /// <summary>
@@ -32,6 +44,8 @@ public sealed class Trainer
     readonly TrainingOptions _options;
     readonly Device _device;
 
+    /// <summary>A trainer of <paramref name="classifier"/>'s adapters (inject them first: <see cref="MethodOptions.Apply"/>)
+    /// on <paramref name="data"/>, with <paramref name="options"/>, on <paramref name="device"/>.</summary>
     public Trainer(IClassifier classifier, IBatchSource data, TrainingOptions options, Device device)
     {
         _classifier = classifier;
@@ -41,8 +55,10 @@ public sealed class Trainer
         if (data.Count == 0) throw new BlobException("the training set is empty");
     }
 
+    /// <summary>Batches in one pass over the training set (the last one may be smaller).</summary>
     public long MicroBatchesPerEpoch => (_data.Count + _options.BatchSize - 1) / _options.BatchSize;
 
+    /// <summary>Optimiser steps of the run: <see cref="TrainingOptions.Steps"/>, or those that <see cref="TrainingOptions.Epochs"/> make.</summary>
     public long TotalSteps => _options.Steps > 0
         ? _options.Steps
         : Math.Max(1, (long)Math.Ceiling(_options.Epochs * MicroBatchesPerEpoch / _options.GradientAccumulation));
@@ -50,6 +66,12 @@ public sealed class Trainer
     /// <summary>Optimiser steps in one pass over the training set (at least 1).</summary>
     public long StepsPerEpoch => Math.Max(1, MicroBatchesPerEpoch / _options.GradientAccumulation);
 
+    /// <summary>
+    /// Trains the adapters (and the fully trained modules) for <see cref="TotalSteps"/> steps, calling
+    /// <paramref name="onStep"/> after each, and leaves the model in evaluation mode. With <paramref name="checkpointDir"/>
+    /// it writes checkpoints there (at the end, every <see cref="TrainingOptions.CheckpointEvery"/> steps and when
+    /// <paramref name="cancel"/> stops it), and <paramref name="resume"/> continues from one exactly.
+    /// </summary>
     public TrainingResult Train(string? checkpointDir = null, bool resume = false,
         Action<TrainingProgress>? onStep = null, CancellationToken cancel = default)
     {

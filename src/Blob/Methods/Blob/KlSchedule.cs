@@ -4,7 +4,7 @@ namespace Blob.Methods;
 /// <summary>
 /// The weight λ_i of the KL term at training step i (paper Appendix B.1, Eq. 70): a cycle of M steps whose weights
 /// sum to 1, rising geometrically so the model first fits the data and then pays the complexity cost.
-/// M is the dataset's pseudo-rescaled number of mini-batches (see <see cref="PseudoRescaledBatches"/>).
+/// M is the dataset's pseudo-rescaled number of mini-batches (see <see cref="KlSchedule.PseudoRescaledBatches"/>).
 /// </summary>
 public enum KlWeighting
 {
