@@ -37,7 +37,7 @@ public static class EvalCommand
             var progress = new ProgressReporter("", p.GetValue(options.Quiet));
             void Report(RunResult r)
             {
-                progress.WriteLine($"{r.Task,-14} {r.Method,-5}: ACC {r.Accuracy * 100:F2}  ECE {r.Ece * 100:F2}  NLL {r.Nll:F4}  Brier {r.Brier:F4}  (n = {r.Count})");
+                progress.WriteLine($"{r.Task,-14} {r.Method,-5}: ACC {r.Accuracy * 100:F2}  ECE {r.Ece * 100:F2}  NLL {r.Nll:F4}  Brier {r.Brier:F4}  AURC {r.Aurc * 100:F2}  (n = {r.Count})");
                 results.Add(r);
                 if (path is not null) AtomicFile.WriteAllText(path, ToJson(results));
             }

@@ -71,7 +71,7 @@ public static class TrainCommand
     public static void Print(ExperimentResult r)
     {
         void Line(Blob.Reports.RunResult x) =>
-            Console.WriteLine($"{x.Task + (x.Split is { } s ? $" ({s})" : ""),-14} {x.Method,-5} seed {x.Seed}: ACC {x.Accuracy * 100:F2}  ECE {x.Ece * 100:F2}  NLL {x.Nll:F4}  Brier {x.Brier:F4}  (n = {x.Count})");
+            Console.WriteLine($"{x.Task + (x.Split is { } s ? $" ({s})" : ""),-14} {x.Method,-5} seed {x.Seed}: ACC {x.Accuracy * 100:F2}  ECE {x.Ece * 100:F2}  NLL {x.Nll:F4}  Brier {x.Brier:F4}  AURC {x.Aurc * 100:F2}  (n = {x.Count})");
         if (r.Validation is { } v && !ReferenceEquals(v, r.Result)) Line(v);
         Line(r.Result);
         foreach (var o in r.OutOfDistribution) Line(o);

@@ -3,8 +3,30 @@ namespace Blob.Evaluation;
 /// <summary>One bin of a reliability diagram: confidences in [Lower, Upper), how many, their accuracy and mean confidence.</summary>
 public sealed record ReliabilityBin(double Lower, double Upper, int Count, double Accuracy, double Confidence);
 
-/// <summary>The four numbers the paper reports for a set of predictions.</summary>
-public sealed record MetricSet(int Count, double Accuracy, double Ece, double Nll, double Brier);
+/// <summary>The four numbers the paper reports for a set of predictions, and the area under the risk–coverage curve.</summary>
+public sealed record MetricSet(int Count, double Accuracy, double Ece, double Nll, double Brier, double Aurc);
+
+/// <summary>
+/// The risk–coverage curve of selective classification, one point per number of examples kept: the examples ranked by
+/// confidence (the top probability), most confident first, and at rank k (1-based) Coverage[k−1] = k/n and Risk[k−1]
+/// the error rate of the k most confident. Confidence[k−1] and Correct[k−1] describe the example ranked k, and
+/// Index[k−1] is its position in the input, so a point can be traced back to its example.
+/// </summary>
+public sealed record RiskCoverageCurve(int[] Index, double[] Confidence, bool[] Correct, double[] Coverage, double[] Risk)
+{
+    /// <summary>The area under the curve: the mean of <see cref="Risk"/> (see <see cref="Metrics.Aurc"/>).</summary>
+    public double Aurc => Risk.Average();
+
+    /// <summary>One line per rank: "rank,coverage,risk,confidence,correct,index" (rank 1 is the most confident).</summary>
+    public string ToCsv()
+    {
+        var sb = new System.Text.StringBuilder("rank,coverage,risk,confidence,correct,index\n");
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        for (int k = 0; k < Risk.Length; k++)
+            sb.Append(c, $"{k + 1},{Coverage[k]:R},{Risk[k]:R},{(double.IsFinite(Confidence[k]) ? Confidence[k].ToString("R", c) : "")},{(Correct[k] ? 1 : 0)},{Index[k]}\n");
+        return sb.ToString();
+    }
+}
 
 /// <summary>
 /// Calibration metrics on predicted probabilities (one row per example, one column per class) and true labels,
@@ -18,7 +40,48 @@ public static class Metrics
     public const double MinProbability = 1e-12;
 
     public static MetricSet Evaluate(double[][] probs, int[] labels, int bins = DefaultBins) =>
-        new(labels.Length, Accuracy(probs, labels), Ece(probs, labels, bins), Nll(probs, labels), Brier(probs, labels));
+        new(labels.Length, Accuracy(probs, labels), Ece(probs, labels, bins), Nll(probs, labels), Brier(probs, labels), Aurc(probs, labels));
+
+    /// <summary>
+    /// The risk–coverage curve (Geifman and El-Yaniv, 2017): examples sorted by confidence κ_i = max_c p_ic, descending;
+    /// ties broken by the example's index (the earlier first), and a confidence that is not a number ranked last. The
+    /// loss of an example is the 0/1 error of its top-1 class (<see cref="ArgMax"/>, as <see cref="Accuracy"/>).
+    /// </summary>
+    public static RiskCoverageCurve RiskCoverage(double[][] probs, int[] labels)
+    {
+        Check(probs, labels);
+        int n = labels.Length;
+        var confidence = probs.Select(p => p[ArgMax(p)]).ToArray();
+        var order = Enumerable.Range(0, n).ToArray();
+        // descending confidence, NaN last, ties by index: a total order, so the sort's stability does not matter
+        Array.Sort(order, (a, b) =>
+        {
+            double ca = confidence[a], cb = confidence[b];
+            int byConfidence = double.IsNaN(ca) ? (double.IsNaN(cb) ? 0 : 1) : double.IsNaN(cb) ? -1 : cb.CompareTo(ca);
+            return byConfidence != 0 ? byConfidence : a.CompareTo(b);
+        });
+        var correct = order.Select(i => ArgMax(probs[i]) == labels[i]).ToArray();
+        var coverage = new double[n];
+        var risk = new double[n];
+        int errors = 0;
+        for (int k = 0; k < n; k++)
+        {
+            if (!correct[k]) errors++;
+            coverage[k] = (k + 1) / (double)n;
+            risk[k] = errors / (double)(k + 1);
+        }
+        return new RiskCoverageCurve(order, order.Select(i => confidence[i]).ToArray(), correct, coverage, risk);
+    }
+
+    /// <summary>
+    /// Area under the risk–coverage curve (Geifman, Uziel and El-Yaniv, 2019), lower is better:
+    /// AURC = (1/n) Σ_{k=1..n} r_k, with r_k = (1/k) Σ_{j=1..k} [ŷ_σ(j) ≠ y_σ(j)] the selective risk of the k most
+    /// confident examples (σ: the order of <see cref="RiskCoverage"/>). A fraction (0..1) like the error rate;
+    /// 0 when every example is right. With m errors among n, ranking all the right ones first gives the smallest
+    /// possible value, (1/n)·[m − (n − m)(H_n − H_{n−m})], and all the wrong ones first the largest,
+    /// (1/n)·[m + m(H_n − H_m)], where H_k = Σ_{j=1..k} 1/j.
+    /// </summary>
+    public static double Aurc(double[][] probs, int[] labels) => RiskCoverage(probs, labels).Aurc;
 
     /// <summary>The fraction of examples whose top-1 class (the first one on ties) is the label.</summary>
     public static double Accuracy(double[][] probs, int[] labels) =>

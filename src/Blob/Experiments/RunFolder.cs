@@ -20,30 +20,38 @@ public enum ExistingRun
 }
 
 /// <summary>
-/// The files one evaluated split writes in a run's folder: its result, its predictions and its reliability diagram
-/// (written in that order, so that a result file means the split is complete). Out-of-distribution sets write a result only.
+/// The files one evaluated split writes in a run's folder: its risk–coverage curve (<see cref="Metrics.RiskCoverage"/>
+/// as CSV: rank, coverage, risk, confidence, correct, index), its predictions and its reliability diagram, then its
+/// result (written last, so that a result file means the split is complete). Out-of-distribution sets write a result
+/// and a curve. Runs written before the curve was recorded lack it, and still count as complete.
 /// </summary>
-public sealed record RunFiles(string Result, string? Predictions = null, string? Diagram = null, string? Split = null)
+public sealed record RunFiles(string Result, string? Predictions = null, string? Diagram = null, string? Split = null, string? RiskCoverage = null)
 {
-    public static readonly RunFiles Dev = new(RunFolder.Result, RunFolder.Predictions, "reliability.png");
-    public static readonly RunFiles Validation = new("validation.json", "validation-predictions.json", "validation-reliability.png", "validation");
+    public static readonly RunFiles Dev = new(RunFolder.Result, RunFolder.Predictions, "reliability.png", RiskCoverage: "risk-coverage.csv");
+    public static readonly RunFiles Validation = new("validation.json", "validation-predictions.json", "validation-reliability.png", "validation",
+        "validation-risk-coverage.csv");
 
     /// <summary>" (validation split)" for titles, or nothing for the reported split.</summary>
     public string Caption => Split is null ? "" : $" ({Split} split)";
-    public static RunFiles OutOfDistribution(string task) => new($"ood-{task}.json");
+    public static RunFiles OutOfDistribution(string task) => new($"ood-{task}.json", RiskCoverage: $"ood-{task}-risk-coverage.csv");
 
-    public IEnumerable<string> Names => new[] { Result, Predictions, Diagram }.OfType<string>();
+    public IEnumerable<string> Names => new[] { Result, Predictions, Diagram, RiskCoverage }.OfType<string>();
 
     public bool Exists(string dir) => File.Exists(Path.Combine(dir, Result)) && (Predictions is null || File.Exists(Path.Combine(dir, Predictions)));
 
+    /// <summary>The split's result and predictions; a result written before AURC was recorded gets it from the predictions.</summary>
     public (RunResult, double[][], int[]) Load(string dir)
     {
         var (probs, labels) = Predictions is null ? ([], []) : Experiment.LoadPredictions(Path.Combine(dir, Predictions));
-        return (RunResult.Load(Path.Combine(dir, Result)), probs, labels);
+        var result = RunResult.Load(Path.Combine(dir, Result));
+        if (result.Aurc is null && labels.Length > 0 && labels.Length == probs.Length) result = result with { Aurc = Metrics.Aurc(probs, labels) };
+        return (result, probs, labels);
     }
 
     public void Save(string dir, RunResult result, double[][] probs, int[] labels, string title, string method)
     {
+        if (RiskCoverage is not null && labels.Length > 0)
+            AtomicFile.WriteAllText(Path.Combine(dir, RiskCoverage), Metrics.RiskCoverage(probs, labels).ToCsv());
         if (Predictions is not null) Experiment.SavePredictions(Path.Combine(dir, Predictions), probs, labels);
         if (Diagram is not null)
             ReliabilityDiagram.Save(Path.Combine(dir, Diagram), title, new ReliabilitySeries(method, Metrics.ReliabilityBins(probs, labels), result.Ece));
@@ -140,6 +148,6 @@ public static class RunFolder
             if (Directory.Exists(Path.Combine(dir, name))) Directory.Delete(Path.Combine(dir, name), recursive: true);
         foreach (var name in RunFiles.Dev.Names.Concat(RunFiles.Validation.Names).Append(RunSettings.FileName))
             File.Delete(Path.Combine(dir, name));
-        foreach (var ood in Directory.GetFiles(dir, "ood-*.json")) File.Delete(ood);
+        foreach (var ood in Directory.GetFiles(dir, "ood-*.json").Concat(Directory.GetFiles(dir, "ood-*-risk-coverage.csv"))) File.Delete(ood);
     }
 }

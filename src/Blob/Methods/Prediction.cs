@@ -115,10 +115,12 @@ public static class BayesianPrediction
     /// (k = <paramref name="samplesPerCall"/>, else <see cref="SamplesPerCall"/>): the batch is repeated k times along
     /// its first dimension and each stochastic adapter draws k weight samples, replica s using sample s
     /// (<see cref="ISampleBatchedAdapter"/>), which is the distribution of k separate passes. <paramref name="onPass"/>
-    /// is called with the number of samples done: 0 before the first call, then after each.
+    /// is called with the number of samples done: 0 before the first call, then after each. <paramref name="onSamples"/>,
+    /// where given, sees each call's per-sample probabilities [k, B, C] (float32, sample-major) before they are summed;
+    /// the tensor dies with the call, so it must copy out what it keeps (see <see cref="SampleProbabilities"/>).
     /// </summary>
     public static Tensor AveragedProbabilities(IClassifier classifier, Batch batch, int samples, Action<int>? onPass = null,
-        int? samplesPerCall = null)
+        int? samplesPerCall = null, Action<Tensor>? onSamples = null)
     {
         int passes = Math.Max(1, samples);
         int perCall = samples <= 1 ? 1 : Math.Clamp(samplesPerCall ?? SamplesPerCall(classifier, batch, samples), 1, passes);
@@ -138,12 +140,15 @@ public static class BayesianPrediction
                     {
                         AdapterInjection.SetSampleCount(classifier.Module, 1);
                         p = nn.functional.softmax(classifier.ClassLogits(batch).to(ScalarType.Float32), 1);
+                        onSamples?.Invoke(p.unsqueeze(0));
                     }
                     else
                     {
                         AdapterInjection.SetSampleCount(classifier.Module, k);
                         var logits = classifier.ClassLogits(Replicated(batch, k)).to(ScalarType.Float32); // [k·B, C]
-                        p = nn.functional.softmax(logits, 1).view(k, batch.Size, -1).sum([0L]); // not sum(0): that is sum(ScalarType.Byte)
+                        var perSample = nn.functional.softmax(logits, 1).view(k, batch.Size, -1);
+                        onSamples?.Invoke(perSample);
+                        p = perSample.sum([0L]); // not sum(0): that is sum(ScalarType.Byte)
                     }
                     if (sum is null) sum = p.MoveToOuterDisposeScope();
                     else sum.add_(p);
@@ -153,6 +158,39 @@ public static class BayesianPrediction
         }
         finally { AdapterInjection.SetSampleCount(classifier.Module, 1); }
         return sum!.div_(passes);
+    }
+
+    /// <summary>
+    /// The probabilities of every one of the N samples for one batch, [samples][examples][classes] (N = 0: the one pass
+    /// with the mean weights, sampling off), drawn as <see cref="Predict"/> draws them (k samples per forward call), and
+    /// their mean [examples][classes], which is what <see cref="AveragedProbabilities"/> gives. For uncertainty that needs
+    /// the samples themselves (the mutual information of <c>blob score</c>); <see cref="Predict"/> is unchanged.
+    /// </summary>
+    public static (double[][][] Samples, double[][] Mean) SampleProbabilities(IClassifier classifier, Batch batch, int samples,
+        int? samplesPerCall = null)
+    {
+        var model = classifier.Module;
+        model.eval();
+        var perSample = new List<double[][]>();
+        void Keep(Tensor p) // [k, B, C]
+        {
+            var flat = p.cpu().to(ScalarType.Float64).data<double>().ToArray();
+            int k = (int)p.shape[0], b = (int)p.shape[1], c = (int)p.shape[2];
+            for (int s = 0; s < k; s++)
+                perSample.Add(Enumerable.Range(0, b).Select(i => flat.AsSpan((s * b + i) * c, c).ToArray()).ToArray());
+        }
+        AdapterInjection.SetSampling(model, samples > 0);
+        try
+        {
+            using var _ = no_grad();
+            using var scope = NewDisposeScope();
+            var mean = AveragedProbabilities(classifier, batch, samples, samplesPerCall: samplesPerCall, onSamples: Keep)
+                .cpu().to(ScalarType.Float64);
+            var flat = mean.data<double>().ToArray();
+            int classes = (int)mean.shape[1];
+            return (perSample.ToArray(), Enumerable.Range(0, (int)mean.shape[0]).Select(i => flat.AsSpan(i * classes, classes).ToArray()).ToArray());
+        }
+        finally { AdapterInjection.SetSampling(model, true); }
     }
 
     /// <summary>The batch repeated k times along its first dimension, sample-major (rows s·B … s·B + B − 1 are replica s).</summary>

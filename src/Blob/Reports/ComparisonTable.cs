@@ -5,8 +5,10 @@ using System.Text;
 namespace Blob.Reports;
 
 /// <summary>
-/// The paper's comparison table: for each metric (ACC, ECE, NLL, Brier) and method, one cell per task with the
-/// mean ± standard deviation over seeds. ACC and ECE are printed ×100; NLL and Brier as they are. The standard
+/// The paper's comparison table: for each metric (ACC, ECE, NLL, Brier, then AURC) and method, one cell per task with the
+/// mean ± standard deviation over seeds. ACC, ECE and AURC (the area under the risk–coverage curve, lower is better;
+/// a fraction like the error rate) are printed ×100, their rows say so; NLL and Brier as they are. Results written
+/// before AURC was recorded have none; where every run of the table lacks it, the row is left out. The standard
 /// deviation is the sample one (n − 1); a single seed shows its value alone. Wall-clock training and evaluation times follow
 /// as two more rows, over the runs that recorded them.
 /// </summary>
@@ -17,6 +19,7 @@ public sealed class ComparisonTable
     static readonly (string Name, Func<RunResult, double?> Value, double Scale, int Decimals)[] MetricColumns =
     [
         ("ACC", r => r.Accuracy, 100, 2), ("ECE", r => r.Ece, 100, 2), ("NLL", r => r.Nll, 1, 2), ("Brier", r => r.Brier, 1, 2),
+        ("AURC", r => r.Aurc, 100, 2),
         ("Train s", r => r.TrainSeconds, 1, 0), ("Eval s", r => r.EvalSeconds, 1, 0),
     ];
 
@@ -33,7 +36,7 @@ public sealed class ComparisonTable
         Methods = results.Select(r => r.Method).Distinct().ToList();
     }
 
-    /// <summary>Mean ± std over seeds of one metric ("ACC", "ECE", "NLL", "Brier", "Train s", "Eval s"), scaled as printed; null if no run has it.</summary>
+    /// <summary>Mean ± std over seeds of one metric ("ACC", "ECE", "NLL", "Brier", "AURC", "Train s", "Eval s"), scaled as printed; null if no run has it.</summary>
     public Cell? Get(string metric, string method, string task)
     {
         var (_, value, scale, _) = MetricColumns.Single(m => m.Name == metric);

@@ -14,7 +14,8 @@ namespace Blob.Reports;
 /// Accuracy and ECE are fractions (0..1) here; tables print them ×100 as the paper does. TrainSeconds and EvalSeconds
 /// are wall-clock times (training: all of it, across resumptions), absent in results written before they were recorded.
 /// Split is "validation" for a result on the validation split carved from the training split, absent for the task's
-/// reported (dev) split.
+/// reported (dev) split. Aurc is the area under the risk–coverage curve (<see cref="Metrics.Aurc"/>), a fraction like
+/// the error rate; absent in results written before it was recorded.
 /// A metric that is not finite (NaN, ±∞: a diverged model's probabilities) is written as null with a note, and read
 /// back as NaN: JSON has no such numbers, and a run must not be lost to writing its result.
 /// </summary>
@@ -30,7 +31,8 @@ public sealed record RunResult(
     IReadOnlyList<string>? Notes = null,
     double? TrainSeconds = null,
     double? EvalSeconds = null,
-    string? Split = null)
+    string? Split = null,
+    double? Aurc = null)
 {
     static readonly JsonSerializerOptions Options = new()
     {
@@ -41,7 +43,7 @@ public sealed record RunResult(
     };
 
     public static RunResult From(string task, string method, int seed, MetricSet m, IReadOnlyList<string>? notes = null) =>
-        new(task, method, seed, m.Count, m.Accuracy, m.Ece, m.Nll, m.Brier, notes);
+        new(task, method, seed, m.Count, m.Accuracy, m.Ece, m.Nll, m.Brier, notes, Aurc: m.Aurc);
 
     public string ToJson() => JsonSerializer.Serialize(WithNonFiniteNotes(), Options);
 
@@ -51,7 +53,7 @@ public sealed record RunResult(
     /// <summary>This result with a note for each metric that is not finite ("nll is not finite (NaN): ..."), once each.</summary>
     public RunResult WithNonFiniteNotes()
     {
-        var metrics = new (string Name, double Value)[] { ("accuracy", Accuracy), ("ece", Ece), ("nll", Nll), ("brier", Brier) };
+        var metrics = new (string Name, double Value)[] { ("accuracy", Accuracy), ("ece", Ece), ("nll", Nll), ("brier", Brier), ("aurc", Aurc ?? 0) };
         var notes = (Notes ?? []).ToList();
         foreach (var (name, value) in metrics.Where(m => !double.IsFinite(m.Value)))
         {

@@ -196,4 +196,56 @@ public sealed class ReportsTests : IDisposable
         var keep = Environment.GetEnvironmentVariable("BLOB_KEEP_PLOTS");
         if (keep is not null) foreach (var p in new[] { one, all }) File.Copy(p, Path.Combine(keep, Path.GetFileName(p)), true);
     }
+
+    /// <summary>AURC is written to result.json, printed ×100 in the table; a result without it (written before) still loads.</summary>
+    [Fact]
+    public void AurcIsRecordedTabulatedAndOptional()
+    {
+        double[][] probs = [[0.6, 0.4], [0.1, 0.9], [0.3, 0.7], [0.8, 0.2]];
+        var result = RunResult.From("rte", "blob", 1, Metrics.Evaluate(probs, [1, 1, 1, 1]));
+        var path = Path.Combine(dir, "result.json");
+        result.Save(path);
+        Assert.Contains("\"aurc\": 0.333", File.ReadAllText(path));
+        Assert.Equal(1.0 / 3, RunResult.Load(path).Aurc!.Value, 15);
+
+        var old = Path.Combine(dir, "old.json");
+        File.WriteAllText(old, "{\"task\": \"rte\", \"method\": \"mle\", \"seed\": 1, \"count\": 4, \"accuracy\": 0.5, \"ece\": 0.1, \"nll\": 0.7, \"brier\": 0.4}");
+        var before = RunResult.Load(old);
+        Assert.Null(before.Aurc);
+        Assert.DoesNotContain("aurc", before.ToJson());
+
+        var table = new ComparisonTable([RunResult.Load(path), before]);
+        var md = table.ToMarkdown();
+        Assert.Contains("| AURC (×100) | blob | 33.33 |", md);
+        Assert.Contains("| AURC (×100) | mle | – |", md);
+        Assert.Contains("AURC,blob,rte,33.33", table.ToCsv());
+        Assert.DoesNotContain("AURC", new ComparisonTable([before]).ToMarkdown()); // no run has it: no row
+
+        var nan = new RunResult("rte", "blob", 1, 4, 0.5, 0.1, 0.7, 0.4, Aurc: double.NaN);
+        nan.Save(path);
+        Assert.Contains("\"aurc\": null", File.ReadAllText(path));
+        Assert.Contains("aurc is not finite (NaN): written as null", RunResult.Load(path).Notes!);
+    }
+
+    /// <summary>A split's files: the risk–coverage curve beside the predictions, and AURC filled in for an old result.</summary>
+    [Fact]
+    public void ASplitWritesItsCurveAndAnOldResultGetsAurcFromItsPredictions()
+    {
+        double[][] probs = [[0.6, 0.4], [0.1, 0.9], [0.3, 0.7], [0.8, 0.2]];
+        int[] labels = [1, 1, 1, 1];
+        var files = Blob.Experiments.RunFiles.Dev;
+        var result = RunResult.From("rte", "blob", 1, Metrics.Evaluate(probs, labels));
+        files.Save(dir, result, probs, labels, "title", "BLoB");
+        var csv = File.ReadAllLines(Path.Combine(dir, "risk-coverage.csv"));
+        Assert.Equal(5, csv.Length);
+        Assert.Equal("4,1,0.5,0.6,0,0", csv[4]);
+
+        (result with { Aurc = null }).Save(Path.Combine(dir, "result.json")); // as written before AURC was recorded
+        var (back, _, _) = files.Load(dir);
+        Assert.Equal(1.0 / 3, back.Aurc!.Value, 15);
+
+        var ood = Blob.Experiments.RunFiles.OutOfDistribution("arc-e");
+        ood.Save(dir, result, probs, labels, "title", "BLoB");
+        Assert.True(File.Exists(Path.Combine(dir, "ood-arc-e-risk-coverage.csv")));
+    }
 }
