@@ -15,6 +15,7 @@ public static class RiskCoverageDiagram
 {
     public const int Width = 640, Height = 520;
 
+    /// <summary>One line per method (in the order given, coloured as in the reliability overlay).</summary>
     public static void SaveOverlay(string path, string title, IReadOnlyList<RiskCoverageSeries> series)
     {
         var plot = new Plot();
@@ -34,8 +35,7 @@ public static class RiskCoverageDiagram
             line.LegendText = $"{series[i].Method} (AURC {Percent(curve.Aurc)})";
             maxRisk = Math.Max(maxRisk, ys.Where(double.IsFinite).DefaultIfEmpty(0).Max());
         }
-        // the risk of answering everything at random among two labels, for scale
-        plot.Axes.SetLimits(0, 1, 0, Math.Max(0.05, maxRisk * 1.15));
+        plot.Axes.SetLimits(0, 1, 0, Math.Clamp(maxRisk * 1.15, 0.05, 1.02)); // a risk is at most 1
         plot.ShowLegend(Alignment.UpperLeft);
         plot.Legend.FontSize = 13;
         Figure.SavePng(plot, path, Width, Height);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Blob.Training;
 using ScottPlot;
 
@@ -10,9 +11,11 @@ namespace Blob.Reports;
 /// </summary>
 public static class TrainingCurves
 {
+    /// <summary>The picture's name in a run's folder.</summary>
     public const string FileName = "training-curves.png";
     public const int Width = 960, Height = 680;
 
+    /// <summary>Writes the four panels of <paramref name="rows"/> to <paramref name="path"/>, <paramref name="title"/> over the first.</summary>
     public static void Save(string path, string title, IReadOnlyList<TrainingLogRow> rows)
     {
         double[] steps = rows.Select(r => (double)r.Step).ToArray();
@@ -38,15 +41,37 @@ public static class TrainingCurves
             line.Color = color;
             line.LineWidth = 1.5f;
             if (steps.Length == 1) line.MarkerSize = 6;
+            var finite = values.Where(double.IsFinite).DefaultIfEmpty(0).ToArray();
+            double range = finite.Max() - finite.Min(), magnitude = finite.Max(Math.Abs);
+            plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => Tick(v, range, magnitude) };
         }
         else
         {
-            var note = plot.Add.Text(steps.Length == 0 ? "no steps logged" : "no KL term for this method", 0.5, 0.5);
+            double first = steps.Length > 0 ? steps[0] : 0, last = steps.Length > 1 ? steps[^1] : first + 1;
+            var note = plot.Add.Text(steps.Length == 0 ? "no steps logged" : "no KL term for this method", (first + last) / 2, 0.5);
             note.LabelAlignment = Alignment.MiddleCenter;
             note.LabelFontSize = 14;
             note.LabelFontColor = Colors.Gray;
-            plot.Axes.SetLimits(0, 1, 0, 1);
+            plot.Axes.SetLimits(first, last, 0, 1);
+            plot.Axes.Left.TickLabelStyle.IsVisible = false; // no values: no scale
         }
         return plot;
+    }
+
+    /// <summary>
+    /// A tick label with as many digits as the panel's range needs: a KL of 157,681.2 that moves by 2, a λ of 0.0080,
+    /// a learning rate of 5.0E-4 (ScottPlot's default labels repeat "157,681" or print "0" for such values).
+    /// </summary>
+    public static string Tick(double v, double range, double magnitude)
+    {
+        if (v == 0) return "0";
+        if (range <= 0) range = Math.Abs(v);
+        if (magnitude < 1e-3 || magnitude >= 1e6)
+        {
+            int significant = Math.Clamp((int)Math.Ceiling(Math.Log10(magnitude / range)) + 2, 1, 10);
+            return v.ToString("0." + new string('0', significant - 1) + "E+0", CultureInfo.InvariantCulture);
+        }
+        int decimals = Math.Clamp((int)Math.Ceiling(-Math.Log10(range)) + 1, 0, 10);
+        return v.ToString("F" + decimals, CultureInfo.InvariantCulture);
     }
 }

@@ -70,12 +70,18 @@ public sealed class Trainer
     /// Trains the adapters (and the fully trained modules) for <see cref="TotalSteps"/> steps, calling
     /// <paramref name="onStep"/> after each, and leaves the model in evaluation mode. With <paramref name="checkpointDir"/>
     /// it writes checkpoints there (at the end, every <see cref="TrainingOptions.CheckpointEvery"/> steps and when
-    /// <paramref name="cancel"/> stops it), and <paramref name="resume"/> continues from one exactly. With
-    /// <paramref name="logPath"/> every step's values go to a <see cref="TrainingLog"/> there, written just before each
-    /// checkpoint and at the end; a resumption keeps its rows up to the checkpoint's step.
+    /// <paramref name="cancel"/> stops it), and <paramref name="resume"/> continues from one exactly.
     /// </summary>
     public TrainingResult Train(string? checkpointDir = null, bool resume = false,
-        Action<TrainingProgress>? onStep = null, CancellationToken cancel = default, string? logPath = null)
+        Action<TrainingProgress>? onStep = null, CancellationToken cancel = default) =>
+        Train(checkpointDir, resume, onStep, cancel, logPath: null);
+
+    /// <summary>
+    /// <see cref="Train(string?, bool, Action{TrainingProgress}?, CancellationToken)"/>, with every step's values also
+    /// going to a <see cref="TrainingLog"/> at <paramref name="logPath"/> (null: none), written just before each
+    /// checkpoint and at the end; a resumption keeps its rows up to the checkpoint's step.
+    /// </summary>
+    public TrainingResult Train(string? checkpointDir, bool resume, Action<TrainingProgress>? onStep, CancellationToken cancel, string? logPath)
     {
         var model = _classifier.Module;
         // The whole run in one scope (see Runtime.TensorLifetimes): what training makes besides the parameters'

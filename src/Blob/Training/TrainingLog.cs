@@ -23,7 +23,9 @@ public sealed record TrainingLogRow(long Step, double Loss, double Kl, double Kl
 /// </summary>
 public sealed class TrainingLog
 {
+    /// <summary>The log's name in a run's folder.</summary>
     public const string FileName = "training-log.csv";
+    /// <summary>The CSV's first line.</summary>
     public const string Header = "step,loss,kl,lambda,lr,train_accuracy,seconds";
 
     readonly List<TrainingLogRow> _rows;
@@ -50,6 +52,7 @@ public sealed class TrainingLog
     /// <summary>Writes the whole log atomically.</summary>
     public void Save() => AtomicFile.WriteAllText(Path, ToCsv(_rows));
 
+    /// <summary>The rows as CSV, <see cref="Header"/> first; numbers round-trip exactly (invariant culture, "R").</summary>
     public static string ToCsv(IEnumerable<TrainingLogRow> rows)
     {
         var csv = new StringBuilder(Header).Append('\n');
