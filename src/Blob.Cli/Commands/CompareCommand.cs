@@ -150,8 +150,9 @@ public static class CompareCommand
     }
 
     /// <summary>
-    /// One split's table (Markdown and CSV) from the runs' result files, and its reliability diagrams: one per method,
-    /// from the predictions of all its seeds together, and one with all methods.
+    /// One split's table (Markdown and CSV) from the runs' result files, and its pictures: reliability diagrams, one per
+    /// method from the predictions of all its seeds together and one with all methods, and the methods' risk–coverage
+    /// curves (each from its seeds' pooled predictions).
     /// </summary>
     static void WriteTable(IReadOnlyList<ComparisonRun> runs, string dir, RunFiles files, string table, string diagramPrefix)
     {
@@ -161,20 +162,23 @@ public static class CompareCommand
         var results = loaded.Select(x => x.Split.Item1).ToList();
         string title = $"{results[0].Task}{files.Caption}";
         var series = new List<ReliabilitySeries>();
+        var curves = new List<RiskCoverageSeries>();
         foreach (var kind in kinds)
         {
             var probs = loaded.Where(x => x.Kind == kind).SelectMany(x => x.Split.Item2).ToArray();
             var labels = loaded.Where(x => x.Kind == kind).SelectMany(x => x.Split.Item3).ToArray();
             var s = new ReliabilitySeries(kind.DisplayName, Metrics.ReliabilityBins(probs, labels), Metrics.Ece(probs, labels));
             series.Add(s);
+            curves.Add(new RiskCoverageSeries(kind.DisplayName, Metrics.RiskCoverage(probs, labels)));
             ReliabilityDiagram.Save(Path.Combine(dir, $"{diagramPrefix}reliability-{kind.Name}.png"), $"{title}: {s.Method}, {seeds} seed(s) pooled", s);
         }
         var comparison = new ComparisonTable(results);
         comparison.Save(Path.Combine(dir, $"{table}.md"), Path.Combine(dir, $"{table}.csv"));
-        ReliabilityDiagram.SaveOverlay(Path.Combine(dir, $"{diagramPrefix}reliability.png"), $"{title}: reliability", series);
+        ReliabilityDiagram.SaveOverlay(Path.Combine(dir, $"{diagramPrefix}reliability.png"), $"{title}: reliability, {seeds} seed(s) pooled", series);
+        RiskCoverageDiagram.SaveOverlay(Path.Combine(dir, $"{diagramPrefix}risk-coverage.png"), $"{title}: risk–coverage, {seeds} seed(s) pooled", curves);
         Console.WriteLine();
         Console.WriteLine($"{title}:");
         Console.WriteLine(comparison.ToMarkdown());
-        Console.WriteLine($"table: {dir}/{table}.md, {dir}/{table}.csv; diagrams: {dir}/{diagramPrefix}reliability*.png");
+        Console.WriteLine($"table: {dir}/{table}.md, {dir}/{table}.csv; diagrams: {dir}/{diagramPrefix}reliability*.png, {dir}/{diagramPrefix}risk-coverage.png");
     }
 }

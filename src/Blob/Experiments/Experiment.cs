@@ -63,8 +63,8 @@ public sealed record ExperimentResult(RunResult Result, IReadOnlyList<RunResult>
 
 /// <summary>
 /// Runs an experiment end to end: load → inject the method's adapters → train (checkpointed, resumable) → N-sample
-/// prediction → metrics, written to the output folder: result.json, predictions.json, reliability.png and the
-/// training checkpoint. Every file is written atomically.
+/// prediction → metrics, written to the output folder: result.json, predictions.json, reliability.png, the
+/// training checkpoint, the per-step training-log.csv and its training-curves.png. Every file is written atomically.
 /// </summary>
 public static class Experiment
 {
@@ -94,7 +94,10 @@ public static class Experiment
         var train = new TextBatchSource(task, task.Train, tm.Tokenizer, training.MaxLength);
         if (train.TruncationNote("training") is { } truncation) log?.Invoke(truncation);
         var trainer = new Trainer(tm.Classifier, train, training, device);
-        var trained = trainer.Train(Path.Combine(outputDir, "checkpoint"), resume, onStep, cancel);
+        var logPath = Path.Combine(outputDir, TrainingLog.FileName);
+        var trained = trainer.Train(Path.Combine(outputDir, "checkpoint"), resume, onStep, cancel, logPath);
+        TrainingCurves.Save(Path.Combine(outputDir, TrainingCurves.FileName),
+            $"{task.Name}: {method.Kind.DisplayName} (seed {training.Seed})", TrainingLog.Read(logPath));
 
         method.Kind.Save(tm.Model, method, Path.Combine(outputDir, "adapter"));
 

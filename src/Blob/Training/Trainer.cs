@@ -73,7 +73,15 @@ public sealed class Trainer
     /// <paramref name="cancel"/> stops it), and <paramref name="resume"/> continues from one exactly.
     /// </summary>
     public TrainingResult Train(string? checkpointDir = null, bool resume = false,
-        Action<TrainingProgress>? onStep = null, CancellationToken cancel = default)
+        Action<TrainingProgress>? onStep = null, CancellationToken cancel = default) =>
+        Train(checkpointDir, resume, onStep, cancel, logPath: null);
+
+    /// <summary>
+    /// <see cref="Train(string?, bool, Action{TrainingProgress}?, CancellationToken)"/>, with every step's values also
+    /// going to a <see cref="TrainingLog"/> at <paramref name="logPath"/> (null: none), written just before each
+    /// checkpoint and at the end; a resumption keeps its rows up to the checkpoint's step.
+    /// </summary>
+    public TrainingResult Train(string? checkpointDir, bool resume, Action<TrainingProgress>? onStep, CancellationToken cancel, string? logPath)
     {
         var model = _classifier.Module;
         // The whole run in one scope (see Runtime.TensorLifetimes): what training makes besides the parameters'
@@ -95,6 +103,7 @@ public sealed class Trainer
             resumed = true;
         }
         else manual_seed(_options.Seed);
+        var log = logPath is null ? null : TrainingLog.Open(logPath, start);
 
         var clock = Stopwatch.StartNew();
         double lastLoss = double.NaN, correct = 0, seen = 0;
@@ -130,8 +139,11 @@ public sealed class Trainer
                 double value = nll.item<float>() / members;
                 nll = rule.Loss(nll, step);
                 if (!double.IsFinite(value))
+                {
+                    log?.Save(); // the steps up to the divergence, for its diagnosis
                     throw new BlobException($"training diverged at step {step + 1}: the loss is {value}" +
                                             (checkpointDir != null ? $"; the last checkpoint in {checkpointDir} is intact" : ""));
+                }
                 (nll / _options.GradientAccumulation).backward();
                 loss += value / _options.GradientAccumulation;
             }
@@ -141,14 +153,20 @@ public sealed class Trainer
             foreach (var p in trainable) p.grad?.zero_();
 
             lastLoss = loss;
-            onStep?.Invoke(new TrainingProgress(step + 1, total, loss, klValue, lambda,
-                _options.LearningRate * mult, seen > 0 ? correct / seen : 0, before + clock.Elapsed));
+            var progress = new TrainingProgress(step + 1, total, loss, klValue, lambda,
+                _options.LearningRate * mult, seen > 0 ? correct / seen : 0, before + clock.Elapsed);
+            log?.Add(progress);
+            onStep?.Invoke(progress);
 
             bool last = step + 1 == total, stop = cancel.IsCancellationRequested;
-            if (checkpointDir != null && (last || stop || (_options.CheckpointEvery > 0 && (step + 1) % _options.CheckpointEvery == 0)))
+            bool checkpoint = last || stop || (_options.CheckpointEvery > 0 && (step + 1) % _options.CheckpointEvery == 0);
+            // The log first: a kill between the two leaves it ahead of the checkpoint, and the resumption rewrites those rows.
+            if (checkpoint) log?.Save();
+            if (checkpointDir != null && checkpoint)
                 TrainingCheckpoint.Save(checkpointDir, step + 1, before + clock.Elapsed, model, rule.Optimizers, Fingerprint());
             if (stop && !last) throw new OperationCanceledException($"stopped after step {step + 1} of {total}");
         }
+        log?.Save(); // also when a resumption found training done
         model.eval();
         return new TrainingResult(total, lastLoss, before + clock.Elapsed, resumed);
     }

@@ -1,0 +1,81 @@
+using System.Globalization;
+using System.Text;
+using Blob.Runtime;
+
+namespace Blob.Training;
+
+/// <summary>One optimiser step of a run's training log (training-log.csv).</summary>
+/// <param name="Step">Optimiser steps done (1 after the first).</param>
+/// <param name="Loss">The step's negative log-likelihood.</param>
+/// <param name="Kl">The adapters' KL divergence to the prior after the step (0 without one).</param>
+/// <param name="KlWeight">The KL's weight λ at the step (0 without a KL).</param>
+/// <param name="LearningRate">The likelihood optimiser's learning rate at the step.</param>
+/// <param name="TrainAccuracy">Accuracy on the training batches seen so far in this process, 0 to 1.</param>
+/// <param name="Seconds">Training time so far, the part before a resumption included.</param>
+public sealed record TrainingLogRow(long Step, double Loss, double Kl, double KlWeight, double LearningRate, double TrainAccuracy, double Seconds);
+
+/// <summary>
+/// The per-step training log of a run, <c>training-log.csv</c> in its folder (step, loss, kl, lambda, lr,
+/// train_accuracy, seconds). Held in memory while training and written atomically, whole, just before every
+/// checkpoint and at the end, so the file never runs behind the checkpoint. A resumed run keeps the rows up to its
+/// checkpoint's step and writes the later ones again (they may have been logged before a kill), so no step is lost
+/// or duplicated.
+/// </summary>
+public sealed class TrainingLog
+{
+    /// <summary>The log's name in a run's folder.</summary>
+    public const string FileName = "training-log.csv";
+    /// <summary>The CSV's first line.</summary>
+    public const string Header = "step,loss,kl,lambda,lr,train_accuracy,seconds";
+
+    readonly List<TrainingLogRow> _rows;
+
+    /// <summary>Where the log is written.</summary>
+    public string Path { get; }
+
+    /// <summary>The rows so far, by step.</summary>
+    public IReadOnlyList<TrainingLogRow> Rows => _rows;
+
+    TrainingLog(string path, List<TrainingLogRow> rows) { Path = path; _rows = rows; }
+
+    /// <summary>A log at <paramref name="path"/> that continues after <paramref name="resumedStep"/> steps: the file's rows up to that step are kept (none for a fresh run, 0).</summary>
+    public static TrainingLog Open(string path, long resumedStep) =>
+        new(path, resumedStep > 0 && File.Exists(path) ? Read(path).Where(r => r.Step <= resumedStep).ToList() : []);
+
+    /// <summary>Adds the step's row, replacing any row of the same or a later step.</summary>
+    public void Add(TrainingProgress p)
+    {
+        _rows.RemoveAll(r => r.Step >= p.Step);
+        _rows.Add(new TrainingLogRow(p.Step, p.Loss, p.Kl, p.KlWeight, p.LearningRate, p.TrainAccuracy, Math.Round(p.Elapsed.TotalSeconds, 3)));
+    }
+
+    /// <summary>Writes the whole log atomically.</summary>
+    public void Save() => AtomicFile.WriteAllText(Path, ToCsv(_rows));
+
+    /// <summary>The rows as CSV, <see cref="Header"/> first; numbers round-trip exactly (invariant culture, "R").</summary>
+    public static string ToCsv(IEnumerable<TrainingLogRow> rows)
+    {
+        var csv = new StringBuilder(Header).Append('\n');
+        foreach (var r in rows)
+            csv.Append(string.Join(",", r.Step.ToString(CultureInfo.InvariantCulture), F(r.Loss), F(r.Kl), F(r.KlWeight),
+                F(r.LearningRate), F(r.TrainAccuracy), F(r.Seconds))).Append('\n');
+        return csv.ToString();
+    }
+
+    /// <summary>The rows of a training-log.csv.</summary>
+    public static IReadOnlyList<TrainingLogRow> Read(string path)
+    {
+        var rows = new List<TrainingLogRow>();
+        foreach (var line in File.ReadLines(path).Skip(1))
+        {
+            if (line.Length == 0) continue;
+            var f = line.Split(',');
+            if (f.Length < 7) throw new BlobException($"{path}: not a training log line: {line}");
+            rows.Add(new TrainingLogRow(long.Parse(f[0], CultureInfo.InvariantCulture), P(f[1]), P(f[2]), P(f[3]), P(f[4]), P(f[5]), P(f[6])));
+        }
+        return rows;
+    }
+
+    static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+    static double P(string s) => double.Parse(s, CultureInfo.InvariantCulture);
+}
