@@ -152,7 +152,8 @@ public static class CompareCommand
     /// <summary>
     /// One split's table (Markdown and CSV) from the runs' result files, and its pictures: reliability diagrams, one per
     /// method from the predictions of all its seeds together and one with all methods, and the methods' risk–coverage
-    /// curves (each from its seeds' pooled predictions).
+    /// curves (each from its seeds' pooled predictions), and, where methods sample, their embedding uncertainty
+    /// (embedding-uncertainty.png, from the runs' embedding-variance.csv).
     /// </summary>
     static void WriteTable(IReadOnlyList<ComparisonRun> runs, string dir, RunFiles files, string table, string diagramPrefix)
     {
@@ -176,6 +177,13 @@ public static class CompareCommand
         comparison.Save(Path.Combine(dir, $"{table}.md"), Path.Combine(dir, $"{table}.csv"));
         ReliabilityDiagram.SaveOverlay(Path.Combine(dir, $"{diagramPrefix}reliability.png"), $"{title}: reliability, {seeds} seed(s) pooled", series);
         RiskCoverageDiagram.SaveOverlay(Path.Combine(dir, $"{diagramPrefix}risk-coverage.png"), $"{title}: risk–coverage, {seeds} seed(s) pooled", curves);
+        // the methods that sample, each in its colour; a method's seeds without the file (one-pass methods, older runs) add nothing
+        var embeddings = kinds.Select((kind, i) => new EmbeddingVarianceSeries(kind.DisplayName, i, runs.Where(r => r.Kind == kind)
+                .SelectMany(r => files.LoadEmbeddingVariance(r.Dir) ?? []).ToList()))
+            .Where(e => e.Rows.Count > 0).ToList();
+        if (embeddings.Count > 0)
+            EmbeddingUncertaintyDiagram.Save(Path.Combine(dir, diagramPrefix + EmbeddingUncertaintyDiagram.FileName),
+                $"{title}: final-embedding variance, {seeds} seed(s) pooled", embeddings);
         Console.WriteLine();
         Console.WriteLine($"{title}:");
         Console.WriteLine(comparison.ToMarkdown());

@@ -64,7 +64,9 @@ public sealed record ExperimentResult(RunResult Result, IReadOnlyList<RunResult>
 /// <summary>
 /// Runs an experiment end to end: load → inject the method's adapters → train (checkpointed, resumable) → N-sample
 /// prediction → metrics, written to the output folder: result.json, predictions.json, reliability.png, the
-/// training checkpoint, the per-step training-log.csv and its training-curves.png. Every file is written atomically.
+/// training checkpoint, the per-step training-log.csv and its training-curves.png, the TensorBoard event file
+/// (tensorboard/, <see cref="RunEvents"/>) and, for methods that sample, embedding-variance.csv
+/// (<see cref="EmbeddingVariance"/>). Every file is written atomically.
 /// </summary>
 public static class Experiment
 {
@@ -111,14 +113,21 @@ public static class Experiment
         {
             Predictor Predictor() => predictor ??= method.Kind.Predictor(
                 new PredictionSetup(tm.Classifier, train, method, spec.EvalSamples, spec.EvalBatchSize, device, log, cancel));
+            var evaluated = new List<(RunFiles, RunResult)>();
             (RunResult, double[][], int[]) EvaluateSplit(TaskData set, IReadOnlyList<Example> examples, RunFiles files, IClassifier classifier, string? note = null)
             {
-                if (files.Exists(outputDir)) return files.Load(outputDir);
+                var split = files.Exists(outputDir) ? files.Load(outputDir) : EvaluateAnew(set, examples, files, classifier, note);
+                evaluated.Add((files, split.Item1));
+                RunEvents.Write(outputDir, trained.Steps, evaluated); // the training log's scalars and every split's metrics so far
+                return split;
+            }
+            (RunResult, double[][], int[]) EvaluateAnew(TaskData set, IReadOnlyList<Example> examples, RunFiles files, IClassifier classifier, string? note)
+            {
                 random.set_rng_state(afterTraining);
-                var evaluated = Evaluate(set, examples, tm, classifier, Predictor(), training, trained, Labelled(onPredict, set.Name), note);
-                var (r, p, l) = evaluated;
+                var (r, p, l, variance) = Evaluate(set, examples, tm, classifier, Predictor(), training, trained, Labelled(onPredict, set.Name), note,
+                    withEmbeddingVariance: files.EmbeddingVariance is not null);
                 r = r with { TrainSeconds = Math.Round(trained.Elapsed.TotalSeconds, 1), EvalSeconds = Math.Round(clock.Elapsed.TotalSeconds, 1), Split = files.Split };
-                files.Save(outputDir, r, p, l, $"{set.Name}{files.Caption}: {method.Kind.DisplayName} (seed {training.Seed})", method.Kind.DisplayName);
+                files.Save(outputDir, r, p, l, $"{set.Name}{files.Caption}: {method.Kind.DisplayName} (seed {training.Seed})", method.Kind.DisplayName, variance);
                 clock.Restart();
                 return (r, p, l);
             }
@@ -194,12 +203,20 @@ public static class Experiment
         return results;
     }
 
-    static (RunResult, double[][], int[]) Evaluate(TaskData task, IReadOnlyList<Example> examples, TaskModel tm, IClassifier classifier,
+    /// <summary>
+    /// One split's prediction and metrics; with <paramref name="withEmbeddingVariance"/>, a predictor that samples also
+    /// records each example's final-embedding variance from the same passes (null otherwise).
+    /// </summary>
+    static (RunResult, double[][], int[], double[]?) Evaluate(TaskData task, IReadOnlyList<Example> examples, TaskModel tm, IClassifier classifier,
         Predictor predictor, TrainingOptions training,
-        TrainingResult trained, Action<PredictionProgress>? progress, string? note = null)
+        TrainingResult trained, Action<PredictionProgress>? progress, string? note = null, bool withEmbeddingVariance = false)
     {
         var data = new TextBatchSource(task, examples, tm.Tokenizer, training.MaxLength);
-        var probs = predictor.Predict(classifier, data, progress);
+        double[][] probs;
+        double[]? variance = null;
+        if (withEmbeddingVariance && predictor.PredictWithEmbeddingVariance is { } sampling && FinalEmbeddings.Head(classifier.Module) is not null)
+            (probs, variance) = sampling(classifier, data, progress);
+        else probs = predictor.Predict(classifier, data, progress);
         var labels = data.Labels;
         var notes = new List<string>
         {
@@ -211,7 +228,7 @@ public static class Experiment
         if (data.TruncationNote("evaluation") is { } truncation) notes.Add(truncation);
         if (note is not null) notes.Add(note);
         return (RunResult.From(task.Name, training.Method.Kind.Name, (int)training.Seed,
-            Metrics.Evaluate(probs, labels), notes), probs, labels);
+            Metrics.Evaluate(probs, labels), notes), probs, labels, variance);
     }
 
     /// <summary>

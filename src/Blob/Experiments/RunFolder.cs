@@ -25,17 +25,22 @@ public enum ExistingRun
 /// result (written last, so that a result file means the split is complete). Out-of-distribution sets write a result
 /// and a curve. Runs written before the curve was recorded lack it, and still count as complete.
 /// </summary>
-public sealed record RunFiles(string Result, string? Predictions = null, string? Diagram = null, string? Split = null, string? RiskCoverage = null)
+public sealed record RunFiles(string Result, string? Predictions = null, string? Diagram = null, string? Split = null, string? RiskCoverage = null,
+    string? EmbeddingVariance = null)
 {
-    public static readonly RunFiles Dev = new(RunFolder.Result, RunFolder.Predictions, "reliability.png", RiskCoverage: "risk-coverage.csv");
+    public static readonly RunFiles Dev = new(RunFolder.Result, RunFolder.Predictions, "reliability.png", RiskCoverage: "risk-coverage.csv",
+        EmbeddingVariance: Evaluation.EmbeddingVariance.FileName);
     public static readonly RunFiles Validation = new("validation.json", "validation-predictions.json", "validation-reliability.png", "validation",
-        "validation-risk-coverage.csv");
+        "validation-risk-coverage.csv", "validation-" + Evaluation.EmbeddingVariance.FileName);
 
     /// <summary>" (validation split)" for titles, or nothing for the reported split.</summary>
     public string Caption => Split is null ? "" : $" ({Split} split)";
     public static RunFiles OutOfDistribution(string task) => new($"ood-{task}.json", RiskCoverage: $"ood-{task}-risk-coverage.csv");
 
-    public IEnumerable<string> Names => new[] { Result, Predictions, Diagram, RiskCoverage }.OfType<string>();
+    /// <summary>The split's name in TensorBoard tags: dev, validation, ood-TASK.</summary>
+    public string Name => Result == RunFolder.Result ? "dev" : Path.GetFileNameWithoutExtension(Result);
+
+    public IEnumerable<string> Names => new[] { Result, Predictions, Diagram, RiskCoverage, EmbeddingVariance }.OfType<string>();
 
     public bool Exists(string dir) => File.Exists(Path.Combine(dir, Result)) && (Predictions is null || File.Exists(Path.Combine(dir, Predictions)));
 
@@ -48,8 +53,20 @@ public sealed record RunFiles(string Result, string? Predictions = null, string?
         return (result, probs, labels);
     }
 
-    public void Save(string dir, RunResult result, double[][] probs, int[] labels, string title, string method)
+    /// <summary>
+    /// The rows of the split's embedding-variance CSV, or null where the run has none (a method that predicts in one
+    /// pass, or a run written before the file was recorded).
+    /// </summary>
+    public IReadOnlyList<EmbeddingVarianceRow>? LoadEmbeddingVariance(string dir) =>
+        EmbeddingVariance is not null && File.Exists(Path.Combine(dir, EmbeddingVariance))
+            ? Evaluation.EmbeddingVariance.Read(Path.Combine(dir, EmbeddingVariance)) : null;
+
+    /// <summary>Writes the split's files, its embedding variance too where <paramref name="embeddingVariance"/> is given; the result last.</summary>
+    public void Save(string dir, RunResult result, double[][] probs, int[] labels, string title, string method, double[]? embeddingVariance = null)
     {
+        if (EmbeddingVariance is not null && embeddingVariance is not null)
+            AtomicFile.WriteAllText(Path.Combine(dir, EmbeddingVariance),
+                Evaluation.EmbeddingVariance.ToCsv(Evaluation.EmbeddingVariance.Rows(probs, labels, embeddingVariance)));
         if (RiskCoverage is not null && labels.Length > 0)
             AtomicFile.WriteAllText(Path.Combine(dir, RiskCoverage), Metrics.RiskCoverage(probs, labels).ToCsv());
         if (Predictions is not null) Experiment.SavePredictions(Path.Combine(dir, Predictions), probs, labels);
@@ -144,7 +161,7 @@ public static class RunFolder
     public static void Clear(string dir)
     {
         if (!Directory.Exists(dir)) return;
-        foreach (var name in new[] { Checkpoint, Checkpoint + ".tmp", Checkpoint + ".old", "adapter" })
+        foreach (var name in new[] { Checkpoint, Checkpoint + ".tmp", Checkpoint + ".old", "adapter", TensorBoardEvents.FolderName })
             if (Directory.Exists(Path.Combine(dir, name))) Directory.Delete(Path.Combine(dir, name), recursive: true);
         foreach (var name in RunFiles.Dev.Names.Concat(RunFiles.Validation.Names).Append(RunSettings.FileName)
                      .Append(TrainingLog.FileName).Append(TrainingCurves.FileName))

@@ -41,6 +41,13 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
         }
     }
 
+    /// <summary>
+    /// Called with every input x before the product, or null (the default: nothing is called). For reading what the
+    /// layer sees, such as a classification head's input (Methods' FinalEmbeddings); x belongs to the caller's dispose
+    /// scope, so a probe that keeps it must copy it out of the scope.
+    /// </summary>
+    public Action<Tensor>? InputProbe { get; set; }
+
     /// <summary>True while the adapter's mean update is folded into the weight (fast deterministic inference).</summary>
     public bool IsMerged => _merged;
 
@@ -51,6 +58,7 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
     /// </summary>
     public override Tensor forward(Tensor x)
     {
+        InputProbe?.Invoke(x);
         var z = BaseForward(x);
         if (_adapter is null || _merged) return z;
         return z + _adapter.forward(x).to(z.dtype);

@@ -29,10 +29,20 @@ public sealed record PredictionSetup(IClassifier Classifier, IBatchSource Train,
 public delegate double[][] PredictFunction(IClassifier classifier, IBatchSource data, Action<PredictionProgress>? progress);
 
 /// <summary>
-/// A method's prediction, and the note that says in results how it predicts. Owned is what the prediction holds
-/// (a fitted Laplace approximation); disposing the predictor disposes it.
+/// The same prediction as a <see cref="PredictFunction"/>, and with it each example's variance of its final embedding
+/// over the prediction's samples (<see cref="FinalEmbeddings.Variance"/>), in the data source's order.
 /// </summary>
-public sealed record Predictor(PredictFunction Predict, string Note, IDisposable? Owned = null) : IDisposable
+public delegate (double[][] Probabilities, double[] EmbeddingVariance) EmbeddingPredictFunction(IClassifier classifier,
+    IBatchSource data, Action<PredictionProgress>? progress);
+
+/// <summary>
+/// A method's prediction, and the note that says in results how it predicts. Owned is what the prediction holds
+/// (a fitted Laplace approximation); disposing the predictor disposes it. PredictWithEmbeddingVariance is the same
+/// prediction that also records the final embeddings' variance over its samples, for the methods that sample
+/// (N weight samples or dropout masks, an ensemble's members); null for those that predict in one pass.
+/// </summary>
+public sealed record Predictor(PredictFunction Predict, string Note, IDisposable? Owned = null,
+    EmbeddingPredictFunction? PredictWithEmbeddingVariance = null) : IDisposable
 {
     public void Dispose() => Owned?.Dispose();
 }
@@ -46,7 +56,9 @@ public static class BayesianPrediction
     /// <summary>The predictor that averages N passes (N = 0: one pass with the mean weights).</summary>
     public static Predictor Averaging(PredictionSetup setup, int samples) => new(
         (classifier, data, progress) => Predict(classifier, data, samples, setup.BatchSize, setup.Device, progress, setup.Cancel),
-        samples == 0 ? "prediction with the mean weights (N = 0)" : $"prediction averages N = {samples} samples");
+        samples == 0 ? "prediction with the mean weights (N = 0)" : $"prediction averages N = {samples} samples",
+        PredictWithEmbeddingVariance: samples == 0 ? null : (classifier, data, progress) =>
+            PredictWithEmbeddings(classifier, data, samples, setup.BatchSize, setup.Device, progress, setup.Cancel));
 
     /// <summary>
     /// Tokens (examples × padded length) that one forward call of batched sampling may hold, replicas included:
@@ -78,7 +90,29 @@ public static class BayesianPrediction
     /// draws (1: one pass per sample); null chooses by <see cref="SamplesPerCall"/>.
     /// </summary>
     public static double[][] Predict(IClassifier classifier, IBatchSource data, int samples, int batchSize, Device device,
-        Action<PredictionProgress>? progress = null, CancellationToken cancel = default, int? samplesPerCall = null)
+        Action<PredictionProgress>? progress = null, CancellationToken cancel = default, int? samplesPerCall = null) =>
+        Run(classifier, data, samples, batchSize, device, progress, cancel, samplesPerCall, null);
+
+    /// <summary>
+    /// <see cref="Predict"/>, and each example's variance of its final embedding over the samples
+    /// (<see cref="FinalEmbeddings"/>), recorded from the same passes (the probabilities are the same numbers).
+    /// <paramref name="embeddingSamples"/> is how many times one prediction runs the head per example: N (at least 1),
+    /// unless the classifier runs it more often itself (an ensemble's members: their number).
+    /// </summary>
+    public static (double[][] Probabilities, double[] EmbeddingVariance) PredictWithEmbeddings(IClassifier classifier, IBatchSource data,
+        int samples, int batchSize, Device device, Action<PredictionProgress>? progress = null, CancellationToken cancel = default,
+        int? samplesPerCall = null, int? embeddingSamples = null)
+    {
+        var variance = new double[data.Count];
+        using var recorder = new EmbeddingRecorder(classifier.Module);
+        var probs = Run(classifier, data, samples, batchSize, device, progress, cancel, samplesPerCall,
+            (from, count) => recorder.TakeVariance(embeddingSamples ?? Math.Max(1, samples), count).CopyTo(variance, from));
+        return (probs, variance);
+    }
+
+    /// <summary>The prediction loop; <paramref name="afterBatch"/> (first example, examples), where given, runs after each batch inside its scope.</summary>
+    static double[][] Run(IClassifier classifier, IBatchSource data, int samples, int batchSize, Device device,
+        Action<PredictionProgress>? progress, CancellationToken cancel, int? samplesPerCall, Action<int, int>? afterBatch)
     {
         var model = classifier.Module;
         model.eval();
@@ -104,6 +138,7 @@ public static class BayesianPrediction
                 var flat = probs.data<double>().ToArray();
                 int classes = (int)probs.shape[1];
                 for (int i = 0; i < indices.Length; i++) result[from + i] = flat.AsSpan(i * classes, classes).ToArray();
+                afterBatch?.Invoke(from, indices.Length);
             }
         }
         finally { AdapterInjection.SetSampling(model, true); }

@@ -19,7 +19,9 @@ public sealed record TrainingLogRow(long Step, double Loss, double Kl, double Kl
 /// train_accuracy, seconds). Held in memory while training and written atomically, whole, just before every
 /// checkpoint and at the end, so the file never runs behind the checkpoint. A resumed run keeps the rows up to its
 /// checkpoint's step and writes the later ones again (they may have been logged before a kill), so no step is lost
-/// or duplicated.
+/// or duplicated. Each save also rewrites the run's TensorBoard event file from the rows (<see cref="Scalars"/>, in
+/// <see cref="TensorBoardEvents.FolderName"/>/ beside the CSV; <see cref="TensorBoardEvents.Write"/>), so TensorBoard
+/// shows the same steps and values as the CSV: a fresh file each time, never one appended to after a resumption.
 /// </summary>
 public sealed class TrainingLog
 {
@@ -49,8 +51,30 @@ public sealed class TrainingLog
         _rows.Add(new TrainingLogRow(p.Step, p.Loss, p.Kl, p.KlWeight, p.LearningRate, p.TrainAccuracy, Math.Round(p.Elapsed.TotalSeconds, 3)));
     }
 
-    /// <summary>Writes the whole log atomically.</summary>
-    public void Save() => AtomicFile.WriteAllText(Path, ToCsv(_rows));
+    /// <summary>The folder of the run's TensorBoard event file: <see cref="TensorBoardEvents.FolderName"/> beside the log.</summary>
+    public string TensorBoardFolder => TensorBoardFolderOf(Path);
+
+    /// <summary>The TensorBoard folder that goes with a log at <paramref name="logPath"/>.</summary>
+    public static string TensorBoardFolderOf(string logPath) =>
+        System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(logPath))!, TensorBoardEvents.FolderName);
+
+    /// <summary>Writes the whole log atomically, then its TensorBoard event file (the training scalars only).</summary>
+    public void Save()
+    {
+        AtomicFile.WriteAllText(Path, ToCsv(_rows));
+        TensorBoardEvents.Write(TensorBoardFolder, Scalars(_rows));
+    }
+
+    /// <summary>The CSV's tags for TensorBoard, in its column order (the seconds are each event's wall time instead).</summary>
+    public static readonly IReadOnlyList<string> Tags = ["loss", "kl", "lambda", "lr", "train_accuracy"];
+
+    /// <summary>
+    /// The rows as TensorBoard scalars: for each step, one per <see cref="Tags"/> with the CSV's value, its wall time
+    /// the training time so far (so TensorBoard's relative time axis is the training time, across resumptions).
+    /// </summary>
+    public static IEnumerable<TensorBoardScalar> Scalars(IEnumerable<TrainingLogRow> rows) =>
+        rows.SelectMany(r => new[] { r.Loss, r.Kl, r.KlWeight, r.LearningRate, r.TrainAccuracy }
+            .Select((v, i) => new TensorBoardScalar(Tags[i], r.Step, v, r.Seconds)));
 
     /// <summary>The rows as CSV, <see cref="Header"/> first; numbers round-trip exactly (invariant culture, "R").</summary>
     public static string ToCsv(IEnumerable<TrainingLogRow> rows)

@@ -2,13 +2,15 @@ using Blob.Evaluation;
 using Blob.Experiments;
 using Blob.Methods;
 using Blob.Reports;
+using Blob.Runtime;
 using Blob.Training;
 
 namespace Blob.Tests.Reports;
 
 /// <summary>
 /// Issue 14 item 5, the pictures researchers expect: reliability diagrams (bars, gaps, diagonal, counts below),
-/// risk–coverage curves per method, and each run's training curves from its per-step training log.
+/// risk–coverage curves per method, each run's training curves from its per-step training log (and its TensorBoard
+/// file: <see cref="TensorBoardTests"/>), and the embedding-uncertainty figure (<see cref="EmbeddingUncertaintyTests"/>).
 /// Set BLOB_KEEP_PLOTS=DIR to keep the PNGs for a look.
 /// </summary>
 public sealed class PicturesTests : IDisposable
@@ -122,6 +124,10 @@ public sealed class PicturesTests : IDisposable
         // the training accuracy counts this process's batches only, and the seconds differ: the rest is bit for bit
         Assert.Equal(expected.Select(r => r with { Seconds = 0, TrainAccuracy = 0 }), resumed.Select(r => r with { Seconds = 0, TrainAccuracy = 0 }));
         Assert.True(expected.Any(r => r.Kl > 0) && expected.Any(r => r.KlWeight > 0)); // BLoB logs its KL and λ
+        // the resumed run's TensorBoard file is one file with every step once, the CSV's values (no 9s from the kill)
+        var events = TensorBoardEventFile.Read(Assert.Single(TensorBoardEvents.Files(Path.Combine(stopped, TensorBoardEvents.FolderName)))).Scalars;
+        Assert.Equal(resumed.Select(r => (r.Step, (float)r.Loss)), events.Where(e => e.Tag == "loss").Select(e => (e.Step, e.Value)));
+        Assert.Equal(resumed.Select(r => (r.Step, (float)r.Kl)), events.Where(e => e.Tag == "kl").Select(e => (e.Step, e.Value)));
         foreach (var run in new[] { straight, stopped })
         {
             var png = File.ReadAllBytes(Path.Combine(run, TrainingCurves.FileName));

@@ -42,7 +42,10 @@ public sealed class EnsembleMethod : FineTuningMethod
         return new Predictor(
             (classifier, data, progress) => BayesianPrediction.Predict(new EnsembleClassifier(classifier, o.AveragesProbabilities),
                 data, 0, setup.BatchSize, setup.Device, progress, setup.Cancel),
-            $"{Ensembles.Size(setup.Classifier.Module)} members, {(o.AveragesProbabilities ? "probabilities" : "logits")} averaged");
+            $"{Ensembles.Size(setup.Classifier.Module)} members, {(o.AveragesProbabilities ? "probabilities" : "logits")} averaged",
+            PredictWithEmbeddingVariance: (classifier, data, progress) => BayesianPrediction.PredictWithEmbeddings(
+                new EnsembleClassifier(classifier, o.AveragesProbabilities), data, 0, setup.BatchSize, setup.Device, progress,
+                setup.Cancel, embeddingSamples: Math.Max(1, Ensembles.Size(classifier.Module)))); // each member runs the head once
     }
 
     public override void Save(ILanguageModel model, MethodOptions options, string dir)
