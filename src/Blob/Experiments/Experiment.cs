@@ -118,7 +118,7 @@ public static class Experiment
             {
                 var split = files.Exists(outputDir) ? files.Load(outputDir) : EvaluateAnew(set, examples, files, classifier, note);
                 evaluated.Add((files, split.Item1));
-                RunEvents.Write(outputDir, trained.Steps, evaluated); // the training log's scalars and every split's metrics so far
+                RunEvents.Write(outputDir, trained.Steps, evaluated); // every split's metrics so far, beside the training log's stream
                 return split;
             }
             (RunResult, double[][], int[]) EvaluateAnew(TaskData set, IReadOnlyList<Example> examples, RunFiles files, IClassifier classifier, string? note)

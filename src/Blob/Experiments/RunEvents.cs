@@ -5,26 +5,24 @@ using Blob.Training;
 namespace Blob.Experiments;
 
 /// <summary>
-/// A run's TensorBoard event file (<c>RUN/tensorboard/</c>, <see cref="TensorBoardEvents"/>) once it is evaluated:
-/// the training log's scalars (<see cref="TrainingLog.Scalars"/>: loss, kl, lambda, lr, train_accuracy per step), then
-/// the metrics of each evaluated split at the last training step, tagged SPLIT/acc, SPLIT/ece, SPLIT/nll, SPLIT/brier
-/// and SPLIT/aurc (SPLIT: dev, validation, ood-TASK; fractions, as in result.json). The file is rewritten whole after
-/// each split, from training-log.csv and the splits' results, so a resumed run's file is the same as an
-/// uninterrupted one's.
+/// The evaluated splits' metrics in a run's TensorBoard folder (<c>RUN/tensorboard/</c>, beside the training log's
+/// stream, <see cref="TrainingLog"/>): each split's acc, ece, nll, brier and aurc at the last training step, tagged
+/// SPLIT/acc, ... (SPLIT: dev, validation, ood-TASK; fractions, as in result.json), as the <see cref="Stream"/> stream.
+/// The file is rewritten whole and atomically after each split from every split's result so far
+/// (<see cref="TensorBoardEvents.Write"/>), so a resumed run's file is an uninterrupted one's.
 /// </summary>
 public static class RunEvents
 {
+    /// <summary>The stream's name (the end of its file's name).</summary>
+    public const string Stream = "metrics";
+
     /// <summary>The metrics' tags after the split's name, in this order.</summary>
     public static readonly IReadOnlyList<string> MetricTags = ["acc", "ece", "nll", "brier", "aurc"];
 
-    /// <summary>Rewrites the event file of the run in <paramref name="dir"/> with its training log and <paramref name="evaluated"/> splits.</summary>
-    public static void Write(string dir, long step, IEnumerable<(RunFiles Files, RunResult Result)> evaluated)
-    {
-        var log = Path.Combine(dir, TrainingLog.FileName);
-        var rows = File.Exists(log) ? TrainingLog.Read(log) : [];
-        TensorBoardEvents.Write(TrainingLog.TensorBoardFolderOf(log),
-            TrainingLog.Scalars(rows).Concat(evaluated.SelectMany(e => Metrics(e.Files.Name, step, e.Result))));
-    }
+    /// <summary>Rewrites the metrics file of the run in <paramref name="dir"/> with the <paramref name="evaluated"/> splits' results.</summary>
+    public static void Write(string dir, long step, IEnumerable<(RunFiles Files, RunResult Result)> evaluated) =>
+        TensorBoardEvents.Write(Path.Combine(dir, TensorBoardEvents.FolderName), Stream,
+            evaluated.SelectMany(e => Metrics(e.Files.Name, step, e.Result)));
 
     /// <summary>One split's metrics as scalars at <paramref name="step"/> (AURC only where recorded), wall time training + evaluation seconds.</summary>
     public static IEnumerable<TensorBoardScalar> Metrics(string split, long step, RunResult r)

@@ -19,9 +19,11 @@ public sealed record TrainingLogRow(long Step, double Loss, double Kl, double Kl
 /// train_accuracy, seconds). Held in memory while training and written atomically, whole, just before every
 /// checkpoint and at the end, so the file never runs behind the checkpoint. A resumed run keeps the rows up to its
 /// checkpoint's step and writes the later ones again (they may have been logged before a kill), so no step is lost
-/// or duplicated. Each save also rewrites the run's TensorBoard event file from the rows (<see cref="Scalars"/>, in
-/// <see cref="TensorBoardEvents.FolderName"/>/ beside the CSV; <see cref="TensorBoardEvents.Write"/>), so TensorBoard
-/// shows the same steps and values as the CSV: a fresh file each time, never one appended to after a resumption.
+/// or duplicated. The same rows go to the run's TensorBoard event file (<see cref="Scalars"/>, the
+/// <see cref="Stream"/> stream in <see cref="TensorBoardEvents.FolderName"/>/ beside the CSV), appended step by step
+/// as they are added, so TensorBoard follows a run live. A process's first row starts a fresh file holding the kept
+/// rows (the older one deleted: <see cref="TensorBoardEvents.Start"/>), so after a resumption TensorBoard shows each step
+/// once, with the CSV's values; a kill may leave the file a few steps ahead of the CSV until the resumption.
 /// </summary>
 public sealed class TrainingLog
 {
@@ -31,6 +33,7 @@ public sealed class TrainingLog
     public const string Header = "step,loss,kl,lambda,lr,train_accuracy,seconds";
 
     readonly List<TrainingLogRow> _rows;
+    TensorBoardEvents? _events; // started by the first row this process adds
 
     /// <summary>Where the log is written.</summary>
     public string Path { get; }
@@ -44,26 +47,28 @@ public sealed class TrainingLog
     public static TrainingLog Open(string path, long resumedStep) =>
         new(path, resumedStep > 0 && File.Exists(path) ? Read(path).Where(r => r.Step <= resumedStep).ToList() : []);
 
-    /// <summary>Adds the step's row, replacing any row of the same or a later step.</summary>
+    /// <summary>
+    /// Adds the step's row, replacing any row of the same or a later step, and appends it to the TensorBoard file (which
+    /// starts afresh from the rows where it is new or a row was replaced).
+    /// </summary>
     public void Add(TrainingProgress p)
     {
-        _rows.RemoveAll(r => r.Step >= p.Step);
-        _rows.Add(new TrainingLogRow(p.Step, p.Loss, p.Kl, p.KlWeight, p.LearningRate, p.TrainAccuracy, Math.Round(p.Elapsed.TotalSeconds, 3)));
+        bool replaces = _rows.RemoveAll(r => r.Step >= p.Step) > 0;
+        var row = new TrainingLogRow(p.Step, p.Loss, p.Kl, p.KlWeight, p.LearningRate, p.TrainAccuracy, Math.Round(p.Elapsed.TotalSeconds, 3));
+        if (_events is null || replaces) _events = TensorBoardEvents.Start(TensorBoardFolder, Stream, Scalars(_rows));
+        _rows.Add(row);
+        foreach (var s in Scalars([row])) _events.Add(s);
     }
 
-    /// <summary>The folder of the run's TensorBoard event file: <see cref="TensorBoardEvents.FolderName"/> beside the log.</summary>
-    public string TensorBoardFolder => TensorBoardFolderOf(Path);
+    /// <summary>The folder of the run's TensorBoard event files: <see cref="TensorBoardEvents.FolderName"/> beside the log.</summary>
+    public string TensorBoardFolder =>
+        System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!, TensorBoardEvents.FolderName);
 
-    /// <summary>The TensorBoard folder that goes with a log at <paramref name="logPath"/>.</summary>
-    public static string TensorBoardFolderOf(string logPath) =>
-        System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(logPath))!, TensorBoardEvents.FolderName);
+    /// <summary>Writes the whole log atomically (the TensorBoard file is already up to date).</summary>
+    public void Save() => AtomicFile.WriteAllText(Path, ToCsv(_rows));
 
-    /// <summary>Writes the whole log atomically, then its TensorBoard event file (the training scalars only).</summary>
-    public void Save()
-    {
-        AtomicFile.WriteAllText(Path, ToCsv(_rows));
-        TensorBoardEvents.Write(TensorBoardFolder, Scalars(_rows));
-    }
+    /// <summary>The training log's stream of TensorBoard files (the name their file names end with).</summary>
+    public const string Stream = "training";
 
     /// <summary>The CSV's tags for TensorBoard, in its column order (the seconds are each event's wall time instead).</summary>
     public static readonly IReadOnlyList<string> Tags = ["loss", "kl", "lambda", "lr", "train_accuracy"];

@@ -125,7 +125,7 @@ public sealed class PicturesTests : IDisposable
         Assert.Equal(expected.Select(r => r with { Seconds = 0, TrainAccuracy = 0 }), resumed.Select(r => r with { Seconds = 0, TrainAccuracy = 0 }));
         Assert.True(expected.Any(r => r.Kl > 0) && expected.Any(r => r.KlWeight > 0)); // BLoB logs its KL and λ
         // the resumed run's TensorBoard file is one file with every step once, the CSV's values (no 9s from the kill)
-        var events = TensorBoardEventFile.Read(Assert.Single(TensorBoardEvents.Files(Path.Combine(stopped, TensorBoardEvents.FolderName)))).Scalars;
+        var events = TensorBoardEventFile.Read(Assert.Single(TensorBoardEvents.Files(Path.Combine(stopped, TensorBoardEvents.FolderName), TrainingLog.Stream))).Scalars;
         Assert.Equal(resumed.Select(r => (r.Step, (float)r.Loss)), events.Where(e => e.Tag == "loss").Select(e => (e.Step, e.Value)));
         Assert.Equal(resumed.Select(r => (r.Step, (float)r.Kl)), events.Where(e => e.Tag == "kl").Select(e => (e.Step, e.Value)));
         foreach (var run in new[] { straight, stopped })

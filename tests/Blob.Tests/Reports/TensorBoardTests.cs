@@ -8,8 +8,8 @@ using Blob.Training;
 namespace Blob.Tests.Reports;
 
 /// <summary>
-/// Issue 14 item 5: training writes a TensorBoard event file (RUN/tensorboard/) with the training log's scalars and
-/// each evaluated split's metrics, read back here by an independent reader that checks every CRC.
+/// Issue 14 item 5: training writes TensorBoard event files (RUN/tensorboard/): the training log's scalars, appended
+/// step by step, and each evaluated split's metrics, read back here by an independent reader that checks every CRC.
 /// </summary>
 public sealed class TensorBoardTests : IDisposable
 {
@@ -21,19 +21,37 @@ public sealed class TensorBoardTests : IDisposable
         Assert.Equal(0xE3069283u, TensorBoardEventFile.Crc32C(Encoding.ASCII.GetBytes("123456789"))); // the standard check value
 
     [Fact]
-    public void AWriteLeavesOneValidFileWithTheScalarsInOrder()
+    public void AWriteLeavesOneValidFileOfItsStreamWithTheScalarsInOrder()
     {
         var folder = Path.Combine(_dir, TensorBoardEvents.FolderName);
-        TensorBoardEvents.Write(folder, [new("loss", 1, 0.5, 2)]);
-        var path = TensorBoardEvents.Write(folder, [new("loss", 1, 0.25, 2.4), new("loss", 2, 0.125, 3.6), new("dev/acc", 2, 0.75, 9)]);
-        Assert.Equal([path], TensorBoardEvents.Files(folder)); // the older file is gone
+        var other = TensorBoardEvents.Write(folder, "training", [new("loss", 1, 0.5, 2)]);
+        TensorBoardEvents.Write(folder, "metrics", [new("dev/acc", 2, 0.5, 2)]);
+        var path = TensorBoardEvents.Write(folder, "metrics", [new("loss", 1, 0.25, 2.4), new("loss", 2, 0.125, 3.6), new("dev/acc", 2, 0.75, 9)]);
+        Assert.Equal([path], TensorBoardEvents.Files(folder, "metrics")); // the stream's older file is gone
+        Assert.Equal([other, path], TensorBoardEvents.Files(folder)); // the other stream's stays, and sorts first (older)
         Assert.StartsWith(TensorBoardEvents.FilePrefix, Path.GetFileName(path));
+        Assert.EndsWith(".metrics", path);
         Assert.Empty(Directory.GetDirectories(_dir).Where(d => d != folder)); // no temporary folder left
         var read = TensorBoardEventFile.Read(path);
         Assert.Equal("brain.Event:2", read.FileVersion);
         Assert.Equal(4, read.Records);
         Assert.Equal([("loss", 1L, 0.25f, 2.0), ("loss", 2, 0.125f, 4), ("dev/acc", 2, 0.75f, 9)],
             read.Scalars.Select(s => (s.Tag, s.Step, s.Value, s.WallTime)));
+    }
+
+    [Fact]
+    public void AStartedLogReplacesItsStreamsOlderFilesAndAppends()
+    {
+        var folder = Path.Combine(_dir, TensorBoardEvents.FolderName);
+        var first = TensorBoardEvents.Start(folder, "training", [new("loss", 1, 9, 0)]);
+        first.Add(new("loss", 2, 9, 0));
+        var metrics = TensorBoardEvents.Write(folder, "metrics", [new("dev/acc", 2, 0.5, 0)]);
+        var restarted = TensorBoardEvents.Start(folder, "training", [new("loss", 1, 0.5, 1)]); // as a resumption after step 1
+        restarted.Add(new("loss", 2, 0.25, 2));
+        restarted.Add(new("loss", 3, 0.125, 3));
+        Assert.Equal([restarted.Path], TensorBoardEvents.Files(folder, "training"));
+        Assert.True(File.Exists(metrics));
+        Assert.Equal([(1L, 0.5f), (2, 0.25f), (3, 0.125f)], TensorBoardEventFile.Read(restarted.Path).Scalars.Select(s => (s.Step, s.Value)));
     }
 
     /// <summary>
@@ -54,8 +72,10 @@ public sealed class TensorBoardTests : IDisposable
         };
         var run = Path.Combine(_dir, "run");
         Experiment.Run(spec, run);
-        var files = TensorBoardEvents.Files(Path.Combine(run, TensorBoardEvents.FolderName));
-        var scalars = TensorBoardEventFile.Read(Assert.Single(files)).Scalars;
+        var folder = Path.Combine(run, TensorBoardEvents.FolderName);
+        Assert.Equal(2, TensorBoardEvents.Files(folder).Count);
+        // the folder's files in name order, as TensorBoard reads them: the training stream, then the metrics
+        var scalars = TensorBoardEvents.Files(folder).SelectMany(f => TensorBoardEventFile.Read(f).Scalars).ToList();
 
         var rows = TrainingLog.Read(Path.Combine(run, TrainingLog.FileName));
         Assert.Equal(4, rows.Count);
