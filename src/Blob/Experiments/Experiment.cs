@@ -64,8 +64,9 @@ public sealed record ExperimentResult(RunResult Result, IReadOnlyList<RunResult>
 /// <summary>
 /// Runs an experiment end to end: load → inject the method's adapters → train (checkpointed, resumable) → N-sample
 /// prediction → metrics, written to the output folder: result.json, predictions.json, reliability.png, the
-/// training checkpoint, the per-step training-log.csv and its training-curves.png, the TensorBoard event file
-/// (tensorboard/, <see cref="RunEvents"/>) and, for methods that sample, embedding-variance.csv
+/// training checkpoint, the per-step training-log.csv and its training-curves.png, TensorBoard event files
+/// (tensorboard/: the training log's, <see cref="TrainingLog"/>, and the metrics', <see cref="RunEvents"/>) and, for
+/// methods that sample, embedding-variance.csv
 /// (<see cref="EmbeddingVariance"/>). Every file is written atomically.
 /// </summary>
 public static class Experiment

@@ -22,6 +22,7 @@ public static class EmbeddingUncertaintyDiagram
 {
     /// <summary>The picture's name in a comparison's folder.</summary>
     public const string FileName = "embedding-uncertainty.png";
+    /// <summary>The picture's height in pixels (its width grows with the number of methods).</summary>
     public const int Height = 560;
 
     /// <summary>Draws <paramref name="series"/> (in the order given) to <paramref name="path"/>; a method takes 240 pixels of width.</summary>
