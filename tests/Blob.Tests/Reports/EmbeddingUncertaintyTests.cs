@@ -115,6 +115,44 @@ public sealed class EmbeddingUncertaintyTests : IDisposable
         model.Dispose();
     }
 
+    /// <summary>An ensemble's S is its members: the variance of the head's input over them, computed here member by member.</summary>
+    [Fact]
+    public void AnEnsemblesVarianceIsOverItsMembers()
+    {
+        manual_seed(12);
+        var model = new HeadedToy();
+        AdapterInjection.Inject(model, ["body"], (layer, _) => new EnsembleAdapter(layer.InFeatures, layer.OutFeatures, 3, 2, 2, 0));
+        using (no_grad())
+            foreach (var member in ((EnsembleAdapter)model.body.Adapter!).members) member.lora_B.copy_(randn(5, 2)); // members that differ
+        var classifier = new HeadedClassifier(model);
+        var data = new Training.ToyData(7, 4);
+        var options = new MethodOptions { Kind = MethodRegistry.Ens, Ensemble = new EnsembleOptions { Size = 3 } };
+        using var predictor = MethodRegistry.Ens.Predictor(new PredictionSetup(classifier, data, options, null, 4, CPU));
+        var (probs, variance) = predictor.PredictWithEmbeddingVariance!(classifier, data, null);
+        Assert.Equal(predictor.Predict(classifier, data, null), probs);
+
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var x = data.Make(Enumerable.Range(0, 7).ToArray(), CPU).InputIds;
+        var members = Enumerable.Range(0, 3).Select(m =>
+        {
+            Ensembles.SetActive(model, m);
+            return model.body.forward(x).to(ScalarType.Float64).data<double>().ToArray();
+        }).ToList();
+        Ensembles.SetActive(model, 0);
+        for (int b = 0; b < 7; b++)
+        {
+            double expected = Enumerable.Range(0, 5).Average(d =>
+            {
+                var xs = members.Select(e => e[b * 5 + d]).ToArray();
+                return xs.Average(v => (v - xs.Average()) * (v - xs.Average()));
+            });
+            Assert.True(expected > 0);
+            Assert.Equal(expected, variance[b], 5);
+        }
+        model.Dispose();
+    }
+
     [Fact]
     public void QuartilesAndTheLogScaleDecision()
     {
