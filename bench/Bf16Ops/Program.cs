@@ -60,13 +60,12 @@ if (filter == "model")
     var ids = randint(1000, 20000, [B, S], ScalarType.Int64);
     var attn = ones(B, S, ScalarType.Int64);
     var labels = randint(0, 2, [B], ScalarType.Int64);
-    foreach (bool fast in new[] { false, true })
-    {
-        Blob.Runtime.FastDropout.Enabled = fast;
-        var fwd = new List<double>[4]; for (int i = 0; i < 4; i++) fwd[i] = new();
-        for (int r = 0; r < reps + 1; r++)
+    var t = new List<double>[8]; for (int i = 0; i < 8; i++) t[i] = new();
+    for (int r = 0; r < reps + 1; r++)
+        for (int f = 0; f < 2; f++)
             for (int m = 0; m < 2; m++)
             {
+                Blob.Runtime.FastDropout.Enabled = f == 1;
                 using var scope = NewDisposeScope();
                 var c = Stopwatch.StartNew();
                 var logits = models[m].Logits(ids, attn, null);
@@ -75,12 +74,12 @@ if (filter == "model")
                 loss.backward();
                 double tb = c.Elapsed.TotalMilliseconds - tf;
                 foreach (var prm in models[m].parameters()) prm.grad = null;
-                if (r > 0) { fwd[2 * m].Add(tf); fwd[2 * m + 1].Add(tb); }
+                if (r > 0) { t[4 * f + 2 * m].Add(tf); t[4 * f + 2 * m + 1].Add(tb); }
             }
-        double Med(List<double> l) => l.Order().ElementAt(l.Count / 2);
-        Console.WriteLine($"model fast dropout {fast}: fp32 fwd {Med(fwd[0]):F0} bwd {Med(fwd[1]):F0} ms   bf16 fwd {Med(fwd[2]):F0} bwd {Med(fwd[3]):F0} ms   " +
-                          $"step ratio {(Med(fwd[0]) + Med(fwd[1])) / (Med(fwd[2]) + Med(fwd[3])):F2}");
-    }
+    double Med(List<double> l) => l.Order().ElementAt(l.Count / 2);
+    for (int f = 0; f < 2; f++)
+        Console.WriteLine($"model fast dropout {f == 1}: fp32 fwd {Med(t[4 * f]):F0} bwd {Med(t[4 * f + 1]):F0} ms   bf16 fwd {Med(t[4 * f + 2]):F0} bwd {Med(t[4 * f + 3]):F0} ms   " +
+                          $"fp32/bf16 {(Med(t[4 * f]) + Med(t[4 * f + 1])) / (Med(t[4 * f + 2]) + Med(t[4 * f + 3])):F2}");
     return;
 }
 foreach (bool bw in new[] { false, true })

@@ -38,8 +38,8 @@ public class FastDropoutTests
         var b = FastDropout.Mask([1000], 0.5);
         manual_seed(3);
         var again = FastDropout.Mask([1000], 0.5);
-        Assert.True(a.equal(again));
-        Assert.False(a.equal(b));
+        Assert.True(a.eq(again).all().item<bool>());
+        Assert.False(a.eq(b).all().item<bool>());
     }
 
     [Fact]
@@ -51,16 +51,16 @@ public class FastDropoutTests
         var y = FastDropout.Apply(x, 0.25, training: true);
         manual_seed(7);
         var mask = FastDropout.Mask([64, 33], 0.25);
-        Assert.True(y.equal(x * mask));
+        Assert.True(y.eq(x * mask).all().item<bool>());
         y.sum().backward();
-        Assert.True(x.grad!.equal(mask));
+        Assert.True(x.grad!.eq(mask).all().item<bool>());
         using var eval = FastDropout.Apply(x, 0.25, training: false);
-        Assert.True(eval.equal(x));
+        Assert.True(eval.eq(x).all().item<bool>());
         // a bfloat16 x gives float32: its values times the float32 mask, unrounded
         var low = x.detach().to(ScalarType.BFloat16);
         manual_seed(7);
         var dropped = FastDropout.Apply(low, 0.25, training: true);
         Assert.Equal(ScalarType.Float32, dropped.dtype);
-        Assert.True(dropped.equal(low.to(ScalarType.Float32) * mask));
+        Assert.True(dropped.eq(low.to(ScalarType.Float32) * mask).all().item<bool>());
     }
 }
