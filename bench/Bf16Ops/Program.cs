@@ -65,7 +65,7 @@ if (filter == "model")
         for (int f = 0; f < 2; f++)
             for (int m = 0; m < 2; m++)
             {
-                Blob.Runtime.FastDropout.Enabled = f == 1;
+                Blob.Layers.FastDropout.Enabled = f == 1;
                 using var scope = NewDisposeScope();
                 var c = Stopwatch.StartNew();
                 var logits = models[m].Logits(ids, attn, null);
@@ -131,8 +131,8 @@ foreach (bool bw in new[] { false, true })
         ("softmax 25M", FwdBwd(() => (q.sum() * 0 + randn(B, NH, S, S)).softmax(-1), bw)),
         ("randn 25M", FwdBwd(() => q.sum() * 0 + randn(B, NH, S, S), bw)),
         ("dropout 25M", FwdBwd(() => F.dropout(q.sum() * 0 + randn(B, NH, S, S), 0.1, true), bw)),
-        ("fast dropout 25M", FwdBwd(() => Blob.Runtime.FastDropout.Apply(q.sum() * 0 + randn(B, NH, S, S), 0.1, true), bw)));
+        ("fast dropout 25M", FwdBwd(() => Blob.Layers.FastDropout.Apply(q.sum() * 0 + randn(B, NH, S, S), 0.1, true), bw)));
     Case($"dropout only {p}", ("libtorch 25M", () => () => { using var s = NewDisposeScope(); F.dropout(big, 0.1, true); }),
-        ("fast 25M", () => () => { using var s = NewDisposeScope(); Blob.Runtime.FastDropout.Apply(big, 0.1, true); }),
-        ("mask only 25M", () => () => { using var s = NewDisposeScope(); Blob.Runtime.FastDropout.Mask(big.shape, 0.1); }));
+        ("fast 25M", () => () => { using var s = NewDisposeScope(); Blob.Layers.FastDropout.Apply(big, 0.1, true); }),
+        ("mask only 25M", () => () => { using var s = NewDisposeScope(); Blob.Layers.FastDropout.Mask(big.shape, 0.1); }));
 }

@@ -1,8 +1,8 @@
-using Blob.Runtime;
+using Blob.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Blob.Tests.Runtime;
+namespace Blob.Tests.Adapters;
 
 public class FastDropoutTests
 {

@@ -1,9 +1,9 @@
 using System.Runtime.Intrinsics;
-using Blob.Models;
+using Blob.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Blob.Runtime;
+namespace Blob.Layers;
 
 /// <summary>
 /// Dropout whose mask is drawn by a counter-based generator here rather than by libtorch's bernoulli_, which on this
