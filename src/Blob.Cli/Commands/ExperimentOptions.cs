@@ -4,7 +4,6 @@ using Blob.Methods;
 using Blob.Data;
 using Blob.Runtime;
 using Blob.Experiments;
-using Blob.Methods;
 using Blob.Training;
 
 namespace Blob.Cli.Commands;

@@ -101,6 +101,9 @@ public static class Experiment
         var trained = trainer.Train(Path.Combine(outputDir, "checkpoint"), resume, onStep, cancel, logPath);
         TrainingCurves.Save(Path.Combine(outputDir, TrainingCurves.FileName),
             $"{task.Name}: {method.Kind.DisplayName} (seed {training.Seed})", TrainingLog.Read(logPath));
+        var stdPath = Path.Combine(outputDir, PosteriorStdLog.FileName);
+        if (File.Exists(stdPath) && PosteriorStdLog.Read(stdPath) is { Count: > 0 } stdRows)
+            PosteriorStdFigure.Save(Path.Combine(outputDir, PosteriorStdFigure.FileName), $"{task.Name}: {method.Kind.DisplayName}", stdRows);
 
         method.Kind.Save(tm.Model, method, Path.Combine(outputDir, "adapter"));
 

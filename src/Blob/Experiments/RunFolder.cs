@@ -164,7 +164,8 @@ public static class RunFolder
         foreach (var name in new[] { Checkpoint, Checkpoint + ".tmp", Checkpoint + ".old", "adapter", TensorBoardEvents.FolderName })
             if (Directory.Exists(Path.Combine(dir, name))) Directory.Delete(Path.Combine(dir, name), recursive: true);
         foreach (var name in RunFiles.Dev.Names.Concat(RunFiles.Validation.Names).Append(RunSettings.FileName)
-                     .Append(TrainingLog.FileName).Append(TrainingCurves.FileName))
+                     .Append(TrainingLog.FileName).Append(TrainingCurves.FileName)
+                     .Append(PosteriorStdLog.FileName).Append(PosteriorStdFigure.FileName))
             File.Delete(Path.Combine(dir, name));
         foreach (var ood in Directory.GetFiles(dir, "ood-*.json").Concat(Directory.GetFiles(dir, "ood-*-risk-coverage.csv"))) File.Delete(ood);
     }

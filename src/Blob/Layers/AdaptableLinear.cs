@@ -48,6 +48,9 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
     /// </summary>
     public Action<Tensor>? InputProbe { get; set; }
 
+    /// <summary>Whether forward adds an adapter's update (there is one, and it is not merged).</summary>
+    public bool HasActiveAdapter => _adapter is not null && !_merged;
+
     /// <summary>True while the adapter's mean update is folded into the weight (fast deterministic inference).</summary>
     public bool IsMerged => _merged;
 
@@ -61,7 +64,45 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
         InputProbe?.Invoke(x);
         var z = BaseForward(x);
         if (_adapter is null || _merged) return z;
-        return z + _adapter.forward(x).to(z.dtype);
+        return AddUpdate(z, x);
+    }
+
+    /// <summary>z + Δ(x), in float32 where the update is float32 (z in bfloat16 is widened first, exactly).</summary>
+    Tensor AddUpdate(Tensor z, Tensor x)
+    {
+        var delta = _adapter!.forward(x);   // not disposed here: an adapter's observer may hold it (Laplace)
+        if (delta.dtype == z.dtype) return z + delta;
+        using var wide = z.to(delta.dtype);
+        return wide + delta;
+    }
+
+    /// <summary>
+    /// Several layers on the same float32 x, their weights in bfloat16: one product against the weights stacked
+    /// ([Σ out, in], concatenated afresh each call, so a merge is seen), x cast once, and in backward one product for
+    /// x's gradient, accumulated inside it (the separate layers' gradients were each rounded to bfloat16 and then
+    /// summed). A layer with an active adapter returns float32, z + Δ(x) as <see cref="forward"/>; one without returns
+    /// its product in bfloat16, for a consumer that rounds it to bfloat16 anyway. Otherwise (float32 weights, a
+    /// missing bias, a different dtype) each layer's forward.
+    /// </summary>
+    public static Tensor[] ForwardTogether(IReadOnlyList<AdaptableLinear> layers, Tensor x)
+    {
+        var dtype = layers[0].weight.dtype;
+        if (dtype == x.dtype || layers.Any(l => l.bias is null || l.weight.dtype != dtype || l.bias.dtype != dtype || l.InFeatures != layers[0].InFeatures))
+            return layers.Select(l => l.forward(x)).ToArray();
+        using var weight = cat(layers.Select(l => (Tensor)l.weight).ToArray(), 0);
+        using var bias = cat(layers.Select(l => (Tensor)l.bias!).ToArray(), 0);
+        using var xLow = x.to(dtype);
+        using var z = nn.functional.linear(xLow, weight, bias);
+        var parts = z.split(layers.Select(l => l.OutFeatures).ToArray(), -1);
+        var result = new Tensor[layers.Count];
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var l = layers[i];
+            if (l._adapter is null || l._merged) { result[i] = parts[i]; continue; }
+            result[i] = l.AddUpdate(parts[i], x);
+            parts[i].Dispose();
+        }
+        return result;
     }
 
     /// <summary>The frozen product W0·x + b, in the weight's dtype, cast back to x's.</summary>

@@ -17,6 +17,10 @@ public interface IVariationalAdapter : IStochasticAdapter
     Tensor Kl();
     /// <summary>The parameters of the standard deviations (G), which the official code updates only by SGD.</summary>
     IEnumerable<Parameter> StdParameters { get; }
+    /// <summary>The posterior standard deviation of each entry of A, A's shape (BLoB's Ω = G², BBB's softplus(ρ)).</summary>
+    Tensor StdA();
+    /// <summary>σp, the prior's standard deviation of A's entries.</summary>
+    double PriorStd { get; }
 }
 
 /// <summary>

@@ -43,7 +43,7 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>
 {
     readonly Embedding word_embeddings, position_embeddings, token_type_embeddings;
     readonly LayerNorm LayerNorm;
-    readonly Dropout dropout;
+    readonly FastDropoutModule dropout;
     readonly BertSettings _s;
 
     public BertEmbeddings(BertSettings s) : base(nameof(BertEmbeddings))
@@ -53,7 +53,7 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>
         position_embeddings = nn.Embedding(s.MaxPositions, s.HiddenSize);
         token_type_embeddings = nn.Embedding(s.TypeVocabSize, s.HiddenSize);
         LayerNorm = nn.LayerNorm(s.HiddenSize, s.LayerNormEps);
-        dropout = nn.Dropout(s.HiddenDropout);
+        dropout = new FastDropoutModule(s.HiddenDropout);
         RegisterComponents();
     }
 
@@ -103,42 +103,69 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
     {
         long b = x.shape[0], t = x.shape[1], c = x.shape[2];
         Tensor Heads(Tensor y) => y.view(b, t, _heads, c / _heads).transpose(1, 2);  // [b, heads, t, head_dim]
-        using var q = Heads(query.forward(x));
-        using var k = Heads(key.forward(x));
-        using var v = Heads(value.forward(x));
-        double dropout = training ? _dropout : 0.0;
         var dtype = query.weight.dtype;
+        // bf16: one product of x against the three weights stacked (x cast once, one gradient product in backward),
+        // and an unadapted projection (key, by default) left in bfloat16, which the core's product rounds to anyway.
+        var (qh, kh, vh) = dtype == ScalarType.Float32 ? (query.forward(x), key.forward(x), value.forward(x))
+            : AdaptableLinear.ForwardTogether([query, key, value], x) switch { var r => (r[0], r[1], r[2]) };
+        using var q = Heads(qh);
+        using var k = Heads(kh);
+        using var v = Heads(vh);
+        qh.Dispose(); kh.Dispose(); vh.Dispose();
+        double dropout = training ? _dropout : 0.0;
+        bool padded = dtype != ScalarType.Float32 || dropout > 0 ? maskBias.ne(0).any().item<bool>() : true;
         // With dropout, libtorch's CPU attention keeps the probabilities, the dropout noise and the dropped
         // probabilities for backward ([batch, heads, seq, seq] each, 96 MiB at MiniLM's 32 × 256 tokens): recomputed
         // instead, a training step at that size peaked at 2,676 MiB instead of 4,795 MiB (glibc's malloc), with the same numbers.
         using var y = RecomputeCore
-            ? Recomputation.Apply(x => Core(dtype, x[0], x[1], x[2], x[3], dropout), q, k, v, maskBias)
-            : Core(dtype, q, k, v, maskBias, dropout);
+            ? Recomputation.Apply(x => Core(dtype, x[0], x[1], x[2], x[3], dropout, padded), q, k, v, maskBias)
+            : Core(dtype, q, k, v, maskBias, dropout, padded);
         return y.transpose(1, 2).contiguous().view(b, t, c);
     }
 
-    static Tensor Core(ScalarType dtype, Tensor q, Tensor k, Tensor v, Tensor maskBias, double dropout) =>
-        dtype == ScalarType.Float32
-            ? F.scaled_dot_product_attention(q, k, v, maskBias, dropout)
-            : AttentionWithProductsIn(dtype, q, k, v, maskBias, dropout);
+    /// <summary>The core in float32: libtorch's scaled_dot_product_attention, except for training with
+    /// <see cref="FastDropout"/> (libtorch's attention draws its dropout mask with bernoulli_, the slow part of a step).</summary>
+    static Tensor Core(ScalarType dtype, Tensor q, Tensor k, Tensor v, Tensor maskBias, double dropout, bool padded)
+    {
+        if (dtype != ScalarType.Float32) return AttentionWithProductsIn(dtype, q, k, v, maskBias, dropout, padded);
+        if (dropout <= 0 || !FastDropout.Enabled) return F.scaled_dot_product_attention(q, k, v, maskBias, dropout);
+        using var qScaled = q * (1.0 / Math.Sqrt(q.shape[^1]));
+        using var scores = qScaled.matmul(k.transpose(-2, -1));
+        if (padded) scores.add_(maskBias);
+        using var weights = scores.softmax(-1);
+        using var dropped = FastDropout.Apply(weights, dropout, true);
+        return dropped.matmul(v);
+    }
 
     /// <summary>
-    /// dropout(softmax(q·kᵀ/√d + mask))·v for bf16 precision: the two products in the base's dtype, the scores, mask,
-    /// softmax and dropout in float32 (scaled_dot_product_attention takes one dtype for all of it). At MiniLM's
-    /// training shape [32, 12, 128, 32] with dropout 0.1 this measured 60 ms forward and backward, float32
-    /// scaled_dot_product_attention 125 ms; attention was then most of a bf16 training step.
+    /// dropout(softmax(q·kᵀ/√d + mask))·v for bf16 precision: the two products in the base's dtype, the scores, mask
+    /// and softmax in float32 (scaled_dot_product_attention takes one dtype for all of it). q is scaled by 1/√d before
+    /// it is rounded to bfloat16 (on [tokens, hidden], not on the scores); the probabilities are rounded to bfloat16
+    /// for their product with v, as before, and the dropout mask (0 or 1, exact in bfloat16) is applied to them there,
+    /// with its 1/(1 − p) on the product's float32 result: the same numbers up to where that factor is rounded.
     /// </summary>
-    static Tensor AttentionWithProductsIn(ScalarType dtype, Tensor q, Tensor k, Tensor v, Tensor maskBias, double dropout)
+    static Tensor AttentionWithProductsIn(ScalarType dtype, Tensor q, Tensor k, Tensor v, Tensor maskBias, double dropout, bool padded)
     {
-        using var qLow = q.to(dtype);
+        using var qScaled = q * (1.0 / Math.Sqrt(q.shape[^1]));
+        using var qLow = qScaled.to(dtype);
         using var kLow = k.to(dtype);
         using var vLow = v.to(dtype);
         using var products = qLow.matmul(kLow.transpose(-2, -1));
-        using var scores = products.to(ScalarType.Float32) / Math.Sqrt(q.shape[^1]) + maskBias;
-        using var weights = F.dropout(scores.softmax(-1), dropout, dropout > 0);
+        using var scores = products.to(ScalarType.Float32);
+        if (padded) scores.add_(maskBias);
+        using var weights = scores.softmax(-1);
         using var weightsLow = weights.to(dtype);
-        using var y = weightsLow.matmul(vLow);
-        return y.to(ScalarType.Float32);
+        if (dropout <= 0 || !FastDropout.Enabled)
+        {
+            using var droppedLow = F.dropout(weightsLow, dropout, dropout > 0);
+            using var yLow = droppedLow.matmul(vLow);
+            return yLow.to(ScalarType.Float32);
+        }
+        using var keep = FastDropout.KeepMask(weightsLow.shape, dropout, dtype);
+        using var kept = weightsLow * keep;
+        using var y = kept.matmul(vLow);
+        using var y32 = y.to(ScalarType.Float32);
+        return y32 * (1.0 / (1 - dropout));
     }
 }
 
@@ -147,16 +174,19 @@ public sealed class BertResidualOutput : nn.Module<Tensor, Tensor, Tensor>
 {
     readonly AdaptableLinear dense;
     readonly LayerNorm LayerNorm;
-    readonly Dropout dropout;
+    readonly FastDropoutModule dropout;
 
     public BertResidualOutput(BertSettings s, int inFeatures, ScalarType dtype) : base(nameof(BertResidualOutput))
     {
         dense = new AdaptableLinear(inFeatures, s.HiddenSize, dtype: dtype);
         LayerNorm = nn.LayerNorm(s.HiddenSize, s.LayerNormEps);
-        dropout = nn.Dropout(s.HiddenDropout);
+        dropout = new FastDropoutModule(s.HiddenDropout);
         RegisterComponents();
     }
 
+    internal AdaptableLinear Dense => dense;
+
+    /// <summary>h may be bfloat16 (see <see cref="BertIntermediate.Forward"/>); the sum and the norm are float32.</summary>
     public override Tensor forward(Tensor h, Tensor residual)
     {
         using var d = dropout.forward(dense.forward(h));
@@ -203,6 +233,20 @@ public sealed class BertIntermediate : nn.Module<Tensor, Tensor>
         using var h = dense.forward(x);
         return F.gelu(h);
     }
+
+    /// <summary>
+    /// With a bfloat16 weight and no active adapter, for a consumer that rounds to bfloat16 anyway (the output dense
+    /// without an adapter): the product and GELU left in bfloat16. libtorch computes bfloat16 GELU and its gradient
+    /// in float32 and rounds once, so these are the numbers of float32 GELU rounded for the next product, without
+    /// the two float32 tensors [tokens, intermediate] and their casts.
+    /// </summary>
+    public Tensor Forward(Tensor x, bool roundedAfter)
+    {
+        if (!roundedAfter || dense.HasActiveAdapter || dense.weight.dtype == x.dtype) return forward(x);
+        using var xLow = x.to(dense.weight.dtype);
+        using var h = dense.forward(xLow);
+        return F.gelu(h);
+    }
 }
 
 /// <summary>One post-LN transformer layer: attention, then the feed-forward block.</summary>
@@ -225,7 +269,7 @@ public sealed class BertLayer : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor maskBias)
     {
         using var a = attention.forward(x, maskBias);
-        using var h = intermediate.forward(a);
+        using var h = intermediate.Forward(a, roundedAfter: !output.Dense.HasActiveAdapter);
         return output.forward(h, a);
     }
 }
@@ -328,13 +372,13 @@ public sealed class BertEncoder : nn.Module
 public sealed class RobertaClassificationHead : nn.Module<Tensor, Tensor>
 {
     readonly AdaptableLinear dense, out_proj;
-    readonly Dropout dropout;
+    readonly FastDropoutModule dropout;
 
     public RobertaClassificationHead(BertSettings s, int numLabels, double dropoutProb) : base(nameof(RobertaClassificationHead))
     {
         dense = new AdaptableLinear(s.HiddenSize, s.HiddenSize);
         out_proj = new AdaptableLinear(s.HiddenSize, numLabels);
-        dropout = nn.Dropout(dropoutProb);
+        dropout = new FastDropoutModule(dropoutProb);
         RegisterComponents();
     }
 
@@ -358,7 +402,7 @@ public sealed class BertForSequenceClassification : nn.Module, ISequenceClassifi
 {
     readonly BertModel _encoder;
     readonly nn.Module<Tensor, Tensor> _classifier;  // AdaptableLinear (BERT) or RobertaClassificationHead
-    readonly Dropout _dropout;
+    readonly FastDropoutModule _dropout;
 
     public BertModel Encoder => _encoder;
     public nn.Module<Tensor, Tensor> Classifier => _classifier;
@@ -381,7 +425,7 @@ public sealed class BertForSequenceClassification : nn.Module, ISequenceClassifi
         _classifier = s.IsRoberta
             ? new RobertaClassificationHead(s, numLabels, classifierDropout)
             : new AdaptableLinear(s.HiddenSize, numLabels);
-        _dropout = nn.Dropout(classifierDropout);
+        _dropout = new FastDropoutModule(classifierDropout);
         register_module(s.IsRoberta ? "roberta" : "bert", _encoder);
         register_module("dropout", _dropout);
         register_module("classifier", _classifier);
@@ -432,7 +476,7 @@ public sealed class BertForMultipleChoice : nn.Module, IMultipleChoiceModel
 {
     readonly BertModel _encoder;
     readonly AdaptableLinear _classifier;
-    readonly Dropout _dropout;
+    readonly FastDropoutModule _dropout;
 
     public BertModel Encoder => _encoder;
     public AdaptableLinear Classifier => _classifier;
@@ -450,7 +494,7 @@ public sealed class BertForMultipleChoice : nn.Module, IMultipleChoiceModel
         double dropout = s.IsRoberta ? s.HiddenDropout : config.GetDouble("classifier_dropout", s.HiddenDropout);
         _encoder = new BertModel(s, addPooler: true, baseDtype);
         _classifier = new AdaptableLinear(s.HiddenSize, 1);
-        _dropout = nn.Dropout(dropout);
+        _dropout = new FastDropoutModule(dropout);
         register_module(s.IsRoberta ? "roberta" : "bert", _encoder);
         register_module("dropout", _dropout);
         register_module("classifier", _classifier);

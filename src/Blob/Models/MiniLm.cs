@@ -29,44 +29,33 @@ public static class MiniLm
     /// pooler output barely varies across inputs. Returned in eval mode. baseDtype: see <see cref="BertModel"/>.
     /// </summary>
     public static BertForSequenceClassification Load(int numLabels, Pooling pooling = Pooling.Mean, Device? device = null,
-        long seed = 0, string? packagesRoot = null, ScalarType baseDtype = ScalarType.Float32)
-    {
-        string dll = PackageFile(packagesRoot);
-        var weights = ReadOnnxWeights(ReadResource(dll, ModelResource), $"{dll}!{ModelResource}");
-        var config = new ModelConfig($"{dll}!{ModelResource}", new System.Text.Json.Nodes.JsonObject
-        {
-            ["model_type"] = "bert",
-            ["architectures"] = new System.Text.Json.Nodes.JsonArray("BertForSequenceClassification"),
-            ["_name_or_path"] = "sentence-transformers/all-MiniLM-L6-v2",
-        });
-        var model = new BertForSequenceClassification(config, Settings, numLabels, pooling, baseDtype);
-        try
-        {
-            // the checkpoint has no classifier, so LoadWeights initialises one from seed
-            EncoderModels.LoadWeights(model, weights, config.Path, seed);
-        }
-        finally { foreach (var t in weights.Values) t.Dispose(); }
-        model.eval();
-        if (device is not null && device.type != DeviceType.CPU) model.to(device);
-        return model;
-    }
+        long seed = 0, string? packagesRoot = null, ScalarType baseDtype = ScalarType.Float32) =>
+        LoadAs("BertForSequenceClassification", config => new BertForSequenceClassification(config, Settings, numLabels, pooling, baseDtype),
+            device, seed, packagesRoot);
 
     /// <summary>
     /// The MiniLM encoder (frozen) as BertForMultipleChoice: its pooler, and a fresh one-output "classifier" from
     /// seed (trainable). Mean pooling by default, as <see cref="Load"/>. Returned in eval mode.
     /// </summary>
     public static BertForMultipleChoice LoadMultipleChoice(Pooling pooling = Pooling.Mean, Device? device = null,
-        long seed = 0, string? packagesRoot = null, ScalarType baseDtype = ScalarType.Float32)
+        long seed = 0, string? packagesRoot = null, ScalarType baseDtype = ScalarType.Float32) =>
+        LoadAs("BertForMultipleChoice", config => new BertForMultipleChoice(config, Settings, pooling, baseDtype),
+            device, seed, packagesRoot);
+
+    /// <summary>The package's weights in the model <paramref name="create"/> builds for the config of
+    /// <paramref name="architecture"/>; the checkpoint has no classifier, so LoadWeights initialises one from seed.</summary>
+    static T LoadAs<T>(string architecture, Func<ModelConfig, T> create, Device? device, long seed, string? packagesRoot)
+        where T : nn.Module
     {
         string dll = PackageFile(packagesRoot);
         var weights = ReadOnnxWeights(ReadResource(dll, ModelResource), $"{dll}!{ModelResource}");
         var config = new ModelConfig($"{dll}!{ModelResource}", new System.Text.Json.Nodes.JsonObject
         {
             ["model_type"] = "bert",
-            ["architectures"] = new System.Text.Json.Nodes.JsonArray("BertForMultipleChoice"),
+            ["architectures"] = new System.Text.Json.Nodes.JsonArray(architecture),
             ["_name_or_path"] = "sentence-transformers/all-MiniLM-L6-v2",
         });
-        var model = new BertForMultipleChoice(config, Settings, pooling, baseDtype);
+        var model = create(config);
         try { EncoderModels.LoadWeights(model, weights, config.Path, seed); }
         finally { foreach (var t in weights.Values) t.Dispose(); }
         model.eval();

@@ -4,7 +4,6 @@ using Blob.Runtime;
 using Blob.Data;
 using Blob.Layers;
 using Blob.Methods;
-using Blob.Methods;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -104,6 +103,9 @@ public sealed class Trainer
         }
         else manual_seed(_options.Seed);
         var log = logPath is null ? null : TrainingLog.Open(logPath, start);
+        // Beside it, for BLoB and BBB, the distribution of the posterior's standard deviations at every step.
+        var stdLog = logPath is null ? null
+            : PosteriorStdLog.Open(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(logPath))!, PosteriorStdLog.FileName), model, start);
 
         var clock = Stopwatch.StartNew();
         double lastLoss = double.NaN, correct = 0, seen = 0;
@@ -141,6 +143,7 @@ public sealed class Trainer
                 if (!double.IsFinite(value))
                 {
                     log?.Save(); // the steps up to the divergence, for its diagnosis
+                    stdLog?.Save();
                     throw new BlobException($"training diverged at step {step + 1}: the loss is {value}" +
                                             (checkpointDir != null ? $"; the last checkpoint in {checkpointDir} is intact" : ""));
                 }
@@ -156,17 +159,19 @@ public sealed class Trainer
             var progress = new TrainingProgress(step + 1, total, loss, klValue, lambda,
                 _options.LearningRate * mult, seen > 0 ? correct / seen : 0, before + clock.Elapsed);
             log?.Add(progress);
+            stdLog?.Add(step + 1);
             onStep?.Invoke(progress);
 
             bool last = step + 1 == total, stop = cancel.IsCancellationRequested;
             bool checkpoint = last || stop || (_options.CheckpointEvery > 0 && (step + 1) % _options.CheckpointEvery == 0);
             // The log first: a kill between the two leaves it ahead of the checkpoint, and the resumption rewrites those rows.
-            if (checkpoint) log?.Save();
+            if (checkpoint) { log?.Save(); stdLog?.Save(); }
             if (checkpointDir != null && checkpoint)
                 TrainingCheckpoint.Save(checkpointDir, step + 1, before + clock.Elapsed, model, rule.Optimizers, Fingerprint());
             if (stop && !last) throw new OperationCanceledException($"stopped after step {step + 1} of {total}");
         }
         log?.Save(); // also when a resumption found training done
+        stdLog?.Save();
         model.eval();
         return new TrainingResult(total, lastLoss, before + clock.Elapsed, resumed);
     }

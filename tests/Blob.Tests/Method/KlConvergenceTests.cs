@@ -2,7 +2,6 @@ using Blob.Runtime;
 using Blob.Data;
 using Blob.Layers;
 using Blob.Methods;
-using Blob.Methods;
 using Xunit.Abstractions;
 
 namespace Blob.Tests.Method;

@@ -2,7 +2,6 @@ using Blob.Runtime;
 using Blob.Data;
 using Blob.Layers;
 using Blob.Methods;
-using Blob.Methods;
 using Blob.Tests.Adapters;
 using Blob.Training;
 using TorchSharp;

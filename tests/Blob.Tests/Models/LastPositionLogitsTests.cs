@@ -1,6 +1,5 @@
 using Blob.Data;
 using Blob.Layers;
-using Blob.Data;
 using Blob.Methods;
 using Blob.Models;
 using Blob.Training;

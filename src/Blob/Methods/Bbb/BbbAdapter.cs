@@ -19,7 +19,7 @@ public sealed class BbbAdapter : Adapter, IVariationalAdapter, ISampleBatchedAda
     public Parameter lora_B;
     public override int Rank => (int)lora_A.shape[0];
     public override double Scaling { get; }
-    public readonly double PriorStd;
+    public double PriorStd { get; }
 
     public bool Sample { get; set; } = true;
 
@@ -43,23 +43,23 @@ public sealed class BbbAdapter : Adapter, IVariationalAdapter, ISampleBatchedAda
         RegisterComponents();
     }
 
-    public Tensor Std() => nn.functional.softplus(lora_A_rho);
+    public Tensor StdA() => nn.functional.softplus(lora_A_rho);
 
     public override Tensor forward(Tensor x)
     {
         x = x.to(lora_A.dtype);
         if (Sample && SampleCount > 1)
         {
-            var samples = lora_A + Std() * randn([SampleCount, lora_A.shape[0], lora_A.shape[1]], dtype: lora_A.dtype, device: lora_A.device); // [S, r, in]
+            var samples = lora_A + StdA() * randn([SampleCount, lora_A.shape[0], lora_A.shape[1]], dtype: lora_A.dtype, device: lora_A.device); // [S, r, in]
             var h = SampleBatching.PerSample(x, SampleCount).matmul(samples.transpose(1, 2)); // [S, B·…, r]
             return SampleBatching.Unstack(h.matmul(lora_B.t()), x).mul(Scaling);
         }
-        var a = Sample ? lora_A + Std() * randn_like(lora_A) : (Tensor)lora_A;
+        var a = Sample ? lora_A + StdA() * randn_like(lora_A) : (Tensor)lora_A;
         return x.matmul(a.t()).matmul(lora_B.t()).mul(Scaling);
     }
 
     /// <summary>Mean over elements of KL(N(μ, σ²) ‖ N(0, σp²)), as Bayesian-Torch's kl_div.</summary>
-    public Tensor Kl() => GaussianKl.Mean(lora_A, Std(), PriorStd);
+    public Tensor Kl() => GaussianKl.Mean(lora_A, StdA(), PriorStd);
 
     public IEnumerable<Parameter> StdParameters => [lora_A_rho];
 

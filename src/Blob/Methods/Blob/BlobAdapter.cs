@@ -66,6 +66,8 @@ public sealed class BlobAdapter : Adapter, IVariationalAdapter, ISampleBatchedAd
         if (Options.Std == StdParameterization.Softplus) g.pow_(2).expm1_().log_(); // ρ = softplus⁻¹(G²)
     }
 
+    public double PriorStd => Options.PriorStd;
+
     /// <summary>Ω, the standard deviation of A.</summary>
     public Tensor StdA() => StdOf(lora_A_rho);
 

@@ -53,7 +53,7 @@ public sealed class LoraAdapter : Adapter, ISampleBatchedAdapter
     public override Tensor forward(Tensor x)
     {
         x = x.to(lora_A.dtype);
-        if (Dropout > 0 && Sample) x = nn.functional.dropout(x, Dropout, training || DropoutAtInference);
+        if (Dropout > 0 && Sample) x = FastDropout.Apply(x, Dropout, training || DropoutAtInference);
         var delta = x.matmul(lora_A.t()).matmul(lora_B.t()).mul(Scaling);
         Observer?.Invoke(x, delta);
         return delta;
