@@ -181,12 +181,13 @@ public static class CompareCommand
         var embeddings = kinds.Select((kind, i) => new EmbeddingVarianceSeries(kind.DisplayName, i, runs.Where(r => r.Kind == kind)
                 .SelectMany(r => files.LoadEmbeddingVariance(r.Dir) ?? []).ToList()))
             .Where(e => e.Rows.Count > 0).ToList();
+        string embeddingPicture = Path.Combine(dir, diagramPrefix + EmbeddingUncertaintyDiagram.FileName);
         if (embeddings.Count > 0)
-            EmbeddingUncertaintyDiagram.Save(Path.Combine(dir, diagramPrefix + EmbeddingUncertaintyDiagram.FileName),
-                $"{title}: final-embedding variance, {seeds} seed(s) pooled", embeddings);
+            EmbeddingUncertaintyDiagram.Save(embeddingPicture, $"{title}: final-embedding variance, {seeds} seed(s) pooled", embeddings);
         Console.WriteLine();
         Console.WriteLine($"{title}:");
         Console.WriteLine(comparison.ToMarkdown());
-        Console.WriteLine($"table: {dir}/{table}.md, {dir}/{table}.csv; diagrams: {dir}/{diagramPrefix}reliability*.png, {dir}/{diagramPrefix}risk-coverage.png");
+        Console.WriteLine($"table: {dir}/{table}.md, {dir}/{table}.csv; diagrams: {dir}/{diagramPrefix}reliability*.png, {dir}/{diagramPrefix}risk-coverage.png" +
+                          (embeddings.Count > 0 ? $", {embeddingPicture}" : ""));
     }
 }
