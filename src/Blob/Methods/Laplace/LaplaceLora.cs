@@ -73,6 +73,7 @@ public sealed class LaplaceLora : IDisposable
             foreach (var indices in Chunks(train.Count, options.BatchSize))
             {
                 cancel.ThrowIfCancellationRequested(); // the fit runs C backward passes per batch: long on a large split
+                NativeAllocator.ReleaseFreePagesIfDue(); // else jemalloc without decay grows here without bound
                 using var scope = NewDisposeScope();
                 var batch = train.Make(indices, device);
                 var logits = probe.Logits(onTokens, batch);
@@ -159,6 +160,7 @@ public sealed class LaplaceLora : IDisposable
         foreach (var indices in Chunks(data.Count, batchSize))
         {
             BayesianPrediction.Stop(cancel, result.Count, data.Count);
+            NativeAllocator.ReleaseFreePagesIfDue();
             using var scope = NewDisposeScope();
             var (mean, covariance) = LogitDistribution(data.Make(indices, device), classifier);
             var probabilities = _options.Probit
