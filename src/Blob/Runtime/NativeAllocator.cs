@@ -17,19 +17,16 @@ public static class NativeAllocator
         File.Exists("/proc/self/maps") && File.ReadLines("/proc/self/maps").Any(l => l.Contains("libjemalloc"));
 
     /// <summary>
-    /// Gives the pages jemalloc holds free back to the system, at most once every <paramref name="every"/> (default 5 s);
-    /// does nothing under another malloc. `./blob` runs jemalloc without decay, because giving pages back after every
-    /// step made training several times slower (5 MiniLM steps at 32 × 256: 14 s without decay, 87 s with a 1 s
-    /// decay), but some loops then grow without bound: Laplace's fit over MRPC (batches of 4, each its own length, C
-    /// gradients of one retained graph) grew by about 100 MB a second to the 24 GiB of the machine. Such a loop calls
-    /// this between batches.
+    /// Gives the pages jemalloc holds free back to the system, at most once every 5 s; does nothing under another
+    /// malloc. `./blob` runs jemalloc without decay, because giving pages back after every step made training several
+    /// times slower (5 MiniLM steps at 32 × 256: 14 s without decay, 87 s with a 1 s decay), but some loops then grow
+    /// without bound: Laplace's fit over MRPC (batches of 4, each its own length, C gradients of one retained graph)
+    /// grew by about 100 MB a second to the 24 GiB of the machine. Such a loop calls this between batches.
     /// </summary>
-    public static void ReleaseFreePagesIfDue(TimeSpan? every = null)
+    public static void ReleaseFreePagesIfDue()
     {
-        if (Mallctl.Value is not { } mallctl) return;
-        long now = Stopwatch.GetTimestamp();
-        if (Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastRelease), now) < (every ?? TimeSpan.FromSeconds(5))) return;
-        Interlocked.Exchange(ref _lastRelease, now);
+        if (Mallctl.Value is not { } mallctl || Stopwatch.GetElapsedTime(_lastRelease) < TimeSpan.FromSeconds(5)) return;
+        _lastRelease = Stopwatch.GetTimestamp();
         mallctl("arena.4096.purge", 0, 0, 0, 0); // 4096: MALLCTL_ARENAS_ALL, every arena
     }
 
