@@ -7,11 +7,19 @@
 #   3. BLoB's KL step: BLoB, seed 1, at that lr, kl-lr in {0.002 (the paper's), 0.005}; the lower validation NLL wins.
 #   4. The seven methods x seeds 1-3 at the chosen settings, --evaluate both: the validation table, then dev once
 #      (the chosen seed-1 MLE and BLoB runs are reused: their training is not repeated).
+# Finished runs' records are kept in RESULTS (default experiments/results, committed; experiments/keep-results.sh) after
+# every step and copied into OUT first, so the tables grow across sessions and machines: a kept run is reused, not redone.
 # Usage: experiments/table7.sh OUT [TASK ...]   (default tasks: mrpc rte; OUT e.g. /work/runs)
 set -euo pipefail
 out=${1:?usage: experiments/table7.sh OUT [TASK ...]}; shift
 tasks=("$@"); [ $# -eq 0 ] && tasks=(mrpc rte)
 cd "$(dirname "$0")/.."
+results=${RESULTS:-experiments/results}
+mkdir -p "$out"; out=$(cd "$out" && pwd)
+# (cp -n: what OUT already holds is newer; coreutils from 9.2 exit 1 when -n skips a file, hence the || true)
+if [ -d "$results" ]; then cp -rn "$results"/. "$out"/ || true; fi
+keep() { experiments/keep-results.sh "$out" "$results" > /dev/null; }
+trap keep EXIT
 precision=${PRECISION:-bf16}
 common=(--model minilm --batch-size 32 --group-by-length --prior-std 0.2 --rank 8 --alpha 8
         --targets 're:.*encoder.*(query|key|value|dense)' --validation-fraction 0.15 --precision "$precision" --quiet)
@@ -35,6 +43,7 @@ for task in "${tasks[@]}"; do
   for lr in 1e-3 2e-3; do
     log "$task: MLE, lr $lr, validation"
     ./blob compare --task "$task" "${common[@]}" "${shape[@]}" --lr $lr --methods mle --seeds 1 --output "$out/$task-val-mle-lr$lr"
+    keep
     dirs+=("$out/$task-val-mle-lr$lr")
   done
   lr=$(best acc "${dirs[@]}"); lr=${lr##*-lr}
@@ -43,15 +52,18 @@ for task in "${tasks[@]}"; do
   for kl in 0.002 0.005; do
     log "$task: BLoB, lr $lr, kl-lr $kl, validation"
     ./blob compare --task "$task" "${common[@]}" "${shape[@]}" --lr "$lr" --kl-lr $kl --methods blob --seeds 1 --output "$out/$task-val-blob-kl$kl"
+    keep
     dirs+=("$out/$task-val-blob-kl$kl")
   done
   kl=$(best nll "${dirs[@]}"); kl=${kl##*-kl}
   log "$task: kl-lr $kl chosen on validation; the seven methods, seeds 1-3, then dev once"
-  echo "lr $lr, kl-lr $kl (chosen on the validation split; precision $precision)" > "$out/$task-chosen.txt"
-  # The chosen seed-1 runs have the final table's settings (--evaluate is not a setting): copied, compare reuses them.
+  mkdir -p "$out/$task-table7"
+  echo "lr $lr, kl-lr $kl (chosen on the validation split; precision $precision)" > "$out/$task-table7/chosen.txt"
+  # The chosen seed-1 runs have the final table's settings (--evaluate is not a setting): copied, compare reuses their
+  # training and evaluates dev with their adapters. A kept record has no adapter: then the table trains the run again.
   for run in "$out/$task-val-mle-lr$lr/mle/seed-1" "$out/$task-val-blob-kl$kl/blob/seed-1"; do
     method=$(basename "$(dirname "$run")")
-    [ -e "$out/$task-table7/$method/seed-1" ] || { mkdir -p "$out/$task-table7/$method"; cp -r "$run" "$out/$task-table7/$method/seed-1"; }
+    [ -e "$out/$task-table7/$method/seed-1" ] || [ ! -d "$run/adapter" ] || { mkdir -p "$out/$task-table7/$method"; cp -r "$run" "$out/$task-table7/$method/seed-1"; }
   done
   ./blob compare --task "$task" "${common[@]}" "${shape[@]}" --lr "$lr" --kl-lr "$kl" \
     --methods mle map mcd ens bbb lap blob --seeds 1 2 3 --evaluate both --output "$out/$task-table7"

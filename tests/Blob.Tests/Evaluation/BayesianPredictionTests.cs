@@ -73,10 +73,13 @@ public class BayesianPredictionTests
         var (model, _) = Toy.Build(new MethodOptions { Kind = MethodRegistry.Map, Rank = 2, Alpha = 2 });
         var classifier = new ToyClassifier(model);
         var data = new ToyData(20, seed: 1);
-        using var laplace = Blob.Methods.LaplaceLora.Fit(classifier, data, new Blob.Methods.LaplaceOptions { PriorPrecision = 1 }, CPU);
+        var fitted = new List<(int Done, int Total)>();
+        using var laplace = Blob.Methods.LaplaceLora.Fit(classifier, data, new Blob.Methods.LaplaceOptions { PriorPrecision = 1, BatchSize = 8 }, CPU,
+            progress: (done, total) => fitted.Add((done, total)));
+        Assert.Equal([(8, 20), (16, 20), (20, 20)], fitted);
         var plain = laplace.PredictProbabilities(data, 8, CPU);
 
-        using var again = Blob.Methods.LaplaceLora.Fit(classifier, data, new Blob.Methods.LaplaceOptions { PriorPrecision = 1 }, CPU);
+        using var again = Blob.Methods.LaplaceLora.Fit(classifier, data, new Blob.Methods.LaplaceOptions { PriorPrecision = 1, BatchSize = 8 }, CPU);
         var seen = new List<PredictionProgress>();
         Assert.Equal(plain, again.PredictProbabilities(data, 8, CPU, progress: seen.Add));
         Assert.Equal([0, 8, 16, 20], seen.Select(p => p.Done));

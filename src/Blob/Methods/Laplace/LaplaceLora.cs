@@ -55,10 +55,11 @@ public sealed class LaplaceLora : IDisposable
 
     /// <summary>
     /// Sums the K-FAC factors of the chosen LoRA matrices over the training data at the current (MAP) weights, then
-    /// tunes the prior precision unless the options fix it. Puts the model in eval mode.
+    /// tunes the prior precision unless the options fix it. Puts the model in eval mode. <paramref name="progress"/>
+    /// hears (examples done, examples in all) after every batch.
     /// </summary>
     public static LaplaceLora Fit(IClassifier classifier, IBatchSource train, LaplaceOptions options, Device device,
-        CancellationToken cancel = default)
+        CancellationToken cancel = default, Action<int, int>? progress = null)
     {
         if (train.Count == 0) throw new BlobException("the Laplace approximation needs training data, and the set is empty");
         var named = ChooseAdapters(classifier.Module, options.Subset);
@@ -90,6 +91,7 @@ public sealed class LaplaceLora : IDisposable
                     var grads = probe.OutputGradients(logits, HessianRootColumn(p, k));
                     for (int m = 0; m < grads.Length; m++) outputSums[m].add_(TokenOuterProducts(grads[m]));
                 }
+                progress?.Invoke(indices[^1] + 1, train.Count);
             }
 
         var blocks = new List<KroneckerBlock>();

@@ -19,11 +19,27 @@ public sealed class LaplaceMethod : FineTuningMethod
     public override Predictor Predictor(PredictionSetup setup)
     {
         var options = setup.Options.Laplace;
-        var laplace = LaplaceLora.Fit(setup.Classifier, setup.Train, options, setup.Device, setup.Cancel);
+        var laplace = LaplaceLora.Fit(setup.Classifier, setup.Train, options, setup.Device, setup.Cancel, FitProgress(setup.Log));
         setup.Log?.Invoke($"Laplace: prior precision {laplace.PriorPrecision:G4} (tuned by marginal likelihood), {laplace.ParameterCount} parameters");
         return new Predictor(
             (classifier, data, progress) => laplace.PredictProbabilities(data, setup.BatchSize, setup.Device, classifier, progress, setup.Cancel),
             $"K-FAC Laplace over {(options.Subset == LaplaceSubset.LastLayer ? "the last LoRA layer" : "all LoRA layers")}, " +
             $"prior precision {laplace.PriorPrecision:G4}, GLM predictive (Monte Carlo)", laplace);
+    }
+
+    /// <summary>A line in the log every 30 s of the fit (C backward passes per batch: minutes on a large split), and at its end.</summary>
+    static Action<int, int>? FitProgress(Action<string>? log)
+    {
+        if (log is null) return null;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var last = TimeSpan.Zero;
+        return (done, total) =>
+        {
+            var now = clock.Elapsed;
+            if (done < total && now - last < TimeSpan.FromSeconds(30)) return;
+            last = now;
+            var eta = TimeSpan.FromSeconds(now.TotalSeconds / done * (total - done));
+            log($"Laplace fit: {done}/{total} training examples, elapsed {now:hh\\:mm\\:ss}, eta {eta:hh\\:mm\\:ss}");
+        };
     }
 }

@@ -1,0 +1,27 @@
+#!/bin/bash
+# Copies the small records of the finished runs under OUT into RESULTS (default experiments/results, committed), so a
+# later session, on a fresh machine, reuses them instead of training again (`compare` reuses a finished run whose
+# settings.json equals its own; see README, "What compare reuses"). Kept: each finished run's settings, results,
+# predictions and logs (JSON, CSV), and each comparison's tables and overlaid pictures. Never kept: adapters,
+# checkpoints, TensorBoard events (model weights and bulk; they stay in OUT). A run counts as finished when it holds
+# result.json (dev), or validation.json in a folder that only evaluates the validation split (NAME-val-*).
+# Usage: experiments/keep-results.sh OUT [RESULTS]
+set -euo pipefail
+out=${1:?usage: experiments/keep-results.sh OUT [RESULTS]}
+results=$(mkdir -p "${2:-$(dirname "$0")/results}" && cd "${2:-$(dirname "$0")/results}" && pwd)
+cd "$out"
+for comparison in */; do
+  comparison=${comparison%/}
+  [ -d "$comparison" ] || continue
+  want=result.json; [[ $comparison == *-val-* ]] && want=validation.json
+  kept=0
+  for run in "$comparison"/*/seed-*; do
+    [ -f "$run/$want" ] || continue
+    find "$run" -maxdepth 1 -type f \( -name '*.json' -o -name '*.csv' \) -print0 | xargs -0 cp --parents -t "$results"
+    kept=$((kept + 1))
+  done
+  [ $kept -gt 0 ] || continue
+  find "$comparison" -maxdepth 1 -type f \( -name 'table*' -o -name '*reliability.png' -o -name '*risk-coverage.png' -o -name '*.txt' \) -print0 |
+    xargs -0 -r cp --parents -t "$results"
+  echo "kept $kept finished run(s) of $comparison in $results/$comparison"
+done
