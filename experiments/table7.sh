@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 12, Table 7 analogue (MRPC, RTE) on MiniLM under the blind protocol. Every step is a `compare` with a fixed
+# Issue 12, Table 7 analogue (MRPC, RTE, CoLA, WiC, BoolQ) and Tables 1-2 (OBQA, then ARC-C/E and MMLU OOD) on MiniLM under the blind protocol. Every step is a `compare` with a fixed
 # --output, so the script can be stopped at any time and run again: finished runs are reused, unfinished ones resume.
 #   1. Validation split: 15% of the training split (label-stratified, fixed). Nothing below looks at dev until step 4.
 #   2. The learning rate, shared by every method: MLE, seed 1, lr in {1e-3, 2e-3}; the higher validation accuracy wins
@@ -23,7 +23,14 @@ trap keep EXIT
 precision=${PRECISION:-bf16}
 common=(--model minilm --batch-size 32 --group-by-length --prior-std 0.2 --rank 8 --alpha 8
         --targets 're:.*encoder.*(query|key|value|dense)' --validation-fraction 0.15 --precision "$precision" --quiet)
-recipe() { case $1 in mrpc) echo "--epochs 4 --max-length 128";; rte) echo "--epochs 6 --max-length 256";; *) echo "--epochs 4 --max-length 256";; esac; }
+# Per task: epochs and length; OBQA (Tables 1 and 2: the multiple-choice head) also evaluates its adapters out of
+# distribution once dev is (the --ood sets are a setting, so the validation runs name them too; they evaluate none).
+recipe() { case $1 in
+  mrpc) echo "--epochs 4 --max-length 128";;
+  rte) echo "--epochs 6 --max-length 256";;
+  obqa) echo "--epochs 4 --max-length 128 --ood arc-c arc-e mmlu-chem mmlu-phys";;
+  *) echo "--epochs 4 --max-length 256";; esac; }
+table_of() { case $1 in obqa) echo "$1-table1";; *) echo "$1-table7";; esac; }
 log() { echo "== $(date -u +%FT%TZ) $*"; }
 # best DIR... : the folder whose run (METHOD/seed-1/validation.json) is best, by accuracy then NLL (mode acc) or NLL (mode nll)
 best() {
@@ -39,6 +46,7 @@ PY
 }
 for task in "${tasks[@]}"; do
   read -r -a shape <<< "$(recipe "$task")"
+  table=$(table_of "$task")
   dirs=()
   for lr in 1e-3 2e-3; do
     log "$task: MLE, lr $lr, validation"
@@ -57,15 +65,15 @@ for task in "${tasks[@]}"; do
   done
   kl=$(best nll "${dirs[@]}"); kl=${kl##*-kl}
   log "$task: kl-lr $kl chosen on validation; the seven methods, seeds 1-3, then dev once"
-  mkdir -p "$out/$task-table7"
-  echo "lr $lr, kl-lr $kl (chosen on the validation split; precision $precision)" > "$out/$task-table7/chosen.txt"
+  mkdir -p "$out/$table"
+  echo "lr $lr, kl-lr $kl (chosen on the validation split; precision $precision)" > "$out/$table/chosen.txt"
   # The chosen seed-1 runs have the final table's settings (--evaluate is not a setting): copied, compare reuses their
   # training and evaluates dev with their adapters. A kept record has no adapter: then the table trains the run again.
   for run in "$out/$task-val-mle-lr$lr/mle/seed-1" "$out/$task-val-blob-kl$kl/blob/seed-1"; do
     method=$(basename "$(dirname "$run")")
-    [ -e "$out/$task-table7/$method/seed-1" ] || [ ! -d "$run/adapter" ] || { mkdir -p "$out/$task-table7/$method"; cp -r "$run" "$out/$task-table7/$method/seed-1"; }
+    [ -e "$out/$table/$method/seed-1" ] || [ ! -d "$run/adapter" ] || { mkdir -p "$out/$table/$method"; cp -r "$run" "$out/$table/$method/seed-1"; }
   done
   ./blob compare --task "$task" "${common[@]}" "${shape[@]}" --lr "$lr" --kl-lr "$kl" \
-    --methods mle map mcd ens bbb lap blob --seeds 1 2 3 --evaluate both --output "$out/$task-table7"
+    --methods mle map mcd ens bbb lap blob --seeds 1 2 3 --evaluate both --output "$out/$table"
   log "$task: done"
 done

@@ -173,7 +173,10 @@ public static class CompareCommand
             curves.Add(new RiskCoverageSeries(kind.DisplayName, Metrics.RiskCoverage(probs, labels)));
             ReliabilityDiagram.Save(Path.Combine(dir, $"{diagramPrefix}reliability-{kind.Name}.png"), $"{title}: {s.Method}, {seeds} seed(s) pooled", s);
         }
-        var comparison = new ComparisonTable(results);
+        // a method that also reports its mean weights (BLoB at N = 0) gets a row of its own, "blob-n0", just before "blob"
+        var mean = RunFiles.MeanOf(files);
+        var comparison = new ComparisonTable(runs.Zip(results).SelectMany(x =>
+            RunFolder.ReportsMean(x.First.Settings) && mean.Exists(x.First.Dir) ? [mean.Load(x.First.Dir).Item1, x.Second] : new[] { x.Second }));
         comparison.Save(Path.Combine(dir, $"{table}.md"), Path.Combine(dir, $"{table}.csv"));
         ReliabilityDiagram.SaveOverlay(Path.Combine(dir, $"{diagramPrefix}reliability.png"), $"{title}: reliability, {seeds} seed(s) pooled", series);
         RiskCoverageDiagram.SaveOverlay(Path.Combine(dir, $"{diagramPrefix}risk-coverage.png"), $"{title}: risk–coverage, {seeds} seed(s) pooled", curves);

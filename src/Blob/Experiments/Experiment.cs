@@ -112,25 +112,36 @@ public static class Experiment
         // already holds is read back, not evaluated again; the predictor (for Laplace, a fit) is made only when needed.
         using var afterTraining = random.get_rng_state();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        Predictor? predictor = null;
+        Predictor? predictor = null, meanPredictor = null;
         try
         {
             Predictor Predictor() => predictor ??= method.Kind.Predictor(
                 new PredictionSetup(tm.Classifier, train, method, spec.EvalSamples, spec.EvalBatchSize, device, log, cancel));
+            // a method that samples and reports its mean weights too (BLoB at N = 0 beside N = 10): one more pass per split
+            bool withMean = RunFolder.ReportsMean(RunSettings.Of(spec, task));
+            Predictor MeanPredictor() => meanPredictor ??= method.Kind.Predictor(
+                new PredictionSetup(tm.Classifier, train, method, 0, spec.EvalBatchSize, device, log, cancel));
             var evaluated = new List<(RunFiles, RunResult)>();
             (RunResult, double[][], int[]) EvaluateSplit(TaskData set, IReadOnlyList<Example> examples, RunFiles files, IClassifier classifier, string? note = null)
             {
-                var split = files.Exists(outputDir) ? files.Load(outputDir) : EvaluateAnew(set, examples, files, classifier, note);
+                var split = files.Exists(outputDir) ? files.Load(outputDir) : EvaluateAnew(set, examples, files, classifier, note, Predictor(), method.Kind.Name);
                 evaluated.Add((files, split.Item1));
+                if (withMean && (files == RunFiles.Dev || files == RunFiles.Validation))
+                {
+                    var mean = RunFiles.MeanOf(files);
+                    evaluated.Add((mean, mean.Exists(outputDir) ? mean.Load(outputDir).Item1
+                        : EvaluateAnew(set, examples, mean, classifier, note, MeanPredictor(), RunFiles.MeanMethod(method.Kind.Name)).Item1));
+                }
                 RunEvents.Write(outputDir, trained.Steps, evaluated); // every split's metrics so far, beside the training log's stream
                 return split;
             }
-            (RunResult, double[][], int[]) EvaluateAnew(TaskData set, IReadOnlyList<Example> examples, RunFiles files, IClassifier classifier, string? note)
+            (RunResult, double[][], int[]) EvaluateAnew(TaskData set, IReadOnlyList<Example> examples, RunFiles files, IClassifier classifier, string? note,
+                Predictor by, string methodName)
             {
                 random.set_rng_state(afterTraining);
-                var (r, p, l, variance) = Evaluate(set, examples, tm, classifier, Predictor(), training, trained, Labelled(onPredict, set.Name), note,
+                var (r, p, l, variance) = Evaluate(set, examples, tm, classifier, by, training, trained, Labelled(onPredict, set.Name), note,
                     withEmbeddingVariance: files.EmbeddingVariance is not null);
-                r = r with { TrainSeconds = Math.Round(trained.Elapsed.TotalSeconds, 1), EvalSeconds = Math.Round(clock.Elapsed.TotalSeconds, 1), Split = files.Split };
+                r = r with { Method = methodName, TrainSeconds = Math.Round(trained.Elapsed.TotalSeconds, 1), EvalSeconds = Math.Round(clock.Elapsed.TotalSeconds, 1), Split = files.Split };
                 files.Save(outputDir, r, p, l, $"{set.Name}{files.Caption}: {method.Kind.DisplayName} (seed {training.Seed})", method.Kind.DisplayName, variance);
                 clock.Restart();
                 return (r, p, l);
@@ -155,7 +166,7 @@ public static class Experiment
             }
             return new ExperimentResult(result, ood, probs, labels, trained.Elapsed, TimeSpan.FromSeconds(result.EvalSeconds ?? 0), validation);
         }
-        finally { predictor?.Dispose(); }
+        finally { predictor?.Dispose(); meanPredictor?.Dispose(); }
     }
 
     /// <summary>

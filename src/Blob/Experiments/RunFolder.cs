@@ -33,12 +33,25 @@ public sealed record RunFiles(string Result, string? Predictions = null, string?
     public static readonly RunFiles Validation = new("validation.json", "validation-predictions.json", "validation-reliability.png", "validation",
         "validation-risk-coverage.csv", "validation-" + Evaluation.EmbeddingVariance.FileName);
 
+    /// <summary>
+    /// A split's prediction with the mean weights (N = 0) by a method that samples and reports both
+    /// (<see cref="FineTuningMethod.ReportsMeanPrediction"/>): its result and predictions, under "mean-".
+    /// </summary>
+    public static readonly RunFiles MeanDev = new("mean-" + RunFolder.Result, "mean-" + RunFolder.Predictions);
+    public static readonly RunFiles MeanValidation = new("mean-validation.json", "mean-validation-predictions.json", Split: "validation");
+
+    /// <summary>The mean-weights files of the dev or the validation split.</summary>
+    public static RunFiles MeanOf(RunFiles split) => split == Validation ? MeanValidation : MeanDev;
+
+    /// <summary>The method name a mean-weights result is tabulated under: "blob-n0" beside "blob" (N samples).</summary>
+    public static string MeanMethod(string method) => method + "-n0";
+
     /// <summary>" (validation split)" for titles, or nothing for the reported split.</summary>
     public string Caption => Split is null ? "" : $" ({Split} split)";
     public static RunFiles OutOfDistribution(string task) => new($"ood-{task}.json", RiskCoverage: $"ood-{task}-risk-coverage.csv");
 
     /// <summary>The split's name in TensorBoard tags: dev, validation, ood-TASK.</summary>
-    public string Name => Result == RunFolder.Result ? "dev" : Path.GetFileNameWithoutExtension(Result);
+    public string Name => Result == RunFolder.Result ? "dev" : Result == "mean-" + RunFolder.Result ? "mean-dev" : Path.GetFileNameWithoutExtension(Result);
 
     public IEnumerable<string> Names => new[] { Result, Predictions, Diagram, RiskCoverage, EmbeddingVariance }.OfType<string>();
 
@@ -140,11 +153,26 @@ public static class RunFolder
     /// <summary>The splits' files a finished run with these settings holds.</summary>
     static IEnumerable<RunFiles> Expected(RunSettings settings)
     {
+        bool mean = ReportsMean(settings);
         if (settings.Splits != EvaluatedSplits.Dev) yield return RunFiles.Validation;
+        if (settings.Splits != EvaluatedSplits.Dev && mean) yield return RunFiles.MeanValidation;
         if (settings.Splits == EvaluatedSplits.Validation) yield break;
         yield return RunFiles.Dev;
+        if (mean) yield return RunFiles.MeanDev;
         foreach (var name in settings.Values.GetValueOrDefault("ood_tasks", "").Split(' ', StringSplitOptions.RemoveEmptyEntries))
             yield return RunFiles.OutOfDistribution(name);
+    }
+
+    /// <summary>
+    /// Whether a run with these settings also evaluates its mean weights (<see cref="FineTuningMethod.ReportsMeanPrediction"/>,
+    /// when it predicts with N &gt; 0 samples).
+    /// </summary>
+    public static bool ReportsMean(RunSettings settings)
+    {
+        if (!MethodRegistry.TryParse(settings.Values.GetValueOrDefault("training.method.kind", ""), out var method) || !method.ReportsMeanPrediction)
+            return false;
+        var samples = settings.Values.GetValueOrDefault("eval_samples", "null");
+        return samples == "null" ? method.DefaultSamples > 0 : int.TryParse(samples, out var n) && n > 0;
     }
 
     static void RequireSameSettings(string dir, RunSettings settings, string what)

@@ -42,6 +42,12 @@ public abstract class FineTuningMethod
     public virtual int DefaultSamples => 0;
 
     /// <summary>
+    /// Whether a run that predicts with N &gt; 0 samples also evaluates the mean weights (N = 0) on each split, as the
+    /// paper's tables report BLoB at N = 0 and N = 10 (the files mean-result.json …, the method "NAME-n0" in tables).
+    /// </summary>
+    public virtual bool ReportsMeanPrediction => false;
+
+    /// <summary>
     /// The section of <see cref="MethodOptions"/> that only this method reads ("blob", "ensemble", "laplace"), or null.
     /// A run of another method ignores that section, so that changing it keeps the other methods' runs reusable.
     /// </summary>

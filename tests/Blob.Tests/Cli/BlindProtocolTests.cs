@@ -34,6 +34,8 @@ public class BlindProtocolTests : IDisposable
         Assert.False(File.Exists(Path.Combine(run, RunFolder.Result)), "dev was evaluated without --evaluate");
         Assert.True(File.Exists(Path.Combine(output, "table-validation.md")));
         Assert.False(File.Exists(Path.Combine(output, "table.md")));
+        Assert.Contains("| blob-n0 |", File.ReadAllText(Path.Combine(output, "table-validation.md"))); // BLoB at N = 0 beside N = 10
+        Assert.True(File.Exists(Path.Combine(run, RunFiles.MeanValidation.Result)));
         string validationJson = File.ReadAllText(Path.Combine(run, RunFiles.Validation.Result));
         var validation = RunResult.Load(Path.Combine(run, RunFiles.Validation.Result));
         Assert.Equal("validation", validation.Split);
@@ -44,6 +46,7 @@ public class BlindProtocolTests : IDisposable
         Assert.Contains("resuming from the checkpoint at step 3", both.Out);
         Assert.Equal(validationJson, File.ReadAllText(Path.Combine(run, RunFiles.Validation.Result))); // not evaluated again
         Assert.True(File.Exists(Path.Combine(output, "table.md")));
+        Assert.Contains("| blob-n0 |", File.ReadAllText(Path.Combine(output, "table.md")));
         Assert.Contains("reusing", Run([.. compare, "--evaluate", "both"]).Out);
 
         // Dev's numbers do not depend on whether the validation split was evaluated first: the same N weight samples.

@@ -49,6 +49,36 @@ public class ExperimentTests : IDisposable
         Assert.Equal(trained.Result.Nll, reloaded.Nll, 5);
     }
 
+    /// <summary>Issue 12: the tables report BLoB at N = 0 and N = 10; a BLoB run that samples evaluates its mean weights too.</summary>
+    [Fact]
+    public void ABlobRunThatSamplesAlsoReportsItsMeanWeights()
+    {
+        string run = Path.Combine(_dir, "blob-both");
+        var sampled = Experiment.Run(Tiny(MethodRegistry.Blob, samples: 3), run);
+        var mean = RunFiles.MeanDev.Load(run).Item1;
+        Assert.Equal("blob-n0", mean.Method);
+        Assert.Equal("blob", sampled.Result.Method);
+        Assert.Contains(mean.Notes!, n => n.Contains("N = 0"));
+        // the same numbers as evaluating the saved adapter with N = 0
+        var reloaded = Experiment.EvaluateAdapter(Tiny(MethodRegistry.Blob, samples: 0), Path.Combine(run, "adapter"))[0];
+        Assert.Equal(reloaded.Accuracy, mean.Accuracy, 10);
+        Assert.Equal(reloaded.Nll, mean.Nll, 5);
+        Assert.NotEqual(sampled.Result.Nll, mean.Nll);
+
+        // MLE, and BLoB asked for N = 0 alone, write no second prediction
+        Experiment.Run(Tiny(MethodRegistry.Mle), Path.Combine(_dir, "mle-one"));
+        Experiment.Run(Tiny(MethodRegistry.Blob, samples: 0), Path.Combine(_dir, "blob-mean-only"));
+        Assert.False(RunFiles.MeanDev.Exists(Path.Combine(_dir, "mle-one")));
+        Assert.False(RunFiles.MeanDev.Exists(Path.Combine(_dir, "blob-mean-only")));
+
+        // a BLoB run recorded without its mean-weights files is not finished: a resumption adds them and keeps the rest
+        File.Delete(Path.Combine(run, "mean-result.json"));
+        Assert.False(RunFolder.CanReuse(run, RunSettings.Of(Tiny(MethodRegistry.Blob, samples: 3), Experiment.LoadSubsampledTask(Tiny(MethodRegistry.Blob, samples: 3)))));
+        var resumed = Experiment.Run(Tiny(MethodRegistry.Blob, samples: 3), run, ExistingRun.Resume);
+        Assert.Equal(sampled.Result.Nll, resumed.Result.Nll);
+        Assert.Equal(mean.Nll, RunFiles.MeanDev.Load(run).Item1.Nll);
+    }
+
     [Fact]
     public void SampledEvaluationOfASavedAdapterRepeatsExactly()
     {

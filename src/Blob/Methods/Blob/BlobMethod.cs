@@ -20,6 +20,7 @@ public sealed class BlobMethod : FineTuningMethod
     public override string DisplayName => "BLoB";
     public override string Summary => "BLoB: Bayesian A by variational inference with flipout (the paper's method)";
     public override int DefaultSamples => 10;
+    public override bool ReportsMeanPrediction => true; // the paper's "BLoB (N = 0)" rows
     public override string? OptionsSection => "blob";
     public override object? OwnOptions(MethodOptions options) => options.Blob with { Rank = 0, Alpha = 0 }; // rank and alpha are the shared options
 
