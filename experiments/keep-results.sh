@@ -1,9 +1,10 @@
 #!/bin/bash
 # Copies the small records of the finished runs under OUT into RESULTS (default experiments/results, committed), so a
 # later session, on a fresh machine, reuses them instead of training again (`compare` reuses a finished run whose
-# settings.json equals its own; see README, "What compare reuses"). Kept: each finished run's settings, results,
-# predictions and logs (JSON, CSV), and each comparison's tables and overlaid pictures. Never kept: adapters,
-# checkpoints, TensorBoard events (model weights and bulk; they stay in OUT). A run counts as finished when it holds
+# settings.json equals its own; see README, "What is reused"). Kept: each finished run's settings, results,
+# predictions and logs (JSON, CSV; not the risk-coverage CSVs, which compare redraws from the predictions), and each
+# comparison's tables and overlaid pictures. Never kept: adapters, checkpoints, TensorBoard events (model weights and
+# bulk; they stay in OUT). A run counts as finished when it holds
 # result.json (dev), or validation.json in a folder that only evaluates the validation split (NAME-val-*).
 # Usage: experiments/keep-results.sh OUT [RESULTS]
 set -euo pipefail
@@ -17,7 +18,7 @@ for comparison in */; do
   kept=0
   for run in "$comparison"/*/seed-*; do
     [ -f "$run/$want" ] || continue
-    find "$run" -maxdepth 1 -type f \( -name '*.json' -o -name '*.csv' \) -print0 | xargs -0 cp --parents -t "$results"
+    find "$run" -maxdepth 1 -type f \( -name '*.json' -o -name '*.csv' \) -not -name '*risk-coverage.csv' -print0 | xargs -0 cp --parents -t "$results"
     kept=$((kept + 1))
   done
   [ $kept -gt 0 ] || continue
