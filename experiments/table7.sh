@@ -9,10 +9,10 @@
 #      (the chosen seed-1 MLE and BLoB runs are reused: their training is not repeated).
 # Finished runs' records are kept in RESULTS (default experiments/results, committed; experiments/keep-results.sh) after
 # every step and copied into OUT first, so the tables grow across sessions and machines: a kept run is reused, not redone.
-# Usage: experiments/table7.sh OUT [TASK ...]   (default tasks: mrpc rte; OUT e.g. /work/runs)
+# Usage: experiments/table7.sh OUT [TASK ...]   (default: mrpc rte obqa cola wic boolq; OUT e.g. /work/runs)
 set -euo pipefail
 out=${1:?usage: experiments/table7.sh OUT [TASK ...]}; shift
-tasks=("$@"); [ $# -eq 0 ] && tasks=(mrpc rte)
+tasks=("$@"); [ $# -eq 0 ] && tasks=(mrpc rte obqa cola wic boolq) # the issue's order of priority
 cd "$(dirname "$0")/.."
 results=${RESULTS:-experiments/results}
 mkdir -p "$out"; out=$(cd "$out" && pwd)

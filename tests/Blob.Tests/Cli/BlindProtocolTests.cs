@@ -55,6 +55,38 @@ public class BlindProtocolTests : IDisposable
         Assert.Equal(File.ReadAllText(Path.Combine(run, RunFolder.Predictions)), File.ReadAllText(Path.Combine(devOnly, RunFolder.Predictions)));
     }
 
+    /// <summary>
+    /// Issue 12: tables grow across sessions from committed records. experiments/keep-results.sh keeps a finished run's
+    /// settings and results but no adapter or checkpoint, and compare reuses what it kept without training.
+    /// </summary>
+    [Fact]
+    public void KeptRecordsWithoutAdaptersAreReusedByCompare()
+    {
+        string output = Path.Combine(_dir, "out"), kept = Path.Combine(_dir, "kept");
+        string[] compare = ["compare", .. Tiny, "--methods", "mle", "blob", "--seeds", "1", "--validation-fraction", "0.25", "--evaluate", "both"];
+        Run([.. compare, "--output", Path.Combine(output, "tiny-table")]);
+        Directory.CreateDirectory(Path.Combine(output, "unfinished", "mle", "seed-1"));
+        File.WriteAllText(Path.Combine(output, "unfinished", "mle", "seed-1", "settings.json"), "{}");
+
+        var keep = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("bash",
+            [Path.Combine(Shared.RepoRoot, "experiments", "keep-results.sh"), output, kept]) { RedirectStandardOutput = true })!;
+        string said = keep.StandardOutput.ReadToEnd();
+        keep.WaitForExit();
+        Assert.True(keep.ExitCode == 0, said);
+        string run = Path.Combine(kept, "tiny-table", "blob", "seed-1");
+        foreach (var file in new[] { "settings.json", "result.json", "predictions.json", "validation.json", "mean-result.json", "training-log.csv" })
+            Assert.True(File.Exists(Path.Combine(run, file)), file);
+        Assert.False(Directory.Exists(Path.Combine(run, "adapter")));
+        Assert.False(Directory.Exists(Path.Combine(run, "checkpoint")));
+        Assert.False(Directory.Exists(Path.Combine(kept, "unfinished")), "a run without results was kept");
+
+        var again = Run([.. compare, "--output", Path.Combine(kept, "tiny-table")]);
+        Assert.Contains("mle seed 1: reusing", again.Out);
+        Assert.Contains("blob seed 1: reusing", again.Out);
+        Assert.False(Directory.Exists(Path.Combine(run, "adapter")), "compare trained again");
+        Assert.Contains("| blob-n0 |", File.ReadAllText(Path.Combine(kept, "tiny-table", "table.md")));
+    }
+
     [Fact]
     public void AnotherFractionIsAnotherRunAndEvaluatingAValidationSplitNeedsOne()
     {

@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""A comparison's kept results as one Markdown table in the paper's layout (a row per method; ACC, ECE x100, NLL, Brier as
+mean +- sample std over the seeds found; the wall time a run). compare's own table.md has a row per metric and method.
+Usage: experiments/readme-table.py TABLE_DIR [dev|validation]"""
+import glob, json, os, statistics, sys
+
+table, split = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else "dev")
+names = {"dev": ("result.json", "mean-result.json"), "validation": ("validation.json", "mean-validation.json")}[split]
+order = ["mle", "map", "mcd", "ens", "bbb", "lap", "blob"]
+label = {"mle": "MLE", "map": "MAP", "mcd": "MCD", "ens": "ENS", "bbb": "BBB", "lap": "LAP", "blob": "BLoB (N = 10)", "blob-n0": "BLoB (N = 0)"}
+
+def cell(xs, scale=1, digits=2):
+    xs = [x * scale for x in xs]
+    return f"{statistics.mean(xs):.{digits}f}" + (f" ± {statistics.stdev(xs):.{digits}f}" if len(xs) > 1 else "")
+
+rows, seeds = [], set()
+for method in order:
+    for name, shown in ((names[1], method + "-n0"), (names[0], method)):
+        found = sorted(glob.glob(os.path.join(table, method, "seed-*", name)))
+        if not found: continue
+        rs = [json.load(open(f)) for f in found]
+        seeds.update(os.path.basename(os.path.dirname(f)) for f in found)
+        # a run's wall time: its training and every split it evaluated (the first includes a Laplace fit)
+        secs = [json.load(open(f)).get("train_seconds", 0) + sum(json.load(open(e)).get("eval_seconds") or 0
+                for e in glob.glob(os.path.join(os.path.dirname(f), "*.json")) if os.path.basename(e) in
+                ("result.json", "mean-result.json", "validation.json", "mean-validation.json") or os.path.basename(e).startswith("ood-"))
+                for f in found]
+        rows.append(f"| {label[shown]} | {cell([r['accuracy'] for r in rs], 100)} | {cell([r['ece'] for r in rs], 100)} | "
+                    f"{cell([r['nll'] for r in rs], 1, 3)} | {cell([r['brier'] for r in rs], 1, 3)} | {len(rs)} | "
+                    f"{cell(secs, 1 / 60, 1) if secs and shown == method else ''} |")
+print(f"| {os.path.basename(table)} ({split}, n = {rs[0]['count']}) | ACC | ECE | NLL | Brier | seeds | min a run |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+print("\n".join(rows))
