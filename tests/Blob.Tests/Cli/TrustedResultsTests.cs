@@ -94,6 +94,7 @@ public class TrustedResultsTests : IDisposable
         settings.Save(run);
         File.WriteAllText(Path.Combine(run, RunFolder.Result), "{}");
         File.WriteAllText(Path.Combine(run, RunFolder.Predictions), "{}");
+        foreach (var name in RunFiles.MeanDev.Names) File.WriteAllText(Path.Combine(run, name), "{}"); // the spec's BLoB reports N = 0 too
         File.WriteAllText(Path.Combine(run, "ood-arc-e.json"), "{}");
         Assert.False(RunFolder.CanReuse(run, settings)); // arc-c was never evaluated: resume, do not reuse
         File.WriteAllText(Path.Combine(run, "ood-arc-c.json"), "{}");

@@ -87,6 +87,10 @@ public sealed class TensorBoardTests : IDisposable
         var result = RunResult.Load(Path.Combine(run, RunFolder.Result));
         expected.AddRange([("dev/acc", 4L, (float)result.Accuracy), ("dev/ece", 4, (float)result.Ece), ("dev/nll", 4, (float)result.Nll),
             ("dev/brier", 4, (float)result.Brier), ("dev/aurc", 4, (float)result.Aurc!.Value)]);
+        // BLoB with N > 0 also evaluates its mean weights (N = 0): their metrics follow dev's
+        var mean = RunFiles.MeanDev.Load(run).Item1;
+        expected.AddRange([("mean-dev/acc", 4L, (float)mean.Accuracy), ("mean-dev/ece", 4, (float)mean.Ece), ("mean-dev/nll", 4, (float)mean.Nll),
+            ("mean-dev/brier", 4, (float)mean.Brier), ("mean-dev/aurc", 4, (float)mean.Aurc!.Value)]);
         Assert.Equal(expected, scalars.Select(s => (s.Tag, s.Step, s.Value)));
         // each step's wall time is its training time, so TensorBoard's relative axis is the training time
         Assert.Equal(rows.Select(r => Math.Round(r.Seconds)), scalars.Where(s => s.Tag == "loss").Select(s => s.WallTime));
