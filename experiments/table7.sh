@@ -7,6 +7,10 @@
 #   3. BLoB's KL step: BLoB, seed 1, at that lr, kl-lr in {0.002 (the paper's), 0.005}; the lower validation NLL wins.
 #   4. The seven methods x seeds 1-3 at the chosen settings, --evaluate both: the validation table, then dev once
 #      (the chosen seed-1 MLE and BLoB runs are reused: their training is not repeated).
+#   5. For the tasks in STUDY (default: mrpc), what one changed BLoB setting does, on the validation split only (issue 12,
+#      item 4: the diagnosis where BLoB misses the goal): BLoB, seed 1, at the chosen lr and kl-lr, with a larger KL step
+#      (kl-lr 0.01, 0.02), a run twice as long, or the prior sigma_p at 0.05; folders TASK-val-study-*,
+#      tabled by experiments/blob-study.py OUT TASK.
 # Finished runs' records are kept in RESULTS (default experiments/results, committed; experiments/keep-results.sh) after
 # every step and copied into OUT first, so the tables grow across sessions and machines: a kept run is reused, not redone.
 # Usage: experiments/table7.sh OUT [TASK ...]   (default: mrpc rte obqa cola wic boolq; OUT e.g. /work/runs)
@@ -32,6 +36,10 @@ recipe() { case $1 in
   *) echo "--epochs 4 --max-length 256";; esac; }
 table_of() { case $1 in obqa) echo "$1-table1";; *) echo "$1-table7";; esac; }
 log() { echo "== $(date -u +%FT%TZ) $*"; }
+# with OPTION VALUE ARG...: the ARGs, one a line, with OPTION's value replaced by VALUE (read them back with mapfile)
+with() { local opt=$1 val=$2 i; shift 2; local a=("$@"); for i in "${!a[@]}"; do [ "${a[i]}" = "$opt" ] && a[i+1]=$val; done; printf '%s\n' "${a[@]}"; }
+# value OPTION ARG...: OPTION's value among the ARGs
+value() { local opt=$1; shift; while [ $# -gt 1 ]; do [ "$1" = "$opt" ] && { echo "$2"; return; }; shift; done; }
 # best DIR... : the folder whose run (METHOD/seed-1/validation.json) is best, by accuracy then NLL (mode acc) or NLL (mode nll)
 best() {
   local mode=$1; shift
@@ -75,5 +83,17 @@ for task in "${tasks[@]}"; do
   done
   ./blob compare --task "$task" "${common[@]}" "${shape[@]}" --lr "$lr" --kl-lr "$kl" \
     --methods mle map mcd ens bbb lap blob --seeds 1 2 3 --evaluate both --output "$out/$table"
+  keep
+  if [[ " ${STUDY:-mrpc} " == *" $task "* ]]; then
+    base=("${common[@]}" "${shape[@]}" --lr "$lr" --kl-lr "$kl")
+    epochs=$(value --epochs "${base[@]}")
+    for change in "--kl-lr 0.01" "--kl-lr 0.02" "--epochs $((2 * epochs))" "--prior-std 0.05"; do
+      read -r opt val <<< "$change"
+      log "$task: BLoB study, $opt $val, validation"
+      mapfile -t args < <(with "$opt" "$val" "${base[@]}")
+      ./blob compare --task "$task" "${args[@]}" --methods blob --seeds 1 --output "$out/$task-val-study-${opt#--}$val"
+      keep
+    done
+  fi
   log "$task: done"
 done
