@@ -11,6 +11,12 @@
 #      item 4: the diagnosis where BLoB misses the goal): BLoB, seed 1, at the chosen lr and kl-lr, with a larger KL step
 #      (kl-lr 0.01, 0.02), a run twice as long, or the prior sigma_p at 0.05; folders TASK-val-study-*,
 #      tabled by experiments/blob-study.py OUT TASK.
+#   6. Once every task above is done, for the tasks in ABLATE (default: mrpc), the Table 8 analogue on dev: BLoB at the
+#      table's settings without re-weighting (--kl-weighting uniform), without the G^2 parameterisation (--softplus) and
+#      without asymmetric Bayesianization (--no-asymmetric), seeds 1-3 (folders TASK-table8-no-{rw,rp,ab}; BLoB and BBB
+#      themselves are the table's), tabled by experiments/table8.py OUT TASK.
+# A task MLE does not learn (seed-1 validation accuracy under the validation split's majority class + 5 points, with the
+# chosen lr) is reported as not learnt: its table is MLE, seeds 1-3, alone (issue 12, item 3); steps 3, 5 and 6 skip it.
 # Finished runs' records are kept in RESULTS (default experiments/results, committed; experiments/keep-results.sh) after
 # every step and copied into OUT first, so the tables grow across sessions and machines: a kept run is reused, not redone.
 # Usage: experiments/table7.sh OUT [TASK ...]   (default: mrpc rte obqa cola wic boolq; OUT e.g. /work/runs)
@@ -52,6 +58,28 @@ def key(d):
 print(min(dirs, key=key))
 PY
 }
+# learnt RUN: prints "yes" when the run's validation accuracy reaches its split's majority class + 5 points, else "no",
+# then the two figures
+learnt() {
+  python3 - "$1" <<'PY'
+import json, sys, collections
+run = sys.argv[1]
+labels = json.load(open(f"{run}/validation-predictions.json"))["labels"]
+majority = max(collections.Counter(labels).values()) / len(labels)
+accuracy = json.load(open(f"{run}/validation.json"))["accuracy"]
+print("yes" if accuracy >= majority + 0.05 else "no", f"(MLE validation ACC {accuracy * 100:.2f}, majority class {majority * 100:.2f})")
+PY
+}
+# the chosen seed-1 runs have the final table's settings (--evaluate is not a setting): copied, compare reuses their
+# training and evaluates dev with their adapters. A kept record has no adapter: then the table trains the run again.
+reuse() {
+  local table=$1 run method; shift
+  for run in "$@"; do
+    method=$(basename "$(dirname "$run")")
+    [ -e "$table/$method/seed-1" ] || [ ! -d "$run/adapter" ] || { mkdir -p "$table/$method"; cp -r "$run" "$table/$method/seed-1"; }
+  done
+}
+ablations=()
 for task in "${tasks[@]}"; do
   read -r -a shape <<< "$(recipe "$task")"
   table=$(table_of "$task")
@@ -64,6 +92,17 @@ for task in "${tasks[@]}"; do
   done
   lr=$(best acc "${dirs[@]}"); lr=${lr##*-lr}
   log "$task: lr $lr chosen on validation"
+  read -r ok why <<< "$(learnt "$out/$task-val-mle-lr$lr/mle/seed-1")"
+  if [ "$ok" = no ]; then
+    log "$task: not learnt $why; MLE, seeds 1-3, then dev once"
+    mkdir -p "$out/$table"
+    echo "lr $lr (chosen on the validation split; precision $precision); not learnt $why: MLE alone" > "$out/$table/chosen.txt"
+    reuse "$out/$table" "$out/$task-val-mle-lr$lr/mle/seed-1"
+    ./blob compare --task "$task" "${common[@]}" "${shape[@]}" --lr "$lr" --methods mle --seeds 1 2 3 --evaluate both --output "$out/$table"
+    keep
+    log "$task: done"
+    continue
+  fi
   dirs=()
   for kl in 0.002 0.005; do
     log "$task: BLoB, lr $lr, kl-lr $kl, validation"
@@ -75,12 +114,7 @@ for task in "${tasks[@]}"; do
   log "$task: kl-lr $kl chosen on validation; the seven methods, seeds 1-3, then dev once"
   mkdir -p "$out/$table"
   echo "lr $lr, kl-lr $kl (chosen on the validation split; precision $precision)" > "$out/$table/chosen.txt"
-  # The chosen seed-1 runs have the final table's settings (--evaluate is not a setting): copied, compare reuses their
-  # training and evaluates dev with their adapters. A kept record has no adapter: then the table trains the run again.
-  for run in "$out/$task-val-mle-lr$lr/mle/seed-1" "$out/$task-val-blob-kl$kl/blob/seed-1"; do
-    method=$(basename "$(dirname "$run")")
-    [ -e "$out/$table/$method/seed-1" ] || [ ! -d "$run/adapter" ] || { mkdir -p "$out/$table/$method"; cp -r "$run" "$out/$table/$method/seed-1"; }
-  done
+  reuse "$out/$table" "$out/$task-val-mle-lr$lr/mle/seed-1" "$out/$task-val-blob-kl$kl/blob/seed-1"
   ./blob compare --task "$task" "${common[@]}" "${shape[@]}" --lr "$lr" --kl-lr "$kl" \
     --methods mle map mcd ens bbb lap blob --seeds 1 2 3 --evaluate both --output "$out/$table"
   keep
@@ -95,5 +129,18 @@ for task in "${tasks[@]}"; do
       keep
     done
   fi
+  [[ " ${ABLATE:-mrpc} " == *" $task "* ]] && ablations+=("$task $lr $kl")
   log "$task: done"
+done
+for ablation in "${ablations[@]}"; do
+  read -r task lr kl <<< "$ablation"
+  read -r -a shape <<< "$(recipe "$task")"
+  for change in "rw --kl-weighting uniform" "rp --softplus" "ab --no-asymmetric"; do
+    read -r name flags <<< "$change"
+    log "$task: Table 8, BLoB without ${name^^}, seeds 1-3, dev"
+    # shellcheck disable=SC2086 # flags: one option, or an option and its value
+    ./blob compare --task "$task" "${common[@]}" "${shape[@]}" --lr "$lr" --kl-lr "$kl" $flags --methods blob --seeds 1 2 3 \
+      --evaluate dev --output "$out/$task-table8-no-$name"
+    keep
+  done
 done

@@ -17,7 +17,7 @@ public class BenchReportTests
     [Fact]
     public void TheReportEndsWithOneJsonObjectOfItsFigures()
     {
-        var r = BlobCli.RunChild("bench", "--steps", "5", "--rounds", "2", "--json");
+        var r = BlobCli.RunChild(BlobCli.Debug, "bench", "--steps", "5", "--rounds", "2", "--json");
         Assert.True(r.Code == 0, r.ToString());
         var last = r.Out.TrimEnd().Split('\n')[^1];
         using var json = JsonDocument.Parse(last);

@@ -57,6 +57,12 @@ public static class BlobCli
         public void Dispose() => Process.Dispose();
     }
 
+    /// <summary>
+    /// For a child that must succeed: any error prints its stack trace too (BLOB_DEBUG=1), so an unexpected exit shows
+    /// where it came from (issue 15, item 11: an exit 1 once in CI). Not for tests of the one-line error itself.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> Debug = new Dictionary<string, string> { ["BLOB_DEBUG"] = "1" };
+
     /// <summary>Runs the tool in a child process to its end.</summary>
     public static Outcome RunChild(params string[] args) => RunChild(null, args);
 

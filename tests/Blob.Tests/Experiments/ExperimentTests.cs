@@ -124,11 +124,11 @@ public class ExperimentTests : IDisposable
             "--device", "cpu", "--quiet", "--seed", "3"];
         string straight = Path.Combine(_dir, "straight"), killed = Path.Combine(_dir, "killed");
 
-        var first = BlobCli.RunChild([.. common, "--output", straight]);
+        var first = BlobCli.RunChild(BlobCli.Debug, [.. common, "--output", straight]);
         Assert.True(first.Code == 0, first.ToString());
 
         // Start the same run, SIGKILL it once a checkpoint from the middle of training exists, then resume.
-        using (var child = new BlobCli.Child([.. common, "--output", killed]))
+        using (var child = new BlobCli.Child([.. common, "--output", killed], BlobCli.Debug))
         {
             var state = Path.Combine(killed, "checkpoint", "state.json");
             var clock = Stopwatch.StartNew();
@@ -139,7 +139,7 @@ public class ExperimentTests : IDisposable
             child.WaitForExit();
         }
         Assert.False(File.Exists(Path.Combine(killed, "result.json")));
-        var resumed = BlobCli.RunChild([.. common, "--output", killed, "--resume"]);
+        var resumed = BlobCli.RunChild(BlobCli.Debug, [.. common, "--output", killed, "--resume"]);
         Assert.True(resumed.Code == 0, resumed.ToString());
 
         var a = RunResult.Load(Path.Combine(straight, "result.json"));

@@ -48,16 +48,16 @@ public sealed class HubCommandTests : IDisposable
         _hub.Add("test-org/stories260k", Shared.PathOf(Stories));
 
         var missing = BlobCli.RunChild(Environment(), "generate", "--model", "test-org/nothing-here");
-        Assert.Equal(2, missing.Code);
+        Assert.True(missing.Code == 2, missing.ToString());
         var line = Assert.Single(missing.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("error: test-org/nothing-here: config.json: HTTP 404 RepoNotFound:", line);
 
         var revision = BlobCli.RunChild(Environment(), "generate", "--model", Shared.PathOf(Stories), "--revision", "main");
-        Assert.Equal(2, revision.Code);
+        Assert.True(revision.Code == 2, revision.ToString());
         Assert.StartsWith("error: --revision main: applies to a Hub model", revision.Error);
 
         var badRevision = BlobCli.Run("generate", "--model", "test-org/stories260k", "--revision", "../../etc");
-        Assert.Equal(2, badRevision.Code);
+        Assert.True(badRevision.Code == 2, badRevision.ToString());
         Assert.StartsWith("error: --revision '../../etc': must be a branch, tag or commit name", badRevision.Error);
         Assert.DoesNotContain(_hub.Requests, r => r.Path.Contains("etc"));
     }
