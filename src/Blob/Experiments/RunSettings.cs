@@ -26,10 +26,13 @@ public sealed class RunSettings
 
     /// <summary>
     /// Spec fields that change no result: how often to checkpoint, the BLoB layer's own rank and alpha (the method's
-    /// rank and alpha take precedence), and which splits are evaluated (<see cref="Splits"/>: a run trained for the
-    /// validation table is the same run when the dev table asks for it).
+    /// rank and alpha take precedence), which splits are evaluated (<see cref="Splits"/>: a run trained for the
+    /// validation table is the same run when the dev table asks for it), and how many examples the Laplace fit takes
+    /// at a time (its factors are sums over the examples: only the order of the additions changes). Dropped from
+    /// recorded settings too, so a run recorded while one of them was still listed stays reusable.
     /// </summary>
-    static readonly HashSet<string> Ignored = ["training.checkpoint_every", "training.method.blob.rank", "training.method.blob.alpha", "evaluate"];
+    static readonly HashSet<string> Ignored = ["training.checkpoint_every", "training.method.blob.rank", "training.method.blob.alpha", "evaluate",
+        "training.method.laplace.batch_size"];
 
     /// <summary>
     /// The settings only one method reads, "training.method.SECTION." (<see cref="FineTuningMethod.OptionsSection"/>):
@@ -134,6 +137,7 @@ public sealed class RunSettings
             var values = JsonSerializer.Deserialize<SortedDictionary<string, string>>(File.ReadAllText(path), Json)
                 ?? throw new JsonException("empty");
             UpgradeBfloat16Flag(values);
+            foreach (var key in Ignored) values.Remove(key);
             return new RunSettings(values);
         }
         catch (JsonException e) { throw new BlobException($"{path}: not a settings file ({e.Message})"); }

@@ -79,6 +79,29 @@ public class RunSettingsTests
             .DifferencesFrom(Of(Spec(MethodRegistry.Blob))), d => d.StartsWith("training.method.blob.kl_learning_rate"));
     }
 
+    /// <summary>
+    /// The Laplace fit's batch size changes only the order of the factors' additions, so it is no setting, and a LAP
+    /// run recorded when it was one (batch 4, before the default became 32) is still the same run.
+    /// </summary>
+    [Fact]
+    public void TheLaplaceFitsBatchSizeDoesNotCountInNewOrRecordedSettings()
+    {
+        var lap = Spec(MethodRegistry.Lap);
+        var batched = lap with { Training = lap.Training with { Method = lap.Training.Method with { Laplace = new LaplaceOptions { BatchSize = 4 } } } };
+        Assert.Empty(Of(batched).DifferencesFrom(Of(lap)));
+        var prior = lap with { Training = lap.Training with { Method = lap.Training.Method with { Laplace = new LaplaceOptions { PriorPrecision = 2 } } } };
+        Assert.NotEmpty(Of(prior).DifferencesFrom(Of(lap)));
+
+        var dir = Directory.CreateTempSubdirectory("blob-settings-").FullName;
+        try
+        {
+            var recorded = new Dictionary<string, string>(Of(lap).Values) { ["training.method.laplace.batch_size"] = "4" };
+            File.WriteAllText(Path.Combine(dir, RunSettings.FileName), System.Text.Json.JsonSerializer.Serialize(recorded));
+            Assert.Empty(Of(lap).DifferencesFrom(RunSettings.Load(dir)!));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     [Fact]
     public void TheDataCountsByContent()
     {

@@ -23,11 +23,12 @@ sealed class FeatureClassifier(nn.Module<Tensor, Tensor> net) : IClassifier
 }
 
 /// <summary>Float features [N, in] or [N, T, in] with labels, carried in the batch's InputIds.</summary>
-sealed class FeatureSource(Tensor features, Tensor labels, int classes) : IBatchSource
+sealed class FeatureSource(Tensor features, Tensor labels, int classes, Func<int, int>? length = null) : IBatchSource
 {
     public int Count => (int)features.shape[0];
     public int NumClasses => classes;
-    public int Length(int index) => 1;
+    /// <summary>Every example's tokens are real (no padding); <paramref name="length"/> can claim other lengths, to reorder batches.</summary>
+    public int Length(int index) => length?.Invoke(index) ?? 1;
     public Batch Make(IReadOnlyList<int> indices, Device device)
     {
         var index = tensor(indices.Select(i => (long)i).ToArray());
@@ -222,6 +223,34 @@ public class LaplaceTests(ITestOutputHelper output)
         Assert.True(best > lap.LogMarginalLikelihood(tuned / 1.02));
         foreach (var logDelta in Enumerable.Range(-60, 121).Select(i => i / 10.0))
             Assert.True(best >= lap.LogMarginalLikelihood(Math.Exp(logDelta)) - 1e-9);
+    }
+
+    /// <summary>
+    /// The fit batches its examples by length (shortest first) and 32 at a time: the factors are sums over examples, so
+    /// neither the batch size nor the order changes them beyond rounding, and the tuned prior precision is the same.
+    /// </summary>
+    [Fact]
+    public void FactorsDoNotDependOnTheBatchingOfTheFit()
+    {
+        manual_seed(15);
+        var model = ToyModel();
+        RandomiseB(model);
+        var classifier = new FeatureClassifier(model);
+        var train = Data([11, 3, 6], 6);
+        var features = train.Make(Enumerable.Range(0, 11).ToArray(), Cpu);
+        using var one = LaplaceLora.Fit(classifier, train, new LaplaceOptions { BatchSize = 1 }, Cpu);
+        var shuffled = new FeatureSource(features.InputIds, features.Labels, 6, length: i => (i * 7) % 5);
+        foreach (var size in new[] { 3, 32 })
+        {
+            using var other = LaplaceLora.Fit(classifier, shuffled, new LaplaceOptions { BatchSize = size }, Cpu);
+            for (int m = 0; m < one.Blocks.Count; m++)
+            {
+                AssertClose(one.Blocks[m].InputFactor, other.Blocks[m].InputFactor, 1e-5);
+                AssertClose(one.Blocks[m].OutputFactor, other.Blocks[m].OutputFactor, 1e-5);
+            }
+            Assert.Equal(one.LogLikelihood, other.LogLikelihood, 9);
+            Assert.Equal(one.PriorPrecision, other.PriorPrecision, 4);
+        }
     }
 
     [Fact]

@@ -70,8 +70,9 @@ public sealed class LaplaceLora : IDisposable
         var inputSums = adapters.SelectMany(a => new[] { Square(a.lora_A.shape[1], a), Square(a.Rank, a) }).ToArray();
         var outputSums = adapters.SelectMany(a => new[] { Square(a.Rank, a), Square(a.lora_B.shape[0], a) }).ToArray();
         double logLikelihood = 0;
+        int done = 0;
         using (var probe = new AdapterProbe(adapters))
-            foreach (var indices in Chunks(train.Count, options.BatchSize))
+            foreach (var indices in ChunksByLength(train, options.BatchSize))
             {
                 cancel.ThrowIfCancellationRequested(); // the fit runs C backward passes per batch: long on a large split
                 NativeAllocator.ReleaseFreePagesIfDue(); // else jemalloc without decay grows here without bound
@@ -91,7 +92,7 @@ public sealed class LaplaceLora : IDisposable
                     var grads = probe.OutputGradients(logits, HessianRootColumn(p, k));
                     for (int m = 0; m < grads.Length; m++) outputSums[m].add_(TokenOuterProducts(grads[m]));
                 }
-                progress?.Invoke(indices[^1] + 1, train.Count);
+                progress?.Invoke(done += indices.Count, train.Count);
             }
 
         var blocks = new List<KroneckerBlock>();
@@ -229,6 +230,16 @@ public sealed class LaplaceLora : IDisposable
         using var _ = no_grad();
         double squaredNorm = weight.to(ScalarType.Float64).square().sum().item<double>();
         return new KroneckerBlock(name, inputSum.div_(n), outputSum.div_(n), squaredNorm);
+    }
+
+    /// <summary>
+    /// The examples in batches of similar length (shortest first), so that little of a batch is padding. The factors
+    /// are sums over every example and token, so the batching changes only the order of the additions.
+    /// </summary>
+    static IEnumerable<IReadOnlyList<int>> ChunksByLength(IBatchSource data, int size)
+    {
+        var order = Enumerable.Range(0, data.Count).OrderBy(data.Length).ToArray(); // stable: ties keep their order
+        return Chunks(data.Count, size).Select(chunk => chunk.Select(i => order[i]).ToArray());
     }
 
     static IEnumerable<IReadOnlyList<int>> Chunks(int count, int size)
