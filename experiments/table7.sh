@@ -19,7 +19,8 @@
 # chosen lr) is reported as not learnt: its table is MLE, seeds 1-3, alone (issue 12, item 3); steps 3, 5 and 6 skip it.
 # Finished runs' records are kept in RESULTS (default experiments/results, committed; experiments/keep-results.sh) after
 # every step and copied into OUT first, so the tables grow across sessions and machines: a kept run is reused, not redone.
-# Usage: experiments/table7.sh OUT [TASK ...]   (default: mrpc rte obqa cola wic boolq; OUT e.g. /work/runs)
+# Usage: experiments/table7.sh OUT [TASK ...]   (default: mrpc rte obqa cola wic boolq; item 4 adds arc-e arc-c
+# winogrande-s; OUT e.g. /work/runs)
 set -euo pipefail
 out=${1:?usage: experiments/table7.sh OUT [TASK ...]}; shift
 tasks=("$@"); [ $# -eq 0 ] && tasks=(mrpc rte obqa cola wic boolq) # the issue's order of priority
@@ -39,8 +40,9 @@ recipe() { case $1 in
   mrpc) echo "--epochs 4 --max-length 128";;
   rte) echo "--epochs 6 --max-length 256";;
   obqa) echo "--epochs 4 --max-length 128 --ood arc-c arc-e mmlu-chem mmlu-phys";;
+  arc-e|arc-c|winogrande-s) echo "--epochs 4 --max-length 128";; # item 4: Table 1's other tasks, the same head
   *) echo "--epochs 4 --max-length 256";; esac; }
-table_of() { case $1 in obqa) echo "$1-table1";; *) echo "$1-table7";; esac; }
+table_of() { case $1 in obqa|arc-e|arc-c|winogrande-s) echo "$1-table1";; *) echo "$1-table7";; esac; }
 log() { echo "== $(date -u +%FT%TZ) $*"; }
 # with OPTION VALUE ARG...: the ARGs, one a line, with OPTION's value replaced by VALUE (read them back with mapfile)
 with() { local opt=$1 val=$2 i; shift 2; local a=("$@"); for i in "${!a[@]}"; do [ "${a[i]}" = "$opt" ] && a[i+1]=$val; done; printf '%s\n' "${a[@]}"; }
