@@ -17,15 +17,17 @@ public static class NativeAllocator
         File.Exists("/proc/self/maps") && File.ReadLines("/proc/self/maps").Any(l => l.Contains("libjemalloc"));
 
     /// <summary>
-    /// Gives the pages jemalloc holds free back to the system, at most once every 5 s; does nothing under another
+    /// Gives the pages jemalloc holds free back to the system, at most once every 30 s; does nothing under another
     /// malloc. `./blob` runs jemalloc without decay, because giving pages back after every step made training several
     /// times slower (5 MiniLM steps at 32 × 256: 14 s without decay, 87 s with a 1 s decay), but some loops then grow
     /// without bound: Laplace's fit over MRPC (batches of 4, each its own length, C gradients of one retained graph)
-    /// grew by about 100 MB a second to the 24 GiB of the machine. Such a loop calls this between batches.
+    /// grew by about 100 MB a second to the 24 GiB of the machine. Such a loop calls this between batches. Every 5 s,
+    /// as first, the fit of 400 MRPC examples took 45 s instead of 31 s: each purge makes the next batches fault
+    /// their pages in again.
     /// </summary>
     public static void ReleaseFreePagesIfDue()
     {
-        if (Mallctl.Value is not { } mallctl || Stopwatch.GetElapsedTime(_lastRelease) < TimeSpan.FromSeconds(5)) return;
+        if (Mallctl.Value is not { } mallctl || Stopwatch.GetElapsedTime(_lastRelease) < TimeSpan.FromSeconds(30)) return;
         _lastRelease = Stopwatch.GetTimestamp();
         mallctl("arena.4096.purge", 0, 0, 0, 0); // 4096: MALLCTL_ARENAS_ALL, every arena
     }
