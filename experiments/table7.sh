@@ -11,7 +11,8 @@
 #      (the chosen seed-1 MLE and BLoB runs are reused: their training is not repeated).
 #   5. For the tasks in STUDY (default: mrpc), what one changed BLoB setting does, on the validation split only (issue 12,
 #      item 4: the diagnosis where BLoB misses the goal): BLoB, seed 1, at the chosen lr and kl-lr, with a larger KL step
-#      (kl-lr 0.02; 0.01 until it joined step 3), a run twice as long, or the prior sigma_p at 0.05; folders TASK-val-study-*,
+#      (kl-lr 0.02; 0.01 until it joined step 3), a run twice as long, or the prior sigma_p at 0.05; folders
+#      TASK-val-study-kl-lrK and TASK-val-study-CHANGE-at-klK (K: the kl-lr it starts from),
 #      tabled by experiments/blob-study.py OUT TASK.
 #   6. Once every task above is done, for the tasks in ABLATE (default: mrpc), the Table 8 analogue on dev: BLoB at the
 #      table's settings without re-weighting (--kl-weighting uniform), without the G^2 parameterisation (--softplus) and
@@ -140,7 +141,9 @@ for task in "${tasks[@]}"; do
       read -r opt val <<< "$change"
       log "$task: BLoB study, $opt $val, validation"
       mapfile -t args < <(with "$opt" "$val" "${base[@]}")
-      ./blob compare --task "$task" "${args[@]}" --methods blob --seeds 1 --output "$out/$task-val-study-${opt#--}$val"
+      # the folder names the chosen kl-lr it starts from, unless the change replaces it
+      name=${opt#--}$val; [ "$opt" = --kl-lr ] || name+=-at-kl$kl
+      ./blob compare --task "$task" "${args[@]}" --methods blob --seeds 1 --output "$out/$task-val-study-$name"
       keep
     done
   fi
