@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Issue 12, item 4: what one changed BLoB setting does on the validation split (experiments/table7.sh, step 5).
 
-A row per run: the table's own BLoB validation run (TASK-val-blob-klK, K the kl-lr chosen for the table), then each
-TASK-val-study-OPTIONVALUE run; BLoB seed 1, validation split only. Columns: ACC, ECE x100 and NLL at N = 10 and at
+A row per run: the table's own BLoB validation run (TASK-val-blob-klK, K the kl-lr chosen for the table), the other
+kl-lr values of step 3's grid, then each TASK-val-study-* run; BLoB seed 1, validation split only. Columns: ACC, ECE x100 and NLL at N = 10 and at
 N = 0 (the mean weights), Omega's median at the end against sigma_p, and the training time.
 Usage: experiments/blob-study.py OUT TASK  (OUT: a table7.sh output folder or experiments/results)
 """
@@ -12,7 +12,11 @@ out, task = sys.argv[1], sys.argv[2]
 table = "obqa-table1" if task == "obqa" else f"{task}-table7"
 kl = re.search(r"kl-lr (\S+?)[ ,(]", open(os.path.join(out, table, "chosen.txt")).read() + " ").group(1)
 runs = [(f"table's (kl-lr {kl})", os.path.join(out, f"{task}-val-blob-kl{kl}"))]
-runs += [(os.path.basename(d)[len(f"{task}-val-study-"):], d) for d in sorted(glob.glob(os.path.join(out, f"{task}-val-study-*")))]
+runs += [(f"kl-lr {d.rsplit('-kl', 1)[1]} (step 3's grid)", d) for d in sorted(glob.glob(os.path.join(out, f"{task}-val-blob-kl*")))
+         if d.rsplit("-kl", 1)[1] != kl]
+# a study run of the chosen kl-lr itself (tried as a change before it joined the grid) is the table's row
+runs += [(os.path.basename(d)[len(f"{task}-val-study-"):], d) for d in sorted(glob.glob(os.path.join(out, f"{task}-val-study-*")))
+         if os.path.basename(d) != f"{task}-val-study-kl-lr{kl}"]
 print(f"| {task} BLoB, validation (seed 1) | ACC | ECE | NLL | ACC, ECE, NLL at N = 0 | Omega median (prior) | min training |")
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
 for name, folder in runs:
