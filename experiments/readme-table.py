@@ -2,16 +2,14 @@
 """A comparison's kept results as one Markdown table in the paper's layout (a row per method; ACC, ECE x100, NLL, Brier as
 mean +- sample std over the seeds found; the wall time a run). compare's own table.md has a row per metric and method.
 Usage: experiments/readme-table.py TABLE_DIR [dev|validation]"""
-import glob, json, os, statistics, sys
+import glob, json, os, sys
+
+from cells import cell
 
 table, split = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else "dev")
 names = {"dev": ("result.json", "mean-result.json"), "validation": ("validation.json", "mean-validation.json")}[split]
 order = ["mle", "map", "mcd", "ens", "bbb", "lap", "blob"]
 label = {"mle": "MLE", "map": "MAP", "mcd": "MCD", "ens": "ENS", "bbb": "BBB", "lap": "LAP", "blob": "BLoB (N = 10)", "blob-n0": "BLoB (N = 0)"}
-
-def cell(xs, scale=1, digits=2):
-    xs = [x * scale for x in xs]
-    return f"{statistics.mean(xs):.{digits}f}" + (f" ± {statistics.stdev(xs):.{digits}f}" if len(xs) > 1 else "")
 
 rows, seeds = [], set()
 for method in order:

@@ -3,7 +3,9 @@
 techniques, against BLoB itself and BBB, on dev; ACC and ECE x100, NLL as mean +- sample std over the seeds found, at
 N = 10 (and BLoB's at N = 0). BLoB and BBB are the table's runs (TASK-table7), the ablations TASK-table8-no-{rw,rp,ab}.
 Usage: experiments/table8.py OUT TASK  (OUT: a table7.sh output folder or experiments/results)"""
-import glob, json, os, statistics, sys
+import glob, json, os, sys
+
+from cells import cell
 
 out, task = sys.argv[1], sys.argv[2]
 rows = [("BLoB", f"{task}-table7", "blob", "result.json"),
@@ -12,10 +14,6 @@ rows = [("BLoB", f"{task}-table7", "blob", "result.json"),
         ("w/o RP (softplus(G), not G²)", f"{task}-table8-no-rp", "blob", "result.json"),
         ("w/o AB (B Gaussian too)", f"{task}-table8-no-ab", "blob", "result.json"),
         ("BBB", f"{task}-table7", "bbb", "result.json")]
-
-def cell(xs, scale=1, digits=2):
-    xs = [x * scale for x in xs]
-    return f"{statistics.mean(xs):.{digits}f}" + (f" ± {statistics.stdev(xs):.{digits}f}" if len(xs) > 1 else "")
 
 print(f"| {task} dev (Table 8 analogue) | ACC | ECE | NLL | seeds | min training a run |")
 print("| --- | ---: | ---: | ---: | ---: | ---: |")
