@@ -1,8 +1,7 @@
-using System.Globalization;
-using System.Text;
 using Blob.Layers;
 using Blob.Runtime;
 using static TorchSharp.torch;
+using static Blob.Training.NumberCsv;
 
 namespace Blob.Training;
 
@@ -87,30 +86,11 @@ public sealed class PosteriorStdLog
     public void Save() => AtomicFile.WriteAllText(Path, ToCsv(_rows));
 
     /// <summary>The rows as CSV, <see cref="Header"/> first; numbers round-trip exactly.</summary>
-    public static string ToCsv(IEnumerable<PosteriorStdRow> rows)
-    {
-        var csv = new StringBuilder(Header).Append('\n');
-        foreach (var r in rows)
-            csv.Append(string.Join(",", r.Step.ToString(CultureInfo.InvariantCulture), r.Count.ToString(CultureInfo.InvariantCulture),
-                F(r.Min), F(r.P05), F(r.P25), F(r.Median), F(r.P75), F(r.P95), F(r.Max), F(r.Mean), F(r.PriorStd))).Append('\n');
-        return csv.ToString();
-    }
+    public static string ToCsv(IEnumerable<PosteriorStdRow> rows) => NumberCsv.Write(Header, rows, r =>
+        [F(r.Step), F(r.Count), F(r.Min), F(r.P05), F(r.P25), F(r.Median), F(r.P75), F(r.P95), F(r.Max), F(r.Mean), F(r.PriorStd)]);
 
     /// <summary>The rows of a posterior-std.csv.</summary>
-    public static IReadOnlyList<PosteriorStdRow> Read(string path)
-    {
-        var rows = new List<PosteriorStdRow>();
-        foreach (var line in File.ReadLines(path).Skip(1))
-        {
-            if (line.Length == 0) continue;
-            var f = line.Split(',');
-            if (f.Length < 11) throw new BlobException($"{path}: not a posterior-std line: {line}");
-            rows.Add(new PosteriorStdRow(long.Parse(f[0], CultureInfo.InvariantCulture), long.Parse(f[1], CultureInfo.InvariantCulture),
-                P(f[2]), P(f[3]), P(f[4]), P(f[5]), P(f[6]), P(f[7]), P(f[8]), P(f[9]), P(f[10])));
-        }
-        return rows;
-    }
-
-    static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
-    static double P(string s) => double.Parse(s, CultureInfo.InvariantCulture);
+    public static IReadOnlyList<PosteriorStdRow> Read(string path) => NumberCsv.Read(path, 11, "posterior-std", f =>
+        new PosteriorStdRow(Long(f[0]), Long(f[1]), Double(f[2]), Double(f[3]), Double(f[4]), Double(f[5]), Double(f[6]),
+            Double(f[7]), Double(f[8]), Double(f[9]), Double(f[10])));
 }

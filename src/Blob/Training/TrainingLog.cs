@@ -1,6 +1,5 @@
-using System.Globalization;
-using System.Text;
 using Blob.Runtime;
+using static Blob.Training.NumberCsv;
 
 namespace Blob.Training;
 
@@ -82,29 +81,10 @@ public sealed class TrainingLog
             .Select((v, i) => new TensorBoardScalar(Tags[i], r.Step, v, r.Seconds)));
 
     /// <summary>The rows as CSV, <see cref="Header"/> first; numbers round-trip exactly (invariant culture, "R").</summary>
-    public static string ToCsv(IEnumerable<TrainingLogRow> rows)
-    {
-        var csv = new StringBuilder(Header).Append('\n');
-        foreach (var r in rows)
-            csv.Append(string.Join(",", r.Step.ToString(CultureInfo.InvariantCulture), F(r.Loss), F(r.Kl), F(r.KlWeight),
-                F(r.LearningRate), F(r.TrainAccuracy), F(r.Seconds))).Append('\n');
-        return csv.ToString();
-    }
+    public static string ToCsv(IEnumerable<TrainingLogRow> rows) => NumberCsv.Write(Header, rows, r =>
+        [F(r.Step), F(r.Loss), F(r.Kl), F(r.KlWeight), F(r.LearningRate), F(r.TrainAccuracy), F(r.Seconds)]);
 
     /// <summary>The rows of a training-log.csv.</summary>
-    public static IReadOnlyList<TrainingLogRow> Read(string path)
-    {
-        var rows = new List<TrainingLogRow>();
-        foreach (var line in File.ReadLines(path).Skip(1))
-        {
-            if (line.Length == 0) continue;
-            var f = line.Split(',');
-            if (f.Length < 7) throw new BlobException($"{path}: not a training log line: {line}");
-            rows.Add(new TrainingLogRow(long.Parse(f[0], CultureInfo.InvariantCulture), P(f[1]), P(f[2]), P(f[3]), P(f[4]), P(f[5]), P(f[6])));
-        }
-        return rows;
-    }
-
-    static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
-    static double P(string s) => double.Parse(s, CultureInfo.InvariantCulture);
+    public static IReadOnlyList<TrainingLogRow> Read(string path) => NumberCsv.Read(path, 7, "training log", f =>
+        new TrainingLogRow(Long(f[0]), Double(f[1]), Double(f[2]), Double(f[3]), Double(f[4]), Double(f[5]), Double(f[6])));
 }
