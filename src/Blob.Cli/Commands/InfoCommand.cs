@@ -12,6 +12,7 @@ public static class InfoCommand
         var command = new Command("info", "Show TorchSharp, libtorch and device information");
         command.SetAction(_ =>
         {
+            Console.WriteLine($"BLoB.NET {ToolVersion.Current}");
             Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch {torch.__version__}");
             Console.WriteLine($"CPU: {CpuModel() ?? System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString()}, {Environment.ProcessorCount} logical cores");
             Console.WriteLine($"CPU bfloat16 instructions: {Bf16Support()}");

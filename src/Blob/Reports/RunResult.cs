@@ -15,7 +15,10 @@ namespace Blob.Reports;
 /// are wall-clock times (training: all of it, across resumptions), absent in results written before they were recorded.
 /// Split is "validation" for a result on the validation split carved from the training split, absent for the task's
 /// reported (dev) split. Aurc is the area under the risk–coverage curve (<see cref="Metrics.Aurc"/>), a fraction like
-/// the error rate; absent in results written before it was recorded.
+/// the error rate; absent in results written before it was recorded. Tool is the version of BLoB.NET that computed the
+/// result (<see cref="ToolVersion"/>: package version + git commit), for provenance only: it is not a setting, so a kept
+/// result made by other code is still reused (see the README, What is reused); absent in results written before it was
+/// recorded.
 /// A metric that is not finite (NaN, ±∞: a diverged model's probabilities) is written as null with a note, and read
 /// back as NaN: JSON has no such numbers, and a run must not be lost to writing its result.
 /// </summary>
@@ -32,7 +35,8 @@ public sealed record RunResult(
     double? TrainSeconds = null,
     double? EvalSeconds = null,
     string? Split = null,
-    double? Aurc = null)
+    double? Aurc = null,
+    string? Tool = null)
 {
     static readonly JsonSerializerOptions Options = new()
     {
@@ -40,10 +44,11 @@ public sealed record RunResult(
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Converters = { new NonFiniteAsNullConverter() },
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // a file to read: "+", "σ" as they are, not \u002B
     };
 
     public static RunResult From(string task, string method, int seed, MetricSet m, IReadOnlyList<string>? notes = null) =>
-        new(task, method, seed, m.Count, m.Accuracy, m.Ece, m.Nll, m.Brier, notes, Aurc: m.Aurc);
+        new(task, method, seed, m.Count, m.Accuracy, m.Ece, m.Nll, m.Brier, notes, Aurc: m.Aurc, Tool: ToolVersion.Current);
 
     public string ToJson() => JsonSerializer.Serialize(WithNonFiniteNotes(), Options);
 

@@ -148,5 +148,6 @@ public class ExperimentTests : IDisposable
         Assert.Equal(a.Nll, b.Nll);
         Assert.Equal(a.Ece, b.Ece);
         Assert.Equal(a.Brier, b.Brier);
+        Assert.Equal(Blob.Runtime.ToolVersion.Current, a.Tool); // the child is this build: its record says so
     }
 }

@@ -197,6 +197,27 @@ public sealed class ReportsTests : IDisposable
         if (keep is not null) foreach (var p in new[] { one, all }) File.Copy(p, Path.Combine(keep, Path.GetFileName(p)), true);
     }
 
+    /// <summary>A result records the version of the tool that computed it (package version and commit); one written
+    /// before that was recorded loads without it, and writing it again does not invent one.</summary>
+    [Fact]
+    public void AResultRecordsTheToolThatComputedIt()
+    {
+        Assert.NotEqual("unknown", ToolVersion.Current);
+        var result = RunResult.From("rte", "blob", 1, Metrics.Evaluate([[0.6, 0.4], [0.1, 0.9]], [0, 1]));
+        Assert.Equal(ToolVersion.Current, result.Tool);
+        var path = Path.Combine(dir, "result.json");
+        result.Save(path);
+        Assert.Contains($"\"tool\": \"{ToolVersion.Current}\"", File.ReadAllText(path));
+        Assert.Equal(ToolVersion.Current, RunResult.Load(path).Tool);
+
+        var old = Path.Combine(dir, "old.json");
+        File.WriteAllText(old, "{\"task\": \"rte\", \"method\": \"mle\", \"seed\": 1, \"count\": 4, \"accuracy\": 0.5, \"ece\": 0.1, \"nll\": 0.7, \"brier\": 0.4}");
+        var before = RunResult.Load(old);
+        Assert.Null(before.Tool);
+        before.Save(old);
+        Assert.DoesNotContain("tool", File.ReadAllText(old));
+    }
+
     /// <summary>AURC is written to result.json, printed ×100 in the table; a result without it (written before) still loads.</summary>
     [Fact]
     public void AurcIsRecordedTabulatedAndOptional()
