@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Encodings.Web;
 using System.Text.Json.Serialization;
 using Blob.Runtime;
 using Blob.Data;
@@ -44,7 +45,7 @@ public sealed record RunResult(
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Converters = { new NonFiniteAsNullConverter() },
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // a file to read: "+", "σ" as they are, not \u002B
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // a file to read: "+", "σ" as they are, not \u002B
     };
 
     public static RunResult From(string task, string method, int seed, MetricSet m, IReadOnlyList<string>? notes = null) =>
