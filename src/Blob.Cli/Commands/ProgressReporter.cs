@@ -43,11 +43,14 @@ public sealed class ProgressReporter
         });
     }
 
-    /// <summary>Runs <paramref name="body"/> inside one live Spectre display (bars, percentage, ETA).</summary>
+    /// <summary>Runs <paramref name="body"/> inside one live Spectre display (bars, percentage, ETA). It redraws when a
+    /// step or a batch reports, not on Spectre's refresh thread, which would allocate while the tensors compute
+    /// (rule 5 of <see cref="TensorLifetimes"/>).</summary>
     T Live<T>(Func<ProgressContext, T> body)
     {
         T result = default!;
         AnsiConsole.Progress()
+            .AutoRefresh(false)
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(ctx =>
@@ -64,6 +67,7 @@ public sealed class ProgressReporter
         _task.Value = p.Step;
         _task.Description = Markup.Escape($"{_label} step {p.Step}/{p.TotalSteps} loss {p.Loss:F3}" +
                                           (p.KlWeight > 0 ? $" KL {p.Kl:G3}" : "") + $" lr {p.LearningRate:G2}");
+        _context!.Refresh();
     }
 
     void LogLine(TrainingProgress p)
@@ -109,6 +113,7 @@ public sealed class ProgressReporter
         }
         _predictionTask!.Value = p.Done;
         _predictionTask.Description = Markup.Escape($"{what} {p.Done}/{p.Total}" + (p.Passes > 1 ? $" pass {p.Pass}/{p.Passes}" : ""));
+        _context!.Refresh();
     }
 
     /// <summary>A line when a set starts, then when a batch completes a new tenth of its examples.</summary>

@@ -82,13 +82,13 @@ public static class FastDropout
         ForChunks(mask.NumberOfElements, (from, to) => FillRange16(data, from, to, seed, threshold, valueBits));
     }
 
-    /// <summary>body over [0, n) in chunks, on up to torch's thread count; the values depend on the index only.</summary>
+    /// <summary>body over [0, n) in chunks, on up to torch's thread count (helpers that allocate nothing: rule 5 of
+    /// <see cref="TensorLifetimes"/>); the values depend on the index only.</summary>
     static void ForChunks(long n, Action<long, long> body)
     {
         long chunks = (n + Chunk - 1) / Chunk;
         if (chunks <= 1) { body(0, n); return; }
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, torch.get_num_threads()) },
-            c => body(c * Chunk, Math.Min(n, (c + 1) * Chunk)));
+        HelperThreads.For(chunks, torch.get_num_threads(), c => body(c * Chunk, Math.Min(n, (c + 1) * Chunk)));
     }
 
     static ulong Mix(ulong z)

@@ -17,9 +17,20 @@ namespace Blob.Runtime;
 /// their run ends, so that a <c>compare</c> holds one run's model at a time); the trainer disposes its
 /// <c>TrainingRule</c>, and the rule its optimisers, when training ends.</item>
 /// <item>Temporaries made outside any scope (setup code, one-off conversions) are disposed with <c>using</c>.</item>
+/// <item>While a thread runs tensor code, no other thread of ours allocates managed memory (no thread pool, no
+/// timers, no background refresh of the display): helper threads come from <see cref="HelperThreads"/>, and the
+/// live progress display redraws when a step or a batch reports. The reason is a TorchSharp hazard: every
+/// <c>a + b</c> makes a Scalar (its alpha = 1), as do <c>x * 0.5</c>, <c>pow(2)</c> and the optimisers' updates,
+/// and TorchSharp passes its native handle to libtorch and drops the Scalar itself before the call returns. A
+/// garbage collection during that call can finalise the Scalar and free its memory while libtorch still reads it:
+/// under glibc's malloc the process dies in <c>Scalar::toFloat</c> ("Expected false to be true"); under jemalloc,
+/// which leaves freed memory as it was until reused, the same race would read a stale or reused value (derived, not observed). A collection starts during
+/// a call when another thread allocates: a scratch program (20,000 adds of two 2000 × 2000 tensors while a second
+/// thread allocated 4 KB arrays) died this way in 3 of 3 runs, and in 0 of 3 without that thread. Collections the
+/// tensor thread starts itself land between its calls, where the Scalars it dropped are done with.</item>
 /// </list>
-/// Tests hold the code to it with <see cref="Live"/>: a training run, a prediction and a whole compare leave it
-/// where it was.
+/// Tests hold the code to it with <see cref="Live"/> (a training run, a prediction and a whole compare leave it
+/// where it was), rule 5 with a test of the helpers' own allocations and an architecture test of who starts threads.
 /// </summary>
 public static class TensorLifetimes
 {

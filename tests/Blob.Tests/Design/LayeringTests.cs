@@ -27,7 +27,7 @@ public class LayeringTests
         "Blob.Cli",
     ];
 
-    static readonly ArchUnitNET.Domain.Architecture Code = new ArchLoader()
+    internal static readonly ArchUnitNET.Domain.Architecture Code = new ArchLoader()
         .LoadAssemblies(typeof(BlobException).Assembly, typeof(Blob.Cli.Commands.CommandRunner).Assembly)
         .Build();
 
