@@ -27,7 +27,10 @@ namespace Blob.Runtime;
 /// which leaves freed memory as it was until reused, the same race would read a stale or reused value (derived, not observed). A collection starts during
 /// a call when another thread allocates: a scratch program (20,000 adds of two 2000 × 2000 tensors while a second
 /// thread allocated 4 KB arrays) died this way in 3 of 3 runs, and in 0 of 3 without that thread. Collections the
-/// tensor thread starts itself land between its calls, where the Scalars it dropped are done with.</item>
+/// tensor thread starts itself land between its calls, where the Scalars it dropped are done with: 30,000 adds of
+/// 512 × 512 tensors with a collection on the same thread after every third survived 3 of 3 runs (10,000 collections
+/// each, glibc's malloc filling freed memory), while collections forced from a second thread killed 3 of 3 runs
+/// within 1,415 adds.</item>
 /// </list>
 /// Tests hold the code to it with <see cref="Live"/> (a training run, a prediction and a whole compare leave it
 /// where it was), rule 5 with a test of the helpers' own allocations and an architecture test of who starts threads.
