@@ -7,7 +7,7 @@ namespace Blob.Runtime;
 /// on helper threads that allocate no managed memory: rule 5 of <see cref="TensorLifetimes"/>, and the reason this
 /// is not <c>Parallel.For</c>, whose thread-pool workers allocate a little on every call (measured: 0.6–12 KB for
 /// ten mask fills). The job is the caller's delegate; the hand-off is a lock, a counter and Monitor.Wait, which
-/// allocate nothing once a helper has started. One job runs at a time; a second calling thread waits its turn.
+/// allocate nothing once a helper has started. One job runs at a time; a second calling thread waits its turn, and a For inside a chunk runs serially.
 /// </summary>
 public static class HelperThreads
 {
@@ -19,6 +19,7 @@ public static class HelperThreads
     static long _count, _next;
     static int _participants, _pending;
     static Exception? _failure;
+    [ThreadStatic] static bool _inJob;   // on a helper, or on a caller inside For: a nested For runs serially
 
     /// <summary>Helper threads started so far.</summary>
     public static int Started => Volatile.Read(ref _started);
@@ -27,7 +28,7 @@ public static class HelperThreads
     /// returns when all have run. The first exception a chunk throws is rethrown here, once all have stopped.</summary>
     public static void For(long count, int threads, Action<long> body)
     {
-        if (threads <= 1 || count <= 1)
+        if (threads <= 1 || count <= 1 || _inJob)
         {
             for (long c = 0; c < count; c++) body(c);
             return;
@@ -42,8 +43,10 @@ public static class HelperThreads
                 _generation++;
                 Monitor.PulseAll(Sync);
             }
+            _inJob = true;
             try { Work(body, count); }
             catch (Exception e) { lock (Sync) _failure ??= e; }   // the helpers finish their chunks before it is rethrown
+            finally { _inJob = false; }
             Exception? failure;
             lock (Sync)
             {
@@ -72,6 +75,7 @@ public static class HelperThreads
 
     static void Helper(int index)
     {
+        _inJob = true;
         long seen = 0;
         while (true)
         {

@@ -23,6 +23,14 @@ public class HelperThreadsTests
     }
 
     [Fact]
+    public void AForInsideAChunkRunsOnItsThread()
+    {
+        var runs = new int[8 * 8];
+        HelperThreads.For(8, 2, outer => HelperThreads.For(8, 2, inner => Interlocked.Increment(ref runs[outer * 8 + inner])));
+        Assert.All(runs, r => Assert.Equal(1, r));
+    }
+
+    [Fact]
     public void AHelpersExceptionReachesTheCaller()
     {
         var e = Assert.Throws<InvalidOperationException>(() =>
