@@ -77,14 +77,17 @@ public class LastPositionLogitsTests(ITestOutputHelper output)
         for (int i = 0; i < everyGrads.Length; i++) AssertClose(everyGrads[i], lastOnlyGrads[i], $"{name} gradient {i}");
     }
 
-    /// <summary>max |actual − expected| ≤ 1e-6 · max |expected|, and expected not zero (the part took part).</summary>
+    /// <summary>max |actual − expected| ≤ 1e-5 · max |expected|, and expected not zero (the part took part). Float32
+    /// rounding, not a bound on mistakes: the two computations sum in different shapes, and a fresh-clone CI on
+    /// 3 December saw GPT-2's gradient 0 differ by 1.07e-6 of its scale (1e-6 had held before); a wrong gradient
+    /// differs by far more.</summary>
     void AssertClose(Tensor expected, Tensor actual, string what)
     {
         double difference = (actual - expected).abs().max().item<float>();
         double scale = expected.abs().max().item<float>();
         output.WriteLine($"{what}: max |Δ| {difference:E2} of {scale:E2}");
         Assert.True(scale > 0, $"{what} is zero");
-        Assert.True(difference <= 1e-6 * scale, $"{what} differs by {difference} (scale {scale})");
+        Assert.True(difference <= 1e-5 * scale, $"{what} differs by {difference} (scale {scale})");
     }
 
     static (float Loss, Tensor[] Gradients) LossAndGradients(IClassifier classifier, IDecoderModel model, Batch batch)
