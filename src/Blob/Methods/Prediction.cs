@@ -125,6 +125,7 @@ public static class BayesianPrediction
             using var _ = no_grad();
             for (int from = 0; from < data.Count; from += batchSize)
             {
+                CollectionPoints.Reached();
                 using var scope = NewDisposeScope();
                 var indices = Enumerable.Range(from, Math.Min(batchSize, data.Count - from)).ToArray();
                 int done = from;
@@ -168,6 +169,7 @@ public static class BayesianPrediction
                 int k = Math.Min(perCall, passes - n);
                 // Each call in its own scope: a scope keeps every tensor made in it alive until it ends, so N passes
                 // sharing one would hold N copies of the network's activations at once.
+                CollectionPoints.Reached();
                 using (var call = NewDisposeScope())
                 {
                     Tensor p;

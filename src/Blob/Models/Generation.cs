@@ -1,3 +1,4 @@
+using Blob.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -21,6 +22,7 @@ public static class Generation
         using var _ = no_grad();
         for (int step = 0; step < maxNewTokens; step++)
         {
+            CollectionPoints.Reached();
             using var scope = NewDisposeScope();
             var input = tensor(ids.Select(i => (long)i).ToArray(), device: device).unsqueeze(0);
             var logits = model.LogitsAt(input, ones_like(input), tensor(new long[] { ids.Count - 1 }, device: device));

@@ -118,6 +118,7 @@ public sealed class Trainer
             double loss = 0;
             for (int micro = 0; micro < _options.GradientAccumulation; micro++)
             {
+                CollectionPoints.Reached();
                 using var scope = NewDisposeScope();
                 long globalMicro = step * _options.GradientAccumulation + micro;
                 var batch = _data.Make(BatchIndices(globalMicro), _device); // freed with the scope

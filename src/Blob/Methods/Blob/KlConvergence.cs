@@ -1,7 +1,7 @@
-using Blob.Runtime;
 using Blob.Data;
 using Blob.Layers;
 using Blob.Methods;
+using Blob.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -28,6 +28,7 @@ public static class KlConvergence
         double target = 0.99 * priorStd, std = initialStd;
         for (long step = 1; step <= maxSteps; step++)
         {
+            CollectionPoints.Reached();
             using var stepScope = NewDisposeScope();
             var sigma = Std(g, parameterization);
             var loss = GaussianKl.Sum(zeroMean, sigma, priorStd).mul(klWeight);

@@ -1,8 +1,8 @@
-using Blob.Runtime;
 using Blob.Data;
+using Blob.Evaluation;
 using Blob.Layers;
 using Blob.Methods;
-using Blob.Evaluation;
+using Blob.Runtime;
 using Blob.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -75,6 +75,7 @@ public sealed class LaplaceLora : IDisposable
             foreach (var indices in ChunksByLength(train, options.BatchSize))
             {
                 cancel.ThrowIfCancellationRequested(); // the fit runs C backward passes per batch: long on a large split
+                CollectionPoints.Reached();
                 NativeAllocator.ReleaseFreePagesIfDue(); // else jemalloc without decay grows here without bound
                 using var scope = NewDisposeScope();
                 var batch = train.Make(indices, device);
@@ -163,6 +164,7 @@ public sealed class LaplaceLora : IDisposable
         foreach (var indices in Chunks(data.Count, batchSize))
         {
             BayesianPrediction.Stop(cancel, result.Count, data.Count);
+            CollectionPoints.Reached();
             NativeAllocator.ReleaseFreePagesIfDue();
             using var scope = NewDisposeScope();
             var (mean, covariance) = LogitDistribution(data.Make(indices, device), classifier);
