@@ -15,8 +15,8 @@ namespace Blob.Runtime;
 /// libtorch reads it, so a collection started by any other thread during that call can free it. Rule 5 keeps our own
 /// threads from allocating; this also covers the threads we do not own. Measured with a scratch program (20,000 adds
 /// of two 512 × 512 tensors while a second thread allocated 4 KB arrays at about 30 MB/s, glibc's malloc filling
-/// freed memory): without points, 38–40 collections and 2 of 4 runs died in <c>Scalar::toFloat</c>; with a point every
-/// 100 adds, 2–3 collections (the regions' own) and 4 of 4 runs finished.
+/// freed memory): without points, 38–40 collections a run and 6 of 10 runs died in <c>Scalar::toFloat</c>; with a point
+/// every 100 adds, 2–3 collections (the regions' own) and 10 of 10 runs finished.
 /// </summary>
 public static class CollectionPoints
 {
