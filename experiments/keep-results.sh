@@ -5,12 +5,21 @@
 # predictions and logs (JSON, CSV; not the risk-coverage CSVs, which compare redraws from the predictions), and each
 # comparison's tables and overlaid pictures. Never kept: adapters, checkpoints, TensorBoard events (model weights and
 # bulk; they stay in OUT). A run counts as finished when it holds
-# result.json (dev), or validation.json in a folder that only evaluates the validation split (NAME-val-*).
+# result.json (dev) and the ood-TASK.json of every out-of-distribution set its settings name, or validation.json in a
+# folder that only evaluates the validation split (NAME-val-*).
 # Usage: experiments/keep-results.sh OUT [RESULTS]
 set -euo pipefail
 out=${1:?usage: experiments/keep-results.sh OUT [RESULTS]}
 results=$(mkdir -p "${2:-$(dirname "$0")/results}" && cd "${2:-$(dirname "$0")/results}" && pwd)
 cd "$out"
+# finished_ood RUN: true unless the run's settings name out-of-distribution sets (--ood) it has not evaluated yet
+# (compare writes result.json first, then ood-TASK.json for each; a record kept in between has no adapter left to
+# evaluate them with, so the next session would train the run again)
+finished_ood() {
+  local tasks task
+  tasks=$(sed -n 's/^ *"ood_tasks": "\(.*\)",\{0,1\}$/\1/p' "$1/settings.json" 2>/dev/null || true)
+  for task in $tasks; do [ -f "$1/ood-$task.json" ] || return 1; done
+}
 for comparison in */; do
   comparison=${comparison%/}
   [ -d "$comparison" ] || continue
@@ -18,6 +27,7 @@ for comparison in */; do
   kept=0
   for run in "$comparison"/*/seed-*; do
     [ -f "$run/$want" ] || continue
+    [ $want = validation.json ] || finished_ood "$run" || continue # validation-only runs evaluate no --ood set
     find "$run" -maxdepth 1 -type f \( -name '*.json' -o -name '*.csv' \) -not -name '*risk-coverage.csv' -print0 | xargs -0 cp --parents -t "$results"
     kept=$((kept + 1))
   done

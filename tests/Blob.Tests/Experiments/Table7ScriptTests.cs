@@ -114,4 +114,37 @@ public class Table7ScriptTests : IDisposable
         }
         Assert.StartsWith("lr 1e-3, kl-lr 0.01 ", File.ReadAllText(Out("mrpc-table7", "chosen.txt")));
     }
+
+    /// <summary>
+    /// keep-results.sh keeps a run only once it is finished: a dev run whose settings name --ood sets needs every
+    /// ood-TASK.json (compare writes result.json first; a record kept in between has no adapter to evaluate them with).
+    /// </summary>
+    [Fact]
+    public void KeepResultsWaitsForEveryOutOfDistributionSet()
+    {
+        MakeRepo();
+        string Run(string comparison, string method) => Out(comparison, method, "seed-1");
+        const string settings = "{\n  \"ood_tasks\": \"arc-c arc-e\",\n  \"task\": \"obqa\"\n}";
+        foreach (var (comparison, method, record) in new[] { ("obqa-table1", "mle", "result.json"), ("obqa-table1", "map", "result.json"), ("obqa-val-blob-kl0.005", "blob", "validation.json") })
+        {
+            Directory.CreateDirectory(Run(comparison, method));
+            File.WriteAllText(Path.Combine(Run(comparison, method), "settings.json"), settings);
+            File.WriteAllText(Path.Combine(Run(comparison, method), record), "{}");
+        }
+        foreach (var ood in new[] { "arc-c", "arc-e" }) File.WriteAllText(Path.Combine(Run("obqa-table1", "mle"), $"ood-{ood}.json"), "{}");
+        File.WriteAllText(Path.Combine(Run("obqa-table1", "map"), "ood-arc-c.json"), "{}"); // arc-e still to come
+
+        var info = new ProcessStartInfo("bash", [Path.Combine(_dir, "repo", "experiments", "keep-results.sh"), Out(), Path.Combine(_dir, "results")])
+            { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var bash = Process.Start(info)!;
+        var error = bash.StandardError.ReadToEndAsync();
+        string output = bash.StandardOutput.ReadToEnd() + error.Result;
+        bash.WaitForExit();
+        Assert.True(bash.ExitCode == 0, output);
+
+        string Kept(string comparison, string method, string file) => Path.Combine(_dir, "results", comparison, method, "seed-1", file);
+        Assert.True(File.Exists(Kept("obqa-table1", "mle", "ood-arc-e.json")), output);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "results", "obqa-table1", "map")), output);
+        Assert.True(File.Exists(Kept("obqa-val-blob-kl0.005", "blob", "validation.json")), output); // validation runs evaluate no --ood set
+    }
 }
