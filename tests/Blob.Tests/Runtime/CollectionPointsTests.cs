@@ -32,7 +32,8 @@ public class CollectionPointsTests
 
         CollectionPoints.Reached();
         Assert.True(CollectionPoints.InRegion);
-        Assert.Equal(0, CollectionsWhileAnotherThreadAllocates(48)); // 48 MB < half the budget
+        int inRegion = (int)(CollectionPoints.Budget >> 20) * 3 / 8; // 12 MB, under half the budget
+        Assert.Equal(0, CollectionsWhileAnotherThreadAllocates(inRegion));
         Assert.True(CollectionPoints.InRegion);
     }
 
