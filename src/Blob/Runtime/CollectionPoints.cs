@@ -17,6 +17,8 @@ namespace Blob.Runtime;
 /// of two 512 × 512 tensors while a second thread allocated 4 KB arrays at about 30 MB/s, glibc's malloc filling
 /// freed memory): without points, 38–51 collections a run and 14 of 20 runs died in <c>Scalar::toFloat</c>; with a
 /// point every 100 adds (this class's rule, 32 MB), 14–18 collections, all at points, and 10 of 10 runs finished.
+/// With several threads running tensor code at once (a server predicting in parallel), a point on one collects while
+/// another may be inside a call: the hazard stays as TorchSharp has it, neither worse nor better for this class.
 /// Memory: `./blob demo --epochs 1` peaked at 1,539 and 1,590 MB before, 1,589 and 1,583 MB with points (two runs each).
 /// </summary>
 public static class CollectionPoints
