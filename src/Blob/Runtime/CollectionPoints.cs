@@ -19,7 +19,8 @@ namespace Blob.Runtime;
 /// point every 100 adds (this class's rule, 32 MB), 14–18 collections, all at points, and 10 of 10 runs finished.
 /// With several threads running tensor code at once (a server predicting in parallel), a point on one collects while
 /// another may be inside a call: the hazard stays as TorchSharp has it, neither worse nor better for this class.
-/// Memory: `./blob demo --epochs 1` peaked at 1,539 and 1,590 MB before, 1,589 and 1,583 MB with points (two runs each).
+/// Memory: `./blob demo --epochs 1` (jemalloc) peaked at 1,539 and 1,590 MB before, 1,589 and 1,583 MB with points (two
+/// runs each); under glibc's malloc at 1,786–2,117 MB before (6 runs) and 2,009–2,106 MB with points (5 runs).
 /// </summary>
 public static class CollectionPoints
 {
