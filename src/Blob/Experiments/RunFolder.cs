@@ -191,10 +191,11 @@ public static class RunFolder
         if (!Directory.Exists(dir)) return;
         foreach (var name in new[] { Checkpoint, Checkpoint + ".tmp", Checkpoint + ".old", "adapter", TensorBoardEvents.FolderName })
             if (Directory.Exists(Path.Combine(dir, name))) Directory.Delete(Path.Combine(dir, name), recursive: true);
-        foreach (var name in RunFiles.Dev.Names.Concat(RunFiles.Validation.Names).Append(RunSettings.FileName)
-                     .Append(TrainingLog.FileName).Append(TrainingCurves.FileName)
+        // every split's files, the mean weights' too: a split left on disk would be read back as the new run's
+        foreach (var name in new[] { RunFiles.Dev, RunFiles.Validation, RunFiles.MeanDev, RunFiles.MeanValidation }.SelectMany(f => f.Names)
+                     .Append(RunSettings.FileName).Append(TrainingLog.FileName).Append(TrainingCurves.FileName)
                      .Append(PosteriorStdLog.FileName).Append(PosteriorStdFigure.FileName))
             File.Delete(Path.Combine(dir, name));
-        foreach (var ood in Directory.GetFiles(dir, "ood-*.json").Concat(Directory.GetFiles(dir, "ood-*-risk-coverage.csv"))) File.Delete(ood);
+        foreach (var ood in new[] { "ood-*.json", "ood-*.csv", "ood-*.png" }.SelectMany(pattern => Directory.GetFiles(dir, pattern))) File.Delete(ood);
     }
 }

@@ -131,6 +131,27 @@ public class TrustedResultsTests : IDisposable
         Refused([.. train, "--seed", "2", "--overwrite", "--resume"]);
     }
 
+    /// <summary>
+    /// --overwrite replaces every file the old run wrote: a stale mean-weights result (BLoB's N = 0) or
+    /// out-of-distribution file left behind would be read back as the new run's, since a split already on disk is not
+    /// evaluated again.
+    /// </summary>
+    [Fact]
+    public void OverwriteLeavesNoFileOfTheOldRun()
+    {
+        string run = Path.Combine(_dir, "run");
+        string[] train = ["train", .. Tiny, "--max-train", "16", "--method", "blob", "--samples", "2", "--steps", "2", "--output", run];
+        Ok([.. train, "--seed", "1"]);
+        Assert.Equal(1, RunResult.Load(Path.Combine(run, "mean-result.json")).Seed);
+        string stray = Path.Combine(run, "ood-arc-e-predictions.json");
+        File.WriteAllText(stray, "{}");
+
+        Ok([.. train, "--seed", "2", "--overwrite"]);
+        Assert.Equal(2, RunResult.Load(Path.Combine(run, "result.json")).Seed);
+        Assert.Equal(2, RunResult.Load(Path.Combine(run, "mean-result.json")).Seed);
+        Assert.False(File.Exists(stray));
+    }
+
     [Theory]
     [InlineData("--samples", "-3")]
     [InlineData("--steps", "-1")]
