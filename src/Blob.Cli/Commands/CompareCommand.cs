@@ -125,7 +125,7 @@ public static class CompareCommand
 
     /// <summary>
     /// Reuses each finished run, trains the others here, then writes a table and the diagrams for each evaluated split
-    /// (the validation split's as table-validation.*, dev's as table.*); false when stopped.
+    /// (the validation split's as table-validation.*, dev's as table.*, each --ood set's as table-ood-TASK.*); false when stopped.
     /// </summary>
     static bool Run(IReadOnlyList<ComparisonRun> runs, string dir, bool overwrite, bool quiet)
     {
@@ -144,7 +144,12 @@ public static class CompareCommand
         }
         var splits = runs[0].Settings.Splits;
         if (splits != EvaluatedSplits.Dev) WriteTable(runs, dir, RunFiles.Validation, "table-validation", "validation-");
-        if (splits != EvaluatedSplits.Validation) WriteTable(runs, dir, RunFiles.Dev, "table", "");
+        if (splits != EvaluatedSplits.Validation)
+        {
+            WriteTable(runs, dir, RunFiles.Dev, "table", "");
+            // the adapters trained on the task, evaluated on each --ood set (the paper's Table 2): a table per set
+            foreach (var name in runs[0].Spec.OodTasks) WriteTable(runs, dir, RunFiles.OutOfDistribution(name), $"table-ood-{name}", $"ood-{name}-");
+        }
         Console.WriteLine($"total {clock.Elapsed.TotalMinutes:F1} min");
         return true;
     }
@@ -153,7 +158,8 @@ public static class CompareCommand
     /// One split's table (Markdown and CSV) from the runs' result files, and its pictures: reliability diagrams, one per
     /// method from the predictions of all its seeds together and one with all methods, and the methods' risk–coverage
     /// curves (each from its seeds' pooled predictions), and, where methods sample, their embedding uncertainty
-    /// (embedding-uncertainty.png, from the runs' embedding-variance.csv).
+    /// (embedding-uncertainty.png, from the runs' embedding-variance.csv). An out-of-distribution set's table
+    /// (table-ood-TASK.*) has no pictures: its runs keep metrics only.
     /// </summary>
     static void WriteTable(IReadOnlyList<ComparisonRun> runs, string dir, RunFiles files, string table, string diagramPrefix)
     {
@@ -164,7 +170,9 @@ public static class CompareCommand
         string title = $"{results[0].Task}{files.Caption}";
         var series = new List<ReliabilitySeries>();
         var curves = new List<RiskCoverageSeries>();
-        foreach (var kind in kinds)
+        // an out-of-distribution set records its metrics, not its predictions: then there is no diagram to draw
+        bool perExample = loaded.All(x => x.Split.Item3.Length > 0);
+        foreach (var kind in perExample ? kinds : [])
         {
             var probs = loaded.Where(x => x.Kind == kind).SelectMany(x => x.Split.Item2).ToArray();
             var labels = loaded.Where(x => x.Kind == kind).SelectMany(x => x.Split.Item3).ToArray();
@@ -176,8 +184,16 @@ public static class CompareCommand
         // a method that also reports its mean weights (BLoB at N = 0) gets a row of its own, "blob-n0", just before "blob"
         var mean = RunFiles.MeanOf(files);
         var comparison = new ComparisonTable(runs.Zip(results).SelectMany(x =>
-            RunFolder.ReportsMean(x.First.Settings) && mean.Exists(x.First.Dir) ? [mean.Load(x.First.Dir).Item1, x.Second] : new[] { x.Second }));
+            mean is not null && RunFolder.ReportsMean(x.First.Settings) && mean.Exists(x.First.Dir) ? [mean.Load(x.First.Dir).Item1, x.Second] : new[] { x.Second }));
         comparison.Save(Path.Combine(dir, $"{table}.md"), Path.Combine(dir, $"{table}.csv"));
+        Console.WriteLine();
+        Console.WriteLine($"{title}:");
+        Console.WriteLine(comparison.ToMarkdown());
+        if (!perExample)
+        {
+            Console.WriteLine($"table: {dir}/{table}.md, {dir}/{table}.csv");
+            return;
+        }
         ReliabilityDiagram.SaveOverlay(Path.Combine(dir, $"{diagramPrefix}reliability.png"), $"{title}: reliability, {seeds} seed(s) pooled", series);
         RiskCoverageDiagram.SaveOverlay(Path.Combine(dir, $"{diagramPrefix}risk-coverage.png"), $"{title}: risk–coverage, {seeds} seed(s) pooled", curves);
         // the methods that sample, each in its colour; a method's seeds without the file (one-pass methods, older runs) add nothing
@@ -187,9 +203,6 @@ public static class CompareCommand
         string embeddingPicture = Path.Combine(dir, diagramPrefix + EmbeddingUncertaintyDiagram.FileName);
         if (embeddings.Count > 0)
             EmbeddingUncertaintyDiagram.Save(embeddingPicture, $"{title}: final-embedding variance, {seeds} seed(s) pooled", embeddings);
-        Console.WriteLine();
-        Console.WriteLine($"{title}:");
-        Console.WriteLine(comparison.ToMarkdown());
         Console.WriteLine($"table: {dir}/{table}.md, {dir}/{table}.csv; diagrams: {dir}/{diagramPrefix}reliability*.png, {dir}/{diagramPrefix}risk-coverage.png" +
                           (embeddings.Count > 0 ? $", {embeddingPicture}" : ""));
     }

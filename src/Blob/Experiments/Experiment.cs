@@ -128,7 +128,7 @@ public static class Experiment
                 evaluated.Add((files, split.Item1));
                 if (withMean && (files == RunFiles.Dev || files == RunFiles.Validation))
                 {
-                    var mean = RunFiles.MeanOf(files);
+                    var mean = RunFiles.MeanOf(files)!;
                     evaluated.Add((mean, mean.Exists(outputDir) ? mean.Load(outputDir).Item1
                         : EvaluateAnew(set, examples, mean, classifier, note, MeanPredictor(), RunFiles.MeanMethod(method.Kind.Name)).Item1));
                 }

@@ -40,8 +40,8 @@ public sealed record RunFiles(string Result, string? Predictions = null, string?
     public static readonly RunFiles MeanDev = new("mean-" + RunFolder.Result, "mean-" + RunFolder.Predictions);
     public static readonly RunFiles MeanValidation = new("mean-validation.json", "mean-validation-predictions.json", Split: "validation");
 
-    /// <summary>The mean-weights files of the dev or the validation split.</summary>
-    public static RunFiles MeanOf(RunFiles split) => split == Validation ? MeanValidation : MeanDev;
+    /// <summary>The mean-weights files of the dev or the validation split; null for an out-of-distribution set (none are written).</summary>
+    public static RunFiles? MeanOf(RunFiles split) => split == Validation ? MeanValidation : split == Dev ? MeanDev : null;
 
     /// <summary>The method name a mean-weights result is tabulated under: "blob-n0" beside "blob" (N samples).</summary>
     public static string MeanMethod(string method) => method + "-n0";

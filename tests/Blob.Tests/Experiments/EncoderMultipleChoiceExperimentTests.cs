@@ -1,6 +1,7 @@
 using Blob.Data;
 using Blob.Experiments;
 using Blob.Methods;
+using Blob.Reports;
 using Blob.Runtime;
 using Blob.Tests.Cli;
 using Blob.Training;
@@ -100,6 +101,27 @@ public class EncoderMultipleChoiceExperimentTests : IDisposable
                 if (c >= eval[i].Choices!.Count) Assert.Equal(0.0, probs[i][c]);
                 else Assert.True(probs[i][c] > 0);
         }
+    }
+
+    /// <summary>Table 2's shape: compare tables the adapters' out-of-distribution results, one table per --ood set, a row per method and seed.</summary>
+    [SharedFact("data/openbookqa", "data/arc-easy")]
+    public void CompareTablesEachOutOfDistributionSet()
+    {
+        string output = Path.Combine(_dir, "compare");
+        var outcome = BlobCli.Run("compare", "--model", "minilm", "--task", "obqa", "--ood", "arc-e", "--methods", "mle", "blob",
+            "--seeds", "1", "--steps", "1", "--samples", "2", "--batch-size", "4", "--max-train", "4", "--max-eval", "4",
+            "--max-length", "32", "--device", "cpu", "--data-root", Shared.PathOf("data"), "--output", output, "--quiet");
+        Assert.True(outcome.Code == 0, outcome.ToString());
+        string table = File.ReadAllText(Path.Combine(output, "table-ood-arc-e.csv"));
+        foreach (var method in new[] { "mle", "blob" })
+        {
+            var ood = RunResult.Load(Path.Combine(output, method, "seed-1", "ood-arc-e.json"));
+            Assert.Equal("arc-e", ood.Task);
+            var row = table.Split('\n').Single(l => l.StartsWith($"NLL,{method},arc-e,"));
+            Assert.Equal(ood.Nll, double.Parse(row.Split(',')[3], System.Globalization.CultureInfo.InvariantCulture), 6);
+        }
+        Assert.DoesNotContain("blob-n0", table); // no mean-weights row: out of distribution, only N samples are evaluated
+        Assert.True(File.Exists(Path.Combine(output, "table.csv"))); // dev's table as before
     }
 
     [SharedFact("data/openbookqa")]
