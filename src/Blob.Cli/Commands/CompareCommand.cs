@@ -159,7 +159,8 @@ public static class CompareCommand
     /// method from the predictions of all its seeds together and one with all methods, and the methods' risk–coverage
     /// curves (each from its seeds' pooled predictions), and, where methods sample, their embedding uncertainty
     /// (embedding-uncertainty.png, from the runs' embedding-variance.csv). An out-of-distribution set's table
-    /// (table-ood-TASK.*) has no pictures: its runs keep metrics only.
+    /// (table-ood-TASK.*) has its pictures (ood-TASK-reliability*.png, ood-TASK-risk-coverage.png) where every run kept its
+    /// predictions, and none where a run predates them.
     /// </summary>
     static void WriteTable(IReadOnlyList<ComparisonRun> runs, string dir, RunFiles files, string table, string diagramPrefix)
     {
@@ -170,7 +171,7 @@ public static class CompareCommand
         string title = $"{results[0].Task}{files.Caption}";
         var series = new List<ReliabilitySeries>();
         var curves = new List<RiskCoverageSeries>();
-        // an out-of-distribution set records its metrics, not its predictions: then there is no diagram to draw
+        // out-of-distribution runs made before their predictions were saved have metrics only: then no diagram is drawn
         bool perExample = loaded.All(x => x.Split.Item3.Length > 0);
         foreach (var kind in perExample ? kinds : [])
         {

@@ -22,11 +22,12 @@ public enum ExistingRun
 /// <summary>
 /// The files one evaluated split writes in a run's folder: its risk–coverage curve (<see cref="Metrics.RiskCoverage"/>
 /// as CSV: rank, coverage, risk, confidence, correct, index), its predictions and its reliability diagram, then its
-/// result (written last, so that a result file means the split is complete). Out-of-distribution sets write a result
-/// and a curve. Runs written before the curve was recorded lack it, and still count as complete.
+/// result (written last, so that a result file means the split is complete). Out-of-distribution sets write the same
+/// but for the embedding variance. Runs written before the curve was recorded lack it, and out-of-distribution results
+/// written before their predictions were (<paramref name="PredictionsOptional"/>) lack those: both still count as complete.
 /// </summary>
 public sealed record RunFiles(string Result, string? Predictions = null, string? Diagram = null, string? Split = null, string? RiskCoverage = null,
-    string? EmbeddingVariance = null)
+    string? EmbeddingVariance = null, bool PredictionsOptional = false)
 {
     public static readonly RunFiles Dev = new(RunFolder.Result, RunFolder.Predictions, "reliability.png", RiskCoverage: "risk-coverage.csv",
         EmbeddingVariance: Evaluation.EmbeddingVariance.FileName);
@@ -48,19 +49,24 @@ public sealed record RunFiles(string Result, string? Predictions = null, string?
 
     /// <summary>" (validation split)" for titles, or nothing for the reported split.</summary>
     public string Caption => Split is null ? "" : $" ({Split} split)";
-    public static RunFiles OutOfDistribution(string task) => new($"ood-{task}.json", RiskCoverage: $"ood-{task}-risk-coverage.csv");
+    public static RunFiles OutOfDistribution(string task) => new($"ood-{task}.json", $"ood-{task}-predictions.json", $"ood-{task}-reliability.png",
+        RiskCoverage: $"ood-{task}-risk-coverage.csv", PredictionsOptional: true);
 
     /// <summary>The split's name in TensorBoard tags: dev, validation, ood-TASK.</summary>
     public string Name => Result == RunFolder.Result ? "dev" : Result == "mean-" + RunFolder.Result ? "mean-dev" : Path.GetFileNameWithoutExtension(Result);
 
     public IEnumerable<string> Names => new[] { Result, Predictions, Diagram, RiskCoverage, EmbeddingVariance }.OfType<string>();
 
-    public bool Exists(string dir) => File.Exists(Path.Combine(dir, Result)) && (Predictions is null || File.Exists(Path.Combine(dir, Predictions)));
+    public bool Exists(string dir) => File.Exists(Path.Combine(dir, Result)) && (Predictions is null || PredictionsOptional || File.Exists(Path.Combine(dir, Predictions)));
 
-    /// <summary>The split's result and predictions; a result written before AURC was recorded gets it from the predictions.</summary>
+    /// <summary>
+    /// The split's result and predictions (none where the split records none, or predates them); a result written before
+    /// AURC was recorded gets it from the predictions.
+    /// </summary>
     public (RunResult, double[][], int[]) Load(string dir)
     {
-        var (probs, labels) = Predictions is null ? ([], []) : Experiment.LoadPredictions(Path.Combine(dir, Predictions));
+        var (probs, labels) = Predictions is null || !File.Exists(Path.Combine(dir, Predictions)) && PredictionsOptional
+            ? ([], []) : Experiment.LoadPredictions(Path.Combine(dir, Predictions));
         var result = RunResult.Load(Path.Combine(dir, Result));
         if (result.Aurc is null && labels.Length > 0 && labels.Length == probs.Length) result = result with { Aurc = Metrics.Aurc(probs, labels) };
         return (result, probs, labels);

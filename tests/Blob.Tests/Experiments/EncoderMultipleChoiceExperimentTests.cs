@@ -1,4 +1,5 @@
 using Blob.Data;
+using Blob.Evaluation;
 using Blob.Experiments;
 using Blob.Methods;
 using Blob.Reports;
@@ -108,9 +109,10 @@ public class EncoderMultipleChoiceExperimentTests : IDisposable
     public void CompareTablesEachOutOfDistributionSet()
     {
         string output = Path.Combine(_dir, "compare");
-        var outcome = BlobCli.Run("compare", "--model", "minilm", "--task", "obqa", "--ood", "arc-e", "--methods", "mle", "blob",
+        string[] compare = ["compare", "--model", "minilm", "--task", "obqa", "--ood", "arc-e", "--methods", "mle", "blob",
             "--seeds", "1", "--steps", "1", "--samples", "2", "--batch-size", "4", "--max-train", "4", "--max-eval", "4",
-            "--max-length", "32", "--device", "cpu", "--data-root", Shared.PathOf("data"), "--output", output, "--quiet");
+            "--max-length", "32", "--device", "cpu", "--data-root", Shared.PathOf("data"), "--output", output, "--quiet"];
+        var outcome = BlobCli.Run(compare);
         Assert.True(outcome.Code == 0, outcome.ToString());
         string table = File.ReadAllText(Path.Combine(output, "table-ood-arc-e.csv"));
         foreach (var method in new[] { "mle", "blob" })
@@ -122,6 +124,27 @@ public class EncoderMultipleChoiceExperimentTests : IDisposable
         }
         Assert.DoesNotContain("blob-n0", table); // no mean-weights row: out of distribution, only N samples are evaluated
         Assert.True(File.Exists(Path.Combine(output, "table.csv"))); // dev's table as before
+        // each run keeps its out-of-distribution predictions, so the set gets the overlaid diagrams, as dev does
+        foreach (var method in new[] { "mle", "blob" })
+        {
+            var (probs, labels) = Experiment.LoadPredictions(Path.Combine(output, method, "seed-1", "ood-arc-e-predictions.json"));
+            Assert.Equal(4, labels.Length);
+            Assert.Equal(RunResult.Load(Path.Combine(output, method, "seed-1", "ood-arc-e.json")).Accuracy,
+                Metrics.Evaluate(probs, labels).Accuracy, 12);
+        }
+        string overlay = Path.Combine(output, "ood-arc-e-reliability.png");
+        Assert.True(File.Exists(overlay));
+        Assert.True(File.Exists(Path.Combine(output, "ood-arc-e-risk-coverage.png")));
+
+        // a run finished before out-of-distribution predictions were saved is still finished: reused, tabled, not drawn
+        File.Delete(Path.Combine(output, "mle", "seed-1", "ood-arc-e-predictions.json"));
+        File.Delete(overlay);
+        var again = BlobCli.Run(compare);
+        Assert.True(again.Code == 0, again.ToString());
+        Assert.Contains("mle seed 1: reusing", again.ToString());
+        Assert.Contains("blob seed 1: reusing", again.ToString());
+        Assert.Equal(table, File.ReadAllText(Path.Combine(output, "table-ood-arc-e.csv")));
+        Assert.False(File.Exists(overlay));
     }
 
     [SharedFact("data/openbookqa")]
