@@ -4,7 +4,9 @@
 Two answer-picking rules that read no meaning, scored on each multiple-choice set's evaluation split: "longest" (the
 choice with the most characters) and "most overlap" (the choice sharing the most content words with the question; ARC-C
 and OBQA were both filtered against retrieval and co-occurrence solvers when they were built). Then, for every method's
-run in the OBQA table (TABLE/METHOD/seed-S/predictions.json, dev), how often its answer is the longest choice.
+run in the OBQA table (TABLE/METHOD/seed-S/predictions.json, dev), how often its answer is the longest choice, and
+the same on ARC-E and ARC-C for the runs that kept their out-of-distribution predictions (ood-arc-e-predictions.json;
+runs from 4 December on).
 Ties go to the first choice. Chance is 1/choices (0.25 for four).
 Usage: experiments/choice-bias.py [TABLE [DATA]]   (default experiments/results/obqa-table1 and ../shared/data)
 """
@@ -55,20 +57,27 @@ for name, questions in sets.items():
     right_overlap = sum(most_overlap(q, o) == a for q, o, a in questions) / n
     print(f"| {name} | {n} | {right_long * 100:.1f}% | {right_overlap * 100:.1f}% |")
 
-runs = sorted(glob.glob(os.path.join(table, "*", "seed-*", "predictions.json")))
-if runs:
-    questions = sets["obqa (dev)"]
+
+
+def runs_table(title, questions, files):
+    """A row per run: its accuracy, how often it answers the longest choice, and its accuracy where that is right or not."""
     print()
-    print("| OBQA run (dev) | ACC | its answer is the longest choice | ACC where the longest is right | ACC where it is not |")
+    print(f"| {title} | ACC | its answer is the longest choice | ACC where the longest is right | ACC where it is not |")
     print("| --- | ---: | ---: | ---: | ---: |")
-    for path in runs:
+    long_right = [longest(o) == a for _, o, a in questions]
+    for path in files:
         p = json.load(open(path))
         if p["labels"] != [a for _, _, a in questions]:
-            sys.exit(f"{path}: its labels are not OBQA dev's, in order")
-        picks = [row.index(max(row)) for row in p["probabilities"]]
+            sys.exit(f"{path}: its labels are not those of {title}'s set, in order")
+        picks = [row.index(max(row)) for row in p["probabilities"]]  # a missing choice has probability 0
         right = [k == a for k, (_, _, a) in zip(picks, questions)]
-        long_right = [longest(o) == a for _, o, a in questions]
         is_longest = sum(k == longest(o) for k, (_, o, _) in zip(picks, questions)) / len(picks)
-        def acc(where): return sum(r for r, w in zip(right, long_right) if w == where) / sum(w == where for w in long_right)
+        def accuracy(where): return sum(r for r, w in zip(right, long_right) if w == where) / sum(w == where for w in long_right)
         run = os.path.relpath(os.path.dirname(path), table)
-        print(f"| {run} | {sum(right) / len(right) * 100:.2f} | {is_longest * 100:.1f}% | {acc(True) * 100:.1f}% | {acc(False) * 100:.1f}% |")
+        print(f"| {run} | {sum(right) / len(right) * 100:.2f} | {is_longest * 100:.1f}% | {accuracy(True) * 100:.1f}% | {accuracy(False) * 100:.1f}% |")
+
+
+for name, file in [("obqa", "predictions.json"), ("arc-e", "ood-arc-e-predictions.json"), ("arc-c", "ood-arc-c-predictions.json")]:
+    files = sorted(glob.glob(os.path.join(table, "*", "seed-*", file)))
+    if files:
+        runs_table(f"OBQA run on {name} (dev)", sets[f"{name} (dev)"], files)

@@ -46,9 +46,10 @@ public static class BenchCommand
         var compare = new Option<string?>("--compare")
         {
             Description = "Instead of the report, two sides at --batch-size on 128-token batches: methods (LoRA against BLoB), precision (LoRA in fp32 against bf16), " +
-                          "attention (LoRA with an encoder's attention kept for backward against recomputed there); or prediction (BLoB's N = 10 prediction, one pass per sample against k samples per forward call, each over one pass)",
-        }.Must(v => v is null || v is "methods" or "precision" or "attention" or "prediction", "expected methods, precision, attention or prediction");
-        var examples = new Option<int>("--examples") { Description = "With --compare prediction, evaluation examples predicted per timing", DefaultValueFactory = _ => 64 }.AtLeast(1);
+                          "attention (LoRA with an encoder's attention kept for backward against recomputed there); prediction (BLoB's N = 10 prediction, one pass per sample against k samples per forward call, each over one pass); " +
+                          "or order (one-pass prediction of the evaluation examples in batches of 32, in the data's order against grouped by length)",
+        }.Must(v => v is null || v is "methods" or "precision" or "attention" or "prediction" or "order", "expected methods, precision, attention, prediction or order");
+        var examples = new Option<int>("--examples") { Description = "With --compare prediction or order, evaluation examples predicted per timing", DefaultValueFactory = _ => 64 }.AtLeast(1);
         var precision = ExperimentOptions.PrecisionOf("The report's headline precision (its JSON's unsuffixed keys); with --compare methods or prediction, the precision of both");
         var tokensPerCall = new Option<long?>("--tokens-per-call") { Description = "Tokens one forward call of batched N-sample prediction may hold (default: the library's)" };
         var json = new Option<bool>("--json") { Description = "Report: end with one line holding a JSON object of every figure (bf16_speedup, fp32_fraction_of_peak, ...)" };
@@ -63,6 +64,8 @@ public static class BenchCommand
             string? mode = p.GetValue(compare);
             if (mode == "prediction" && p.GetValue(child) is null)
                 return PredictionTiming(spec, Precisions.Parse(p.GetValue(precision)!), p.GetValue(examples), p.GetValue(rounds) ?? 2);
+            if (mode == "order")
+                return OrderTiming(spec, Precisions.Parse(p.GetValue(precision)!), p.GetValue(examples), p.GetValue(rounds) ?? 3);
             var arms = mode is null ? BenchReport.Arms : Arms(mode, Precisions.Parse(p.GetValue(precision)!));
             int batchSize = p.GetValue(batch), n = p.GetValue(steps) ?? (mode is null ? 6 : 10), blocks = p.GetValue(rounds) ?? (mode is null ? 3 : 4);
             if (p.GetValue(child) is { } index) return p.GetValue(phase) switch
@@ -293,6 +296,46 @@ public static class BenchCommand
         }
         Console.WriteLine($"load average at the end {LoadAverage()}");
         return 0;
+    }
+
+    /// <summary>
+    /// One-pass prediction (LoRA, N = 0) of the task's first evaluation examples (cut to <see cref="GoalLength"/> tokens)
+    /// in batches of <see cref="GoalBatch"/>: in the data's order against grouped by length (<see cref="BatchOrder"/>,
+    /// what prediction does), in alternating rounds in one process; prints the padded tokens of each and the time ratio.
+    /// </summary>
+    static int OrderTiming(ExperimentSpec spec, Precision precision, int examples, int rounds)
+    {
+        var (task, tm, _) = Load(spec, MethodRegistry.Mle, precision);
+        var data = new TextBatchSource(task, task.Eval.Take(examples).ToList(), tm.Tokenizer, GoalLength);
+        var sides = new (string Name, IBatchSource Data)[] { ("data order", new InDataOrder(data)), ("by length", data) };
+        long Padded(IBatchSource d) => BatchOrder.ByLength(d, GoalBatch).Sum(b => (long)b.Length * b.Max(data.Length));
+        Console.WriteLine($"model {spec.Model}, task {spec.Task}, {data.Count} evaluation examples, batches of {GoalBatch}, " +
+                          $"{Precisions.Name(Precisions.Resolve(precision, CPU))}, {rounds} alternating rounds; load average {LoadAverage()}");
+        var answers = sides.Select(side => BayesianPrediction.Predict(tm.Classifier, side.Data, 0, GoalBatch, CPU)).ToArray(); // warm-up
+        double gap = answers[0].Zip(answers[1]).Max(x => x.First.Zip(x.Second).Max(v => Math.Abs(v.First - v.Second)));
+        var times = sides.Select(_ => new List<double>()).ToArray();
+        for (int r = 0; r < rounds; r++)
+            for (int i = 0; i < sides.Length; i++)
+            {
+                var clock = Stopwatch.StartNew();
+                BayesianPrediction.Predict(tm.Classifier, sides[i].Data, 0, GoalBatch, CPU);
+                times[i].Add(clock.Elapsed.TotalSeconds);
+            }
+        for (int i = 0; i < sides.Length; i++)
+            Console.WriteLine($"  {sides[i].Name,-12} {Median(times[i]) * 1000,9:F0} ms  (quartiles {Spread(times[i])}), {Padded(sides[i].Data):N0} padded tokens");
+        Console.WriteLine($"  by_length_over_data_order {Median(times[1]) / Median(times[0]):F2} (padded tokens {(double)Padded(data) / Padded(sides[0].Data):F2}); " +
+                          $"largest probability difference {gap:G2}");
+        Console.WriteLine($"load average at the end {LoadAverage()}");
+        return 0;
+    }
+
+    /// <summary>A source read in its own order: every example reports one length, so <see cref="BatchOrder"/> keeps the data's order.</summary>
+    sealed class InDataOrder(IBatchSource data) : IBatchSource
+    {
+        public int Count => data.Count;
+        public int NumClasses => data.NumClasses;
+        public int Length(int index) => 0;
+        public Batch Make(IReadOnlyList<int> indices, Device device) => data.Make(indices, device);
     }
 
     /// <summary>The task's <see cref="GoalBatch"/> longest training examples, cut to <see cref="GoalLength"/> tokens.</summary>

@@ -106,13 +106,20 @@ public static class BayesianPrediction
         var variance = new double[data.Count];
         using var recorder = new EmbeddingRecorder(classifier.Module);
         var probs = Run(classifier, data, samples, batchSize, device, progress, cancel, samplesPerCall,
-            (from, count) => recorder.TakeVariance(embeddingSamples ?? Math.Max(1, samples), count).CopyTo(variance, from));
+            indices =>
+            {
+                var batch = recorder.TakeVariance(embeddingSamples ?? Math.Max(1, samples), indices.Length);
+                for (int i = 0; i < indices.Length; i++) variance[indices[i]] = batch[i];
+            });
         return (probs, variance);
     }
 
-    /// <summary>The prediction loop; <paramref name="afterBatch"/> (first example, examples), where given, runs after each batch inside its scope.</summary>
+    /// <summary>
+    /// The prediction loop, over batches of similar length (<see cref="BatchOrder"/>); the result is in the data's order.
+    /// <paramref name="afterBatch"/> (the batch's example indices), where given, runs after each batch inside its scope.
+    /// </summary>
     static double[][] Run(IClassifier classifier, IBatchSource data, int samples, int batchSize, Device device,
-        Action<PredictionProgress>? progress, CancellationToken cancel, int? samplesPerCall, Action<int, int>? afterBatch)
+        Action<PredictionProgress>? progress, CancellationToken cancel, int? samplesPerCall, Action<int[]>? afterBatch)
     {
         var model = classifier.Module;
         model.eval();
@@ -123,11 +130,11 @@ public static class BayesianPrediction
         try
         {
             using var _ = no_grad();
-            for (int from = 0; from < data.Count; from += batchSize)
+            int from = 0; // examples done before this batch
+            foreach (var indices in BatchOrder.ByLength(data, batchSize))
             {
                 CollectionPoints.Reached();
                 using var scope = NewDisposeScope();
-                var indices = Enumerable.Range(from, Math.Min(batchSize, data.Count - from)).ToArray();
                 int done = from;
                 var batch = data.Make(indices, device);
                 var probs = AveragedProbabilities(classifier, batch, samples, passesDone =>
@@ -138,8 +145,9 @@ public static class BayesianPrediction
                 }, samplesPerCall).cpu().to(ScalarType.Float64);
                 var flat = probs.data<double>().ToArray();
                 int classes = (int)probs.shape[1];
-                for (int i = 0; i < indices.Length; i++) result[from + i] = flat.AsSpan(i * classes, classes).ToArray();
-                afterBatch?.Invoke(from, indices.Length);
+                for (int i = 0; i < indices.Length; i++) result[indices[i]] = flat.AsSpan(i * classes, classes).ToArray();
+                afterBatch?.Invoke(indices);
+                from += indices.Length;
             }
         }
         finally { AdapterInjection.SetSampling(model, true); }

@@ -125,7 +125,8 @@ public sealed class EmbeddingUncertaintyTests : IDisposable
         using (no_grad())
             foreach (var member in ((EnsembleAdapter)model.body.Adapter!).members) member.lora_B.copy_(randn(5, 2)); // members that differ
         var classifier = new HeadedClassifier(model);
-        var data = new Training.ToyData(7, 4);
+        // lengths out of the data's order: prediction batches them by length, and each variance must land on its example
+        var data = new Training.ToyData(7, 4) { Lengths = i => (3 * i) % 7 };
         var options = new MethodOptions { Kind = MethodRegistry.Ens, Ensemble = new EnsembleOptions { Size = 3 } };
         using var predictor = MethodRegistry.Ens.Predictor(new PredictionSetup(classifier, data, options, null, 4, CPU));
         var (probs, variance) = predictor.PredictWithEmbeddingVariance!(classifier, data, null);

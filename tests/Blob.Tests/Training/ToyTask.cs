@@ -22,9 +22,14 @@ sealed class ToyData : IBatchSource
     }
     public int Count => (int)_x.shape[0];
     public int NumClasses => 3;
-    public int Length(int index) => 1;
+    /// <summary>What Length reports (1 for every example unless set): lets a test make prediction reorder the examples.</summary>
+    public Func<int, int>? Lengths { get; init; }
+    /// <summary>Every batch asked for, in order.</summary>
+    public List<int[]> Made { get; } = [];
+    public int Length(int index) => Lengths?.Invoke(index) ?? 1;
     public Batch Make(IReadOnlyList<int> indices, Device device)
     {
+        Made.Add([.. indices]);
         var idx = tensor(indices.Select(i => (long)i).ToArray());
         var x = _x.index_select(0, idx);
         return new Batch(x, ones(x.shape[0], 1), null, _y.index_select(0, idx));

@@ -72,7 +72,7 @@ public sealed class LaplaceLora : IDisposable
         double logLikelihood = 0;
         int done = 0;
         using (var probe = new AdapterProbe(adapters))
-            foreach (var indices in ChunksByLength(train, options.BatchSize))
+            foreach (var indices in BatchOrder.ByLength(train, options.BatchSize))
             {
                 cancel.ThrowIfCancellationRequested(); // the fit runs C backward passes per batch: long on a large split
                 CollectionPoints.Reached();
@@ -93,7 +93,7 @@ public sealed class LaplaceLora : IDisposable
                     var grads = probe.OutputGradients(logits, HessianRootColumn(p, k));
                     for (int m = 0; m < grads.Length; m++) outputSums[m].add_(TokenOuterProducts(grads[m]));
                 }
-                progress?.Invoke(done += indices.Count, train.Count);
+                progress?.Invoke(done += indices.Length, train.Count);
             }
 
         var blocks = new List<KroneckerBlock>();
@@ -151,19 +151,21 @@ public sealed class LaplaceLora : IDisposable
     }
 
     /// <summary>
-    /// Predictive class probabilities of every example of the data, [example][class], from the logits of
-    /// <paramref name="classifier"/> (default: the one fitted). <paramref name="progress"/> hears of every batch (and
-    /// once before the first); <paramref name="cancel"/> is checked between batches.
+    /// Predictive class probabilities of every example of the data, [example][class] in the data's order, from the
+    /// logits of <paramref name="classifier"/> (default: the one fitted), batched by length (<see cref="BatchOrder"/>).
+    /// <paramref name="progress"/> hears of every batch (and once before the first); <paramref name="cancel"/> is
+    /// checked between batches.
     /// </summary>
     public double[][] PredictProbabilities(IBatchSource data, int batchSize, Device device, IClassifier? classifier = null,
         Action<PredictionProgress>? progress = null, CancellationToken cancel = default)
     {
         _classifier.Module.eval();
-        var result = new List<double[]>(data.Count);
+        var result = new double[data.Count][];
+        int done = 0;
         progress?.Invoke(new PredictionProgress(0, data.Count, 0, 1));
-        foreach (var indices in Chunks(data.Count, batchSize))
+        foreach (var indices in BatchOrder.ByLength(data, batchSize))
         {
-            BayesianPrediction.Stop(cancel, result.Count, data.Count);
+            BayesianPrediction.Stop(cancel, done, data.Count);
             CollectionPoints.Reached();
             NativeAllocator.ReleaseFreePagesIfDue();
             using var scope = NewDisposeScope();
@@ -173,10 +175,10 @@ public sealed class LaplaceLora : IDisposable
                 : GlmPredictive.MonteCarlo(mean.cpu(), covariance.cpu(), _options.Samples, _generator);
             var flat = probabilities.cpu().data<double>().ToArray();
             long classes = mean.shape[1];
-            for (int i = 0; i < indices.Count; i++) result.Add(flat.AsSpan(i * (int)classes, (int)classes).ToArray());
-            progress?.Invoke(new PredictionProgress(result.Count, data.Count, 1, 1));
+            for (int i = 0; i < indices.Length; i++) result[indices[i]] = flat.AsSpan(i * (int)classes, (int)classes).ToArray();
+            progress?.Invoke(new PredictionProgress(done += indices.Length, data.Count, 1, 1));
         }
-        return result.ToArray();
+        return result;
     }
 
     /// <summary>The LoRA adapters of the model (in module order), or only the last one.</summary>
@@ -232,23 +234,6 @@ public sealed class LaplaceLora : IDisposable
         using var _ = no_grad();
         double squaredNorm = weight.to(ScalarType.Float64).square().sum().item<double>();
         return new KroneckerBlock(name, inputSum.div_(n), outputSum.div_(n), squaredNorm);
-    }
-
-    /// <summary>
-    /// The examples in batches of similar length (shortest first), so that little of a batch is padding. The factors
-    /// are sums over every example and token, so the batching changes only the order of the additions.
-    /// </summary>
-    static IEnumerable<IReadOnlyList<int>> ChunksByLength(IBatchSource data, int size)
-    {
-        var order = Enumerable.Range(0, data.Count).OrderBy(data.Length).ToArray(); // stable: ties keep their order
-        return Chunks(data.Count, size).Select(chunk => chunk.Select(i => order[i]).ToArray());
-    }
-
-    static IEnumerable<IReadOnlyList<int>> Chunks(int count, int size)
-    {
-        if (size < 1) throw new ArgumentOutOfRangeException(nameof(size), "batch size must be at least 1");
-        for (int from = 0; from < count; from += size)
-            yield return Enumerable.Range(from, Math.Min(size, count - from)).ToArray();
     }
 
     public void Dispose()
