@@ -58,7 +58,6 @@ for name, questions in sets.items():
     print(f"| {name} | {n} | {right_long * 100:.1f}% | {right_overlap * 100:.1f}% |")
 
 
-
 def runs_table(title, questions, files):
     """A row per run: its accuracy, how often it answers the longest choice, and its accuracy where that is right or not."""
     print()

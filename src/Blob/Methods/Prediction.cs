@@ -130,12 +130,11 @@ public static class BayesianPrediction
         try
         {
             using var _ = no_grad();
-            int from = 0; // examples done before this batch
+            int done = 0; // examples answered before this batch
             foreach (var indices in BatchOrder.ByLength(data, batchSize))
             {
                 CollectionPoints.Reached();
                 using var scope = NewDisposeScope();
-                int done = from;
                 var batch = data.Make(indices, device);
                 var probs = AveragedProbabilities(classifier, batch, samples, passesDone =>
                 {
@@ -147,7 +146,7 @@ public static class BayesianPrediction
                 int classes = (int)probs.shape[1];
                 for (int i = 0; i < indices.Length; i++) result[indices[i]] = flat.AsSpan(i * classes, classes).ToArray();
                 afterBatch?.Invoke(indices);
-                from += indices.Length;
+                done += indices.Length;
             }
         }
         finally { AdapterInjection.SetSampling(model, true); }
