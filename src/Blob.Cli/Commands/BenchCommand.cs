@@ -47,9 +47,11 @@ public static class BenchCommand
         {
             Description = "Instead of the report, two sides at --batch-size on 128-token batches: methods (LoRA against BLoB), precision (LoRA in fp32 against bf16), " +
                           "attention (LoRA with an encoder's attention kept for backward against recomputed there); prediction (BLoB's N = 10 prediction, one pass per sample against k samples per forward call, each over one pass); " +
-                          "or order (one-pass prediction of the evaluation examples in batches of 32, in the data's order against grouped by length)",
-        }.Must(v => v is null || v is "methods" or "precision" or "attention" or "prediction" or "order", "expected methods, precision, attention, prediction or order");
-        var examples = new Option<int>("--examples") { Description = "With --compare prediction or order, evaluation examples predicted per timing", DefaultValueFactory = _ => 64 }.AtLeast(1);
+                          "order (one-pass prediction of the evaluation examples in batches of 32, in the data's order against grouped by length); " +
+                          "or laplace (LAP's K-FAC fit over training examples, a backward pass per class against the fewest that give the same factors)",
+        }.Must(v => v is null || v is "methods" or "precision" or "attention" or "prediction" or "order" or "laplace",
+            "expected methods, precision, attention, prediction, order or laplace");
+        var examples = new Option<int>("--examples") { Description = "With --compare prediction or order, evaluation examples predicted per timing; with laplace, training examples fitted", DefaultValueFactory = _ => 64 }.AtLeast(1);
         var precision = ExperimentOptions.PrecisionOf("The report's headline precision (its JSON's unsuffixed keys); with --compare methods or prediction, the precision of both");
         var tokensPerCall = new Option<long?>("--tokens-per-call") { Description = "Tokens one forward call of batched N-sample prediction may hold (default: the library's)" };
         var json = new Option<bool>("--json") { Description = "Report: end with one line holding a JSON object of every figure (bf16_speedup, fp32_fraction_of_peak, ...)" };
@@ -66,6 +68,8 @@ public static class BenchCommand
                 return PredictionTiming(spec, Precisions.Parse(p.GetValue(precision)!), p.GetValue(examples), p.GetValue(rounds) ?? 2);
             if (mode == "order")
                 return OrderTiming(spec, Precisions.Parse(p.GetValue(precision)!), p.GetValue(examples), p.GetValue(rounds) ?? 3);
+            if (mode == "laplace")
+                return LaplaceTiming(spec, Precisions.Parse(p.GetValue(precision)!), p.GetValue(examples), p.GetValue(rounds) ?? 3);
             var arms = mode is null ? BenchReport.Arms : Arms(mode, Precisions.Parse(p.GetValue(precision)!));
             int batchSize = p.GetValue(batch), n = p.GetValue(steps) ?? (mode is null ? 6 : 10), blocks = p.GetValue(rounds) ?? (mode is null ? 3 : 4);
             if (p.GetValue(child) is { } index) return p.GetValue(phase) switch
@@ -327,6 +331,54 @@ public static class BenchCommand
                           $"largest probability difference {gap:G2}");
         Console.WriteLine($"load average at the end {LoadAverage()}");
         return 0;
+    }
+
+    /// <summary>
+    /// LAP's K-FAC fit (prior precision fixed, so only the curvature is timed) over the task's first training examples
+    /// (cut to <see cref="GoalLength"/> tokens), with a backward pass per class against the fewest passes
+    /// (<see cref="LaplaceLora.HessianRoots"/>), in alternating rounds in one process; prints the time ratio and the
+    /// largest difference between the two sides' factors, relative to each factor's largest entry.
+    /// </summary>
+    static int LaplaceTiming(ExperimentSpec spec, Precision precision, int examples, int rounds)
+    {
+        var (task, tm, _) = Load(spec, MethodRegistry.Map, precision);
+        using (no_grad()) // a trained B, so that every factor is non-zero
+        using (var g = new Generator(1))
+            foreach (var (name, b) in tm.Classifier.Module.named_parameters().Where(x => x.name.EndsWith("lora_B")))
+                b.copy_(randn(b.shape, generator: g).mul_(0.01));
+        var data = new TextBatchSource(task, task.Train.Take(examples).ToList(), tm.Tokenizer, GoalLength);
+        var options = new LaplaceOptions { PriorPrecision = 1 };
+        Console.WriteLine($"model {spec.Model}, task {spec.Task} ({task.Labels.Count} classes), {data.Count} training examples, " +
+                          $"batches of {options.BatchSize}, {Precisions.Name(Precisions.Resolve(precision, CPU))}, {rounds} alternating rounds; load average {LoadAverage()}");
+        var sides = new[] { true, false };
+        var warmUp = new TextBatchSource(task, task.Train.Take(4).ToList(), tm.Tokenizer, GoalLength);
+        foreach (bool side in sides) LaplaceLora.Fit(tm.Classifier, warmUp, options, CPU, passPerClass: side).Dispose();
+        var times = sides.Select(_ => new List<double>()).ToArray();
+        double gap = 0;
+        for (int r = 0; r < rounds; r++)
+        {
+            var fits = new LaplaceLora[sides.Length];
+            for (int i = 0; i < sides.Length; i++)
+            {
+                var clock = Stopwatch.StartNew();
+                fits[i] = LaplaceLora.Fit(tm.Classifier, data, options, CPU, passPerClass: sides[i]);
+                times[i].Add(clock.Elapsed.TotalSeconds);
+            }
+            gap = Math.Max(gap, fits[0].Blocks.Zip(fits[1].Blocks).Max(b => RelativeGap(b.First.OutputFactor, b.Second.OutputFactor)));
+            foreach (var fit in fits) fit.Dispose();
+        }
+        for (int i = 0; i < sides.Length; i++)
+            Console.WriteLine($"  {(sides[i] ? "pass per class" : "fewest passes"),-15} {Median(times[i]) * 1000,9:F0} ms  (quartiles {Spread(times[i])})");
+        Console.WriteLine($"  fewest_over_per_class {Median(times[1]) / Median(times[0]):F2}; largest output-factor difference {gap:G2} of the factor's largest entry");
+        Console.WriteLine($"load average at the end {LoadAverage()}");
+        return 0;
+    }
+
+    static double RelativeGap(Tensor expected, Tensor actual)
+    {
+        using var _ = NewDisposeScope();
+        double scale = expected.abs().max().item<float>();
+        return scale == 0 ? 0 : (expected - actual).abs().max().item<float>() / scale;
     }
 
     /// <summary>A source read in its own order: every example reports one length, so <see cref="BatchOrder"/> keeps the data's order.</summary>

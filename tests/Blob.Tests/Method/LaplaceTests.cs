@@ -134,9 +134,15 @@ public class LaplaceTests(ITestOutputHelper output)
     public void OneExampleKroneckerFactorsEqualTheDenseGgnBlockOfALinearModel()
     {
         manual_seed(10);
-        var model = LinearModel(inFeatures: 4, classes: 3, rank: 2);
+        OneExampleKroneckerFactorsEqualTheDenseGgnBlock(classes: 3);
+        OneExampleKroneckerFactorsEqualTheDenseGgnBlock(classes: 2); // one backward pass instead of two
+    }
+
+    void OneExampleKroneckerFactorsEqualTheDenseGgnBlock(int classes)
+    {
+        var model = LinearModel(inFeatures: 4, classes: classes, rank: 2);
         var classifier = new FeatureClassifier(model);
-        var data = Data([1, 4], 3);
+        var data = Data([1, 4], classes);
         using var lap = LaplaceLora.Fit(classifier, data, new LaplaceOptions { PriorPrecision = 1 }, Cpu);
 
         var parameters = LoraParameters(model);
@@ -149,12 +155,32 @@ public class LaplaceTests(ITestOutputHelper output)
         Assert.Equal(ScalarType.Float64, lap.Blocks[0].InputFactor.dtype);
 
         // with two examples K-FAC is an approximation: the same comparison must see the difference
-        var two = Data([2, 4], 3);
+        var two = Data([2, 4], classes);
         using var lap2 = LaplaceLora.Fit(classifier, two, new LaplaceOptions { PriorPrecision = 1 }, Cpu);
         var dense2 = DenseGgn(classifier, two.Make([0, 1], Cpu), [parameters[0]]);
         double gap = (dense2 - KfacBlock(lap2.Blocks[0], 2)).abs().max().item<double>();
         output.WriteLine($"two examples: K-FAC differs from the dense GGN by up to {gap:g3}");
         Assert.True(gap > 1e-4);
+    }
+
+    /// <summary>The fit's directions square to the softmax Hessian diag(p) − ppᵀ (two classes: one direction), or to its diagonal.</summary>
+    [Theory]
+    [InlineData(2, false, 1)]
+    [InlineData(5, false, 5)]
+    [InlineData(4, true, 1)]
+    public void HessianRootsSquareToTheSoftmaxHessian(int classes, bool independentChoices, int passes)
+    {
+        manual_seed(16);
+        var p = randn([3, classes], ScalarType.Float64).mul(2).softmax(-1);
+        var roots = LaplaceLora.HessianRoots(p, independentChoices);
+        Assert.Equal(passes, roots.Length);
+        for (int n = 0; n < 3; n++)
+        {
+            var hessian = diag(p[n]) - p[n].outer(p[n]);
+            var expected = independentChoices ? diag(hessian.diagonal()) : hessian;
+            var sum = roots.Select(d => independentChoices ? diag(d[n].square()) : d[n].outer(d[n])).Aggregate((a, b) => a + b);
+            AssertClose(expected, sum, 1e-14);
+        }
     }
 
     [Fact]

@@ -73,6 +73,32 @@ public class MultipleChoiceHeadTests
             }
     }
 
+    /// <summary>
+    /// The Laplace fit's one backward pass over choices scored alone (direction √(p(1 − p))) gives the same K-FAC
+    /// factors as a pass per column of the Hessian's square root, also with questions of 2 to 5 choices in one batch.
+    /// </summary>
+    [Fact]
+    public void TheLaplaceFitsOnePassOverTheChoicesEqualsAPassPerClass()
+    {
+        using var scope = NewDisposeScope();
+        var source = new TextBatchSource(Task(), Questions, Tokenizer.Value, maxLength: 128);
+        var classifier = new MultipleChoiceClassifier(Model.Value);
+        var options = new LaplaceOptions { PriorPrecision = 1, BatchSize = 3 };
+        using var onePass = LaplaceLora.Fit(classifier, source, options, CPU);
+        using var perClass = LaplaceLora.Fit(classifier, source, options, CPU, passPerClass: true);
+        Assert.Equal(perClass.Blocks.Count, onePass.Blocks.Count);
+        Assert.Equal(perClass.LogLikelihood, onePass.LogLikelihood, 9);
+        for (int m = 0; m < onePass.Blocks.Count; m++)
+        {
+            var expected = perClass.Blocks[m].OutputFactor;
+            double scale = expected.abs().max().item<float>();
+            Assert.True(scale > 0, $"{perClass.Blocks[m].Name}: the output factor should not vanish");
+            double error = (expected - onePass.Blocks[m].OutputFactor).abs().max().item<float>();
+            Assert.True(error <= 1e-4 * scale, $"{perClass.Blocks[m].Name}: |difference| {error:g3} against {scale:g3}");
+            Assert.True(perClass.Blocks[m].InputFactor.allclose(onePass.Blocks[m].InputFactor, rtol: 0, atol: 0));
+        }
+    }
+
     [Fact]
     public void PaddingChoicesAndTokensChangesNoQuestionsProbabilities()
     {

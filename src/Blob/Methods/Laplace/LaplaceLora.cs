@@ -15,10 +15,10 @@ namespace Blob.Methods;
 /// with the prior precision δ tuned by the Laplace marginal likelihood and predictions from the linearised model
 /// f(x) ~ N(f_MAP(x), J Σ Jᵀ) over the class logits.
 ///
-/// Curvature: the exact GGN of softmax cross-entropy, whose Hessian wrt the logits is diag(p) − ppᵀ = Σ_k l_k l_kᵀ with
-/// l_k = √p_k (e_k − p); each column l_k is one backward pass, so a batch costs C backward passes (C is small in these
-/// tasks: 2 to 5 answer choices). This is deterministic, unlike the sampled "MC Fisher", and equals the dense GGN block
-/// exactly for one example with one token.
+/// Curvature: the exact GGN of softmax cross-entropy, whose Hessian wrt the logits is H = diag(p) − ppᵀ = Σ_d d dᵀ for
+/// a few directions d on the logits, one backward pass each (<see cref="HessianRoots"/>). A token's output gradients
+/// g_d = J_t d (J_t = ∂f/∂s_t) then sum to Σ_d g_d g_dᵀ = J_t H J_tᵀ, its exact GGN term. This is deterministic, unlike
+/// the sampled "MC Fisher", and equals the dense GGN block exactly for one example with one token.
 /// Tokens (K-FAC-expand, as ASDL in Laplace-LoRA's code): a weight shared over the T tokens of an example adds
 /// Σ_t a_t a_tᵀ to the input factor and Σ_t g_t g_tᵀ to the output-gradient factor; padding tokens (attention mask 0)
 /// are left out of the input factor (their output gradients are zero anyway).
@@ -56,14 +56,17 @@ public sealed class LaplaceLora : IDisposable
     /// <summary>
     /// Sums the K-FAC factors of the chosen LoRA matrices over the training data at the current (MAP) weights, then
     /// tunes the prior precision unless the options fix it. Puts the model in eval mode. <paramref name="progress"/>
-    /// hears (examples done, examples in all) after every batch.
+    /// hears (examples done, examples in all) after every batch. <paramref name="passPerClass"/> takes the textbook C
+    /// backward passes per batch instead of the fewest (<see cref="HessianRoots"/>): the same factors, slower; it is
+    /// there to check and time the fewest against.
     /// </summary>
     public static LaplaceLora Fit(IClassifier classifier, IBatchSource train, LaplaceOptions options, Device device,
-        CancellationToken cancel = default, Action<int, int>? progress = null)
+        CancellationToken cancel = default, Action<int, int>? progress = null, bool passPerClass = false)
     {
         if (train.Count == 0) throw new BlobException("the Laplace approximation needs training data, and the set is empty");
         var named = ChooseAdapters(classifier.Module, options.Subset);
         var onTokens = OnEveryToken(classifier);
+        bool independentChoices = classifier is MultipleChoiceClassifier;
         var adapters = named.Select(a => a.Adapter).ToList();
         classifier.Module.eval();
 
@@ -88,9 +91,9 @@ public sealed class LaplaceLora : IDisposable
                     inputSums[m].add_(TokenOuterProducts(WithoutPadding(inputs[m], batch.AttentionMask)));
 
                 var p = logits.detach().softmax(-1);
-                for (int k = 0; k < p.shape[1]; k++)
+                foreach (var direction in passPerClass ? HessianColumns(p) : HessianRoots(p, independentChoices))
                 {
-                    var grads = probe.OutputGradients(logits, HessianRootColumn(p, k));
+                    var grads = probe.OutputGradients(logits, direction);
                     for (int m = 0; m < grads.Length; m++) outputSums[m].add_(TokenOuterProducts(grads[m]));
                 }
                 progress?.Invoke(done += indices.Length, train.Count);
@@ -201,8 +204,29 @@ public sealed class LaplaceLora : IDisposable
     static IClassifier OnEveryToken(IClassifier classifier) =>
         classifier is ChoiceClassifier choice ? choice.WithHeadOnEveryPosition() : classifier;
 
-    /// <summary>Column k of the square root of the softmax cross-entropy Hessian diag(p) − ppᵀ: √p_k (e_k − p), [b, C].</summary>
-    internal static Tensor HessianRootColumn(Tensor p, int k) => (OneHot(p, k) - p).mul(p[.., k..(k + 1)].sqrt());
+    /// <summary>
+    /// Directions d [b, C] on the logits, each one backward pass, whose outer products give every token its exact GGN
+    /// term J_t H J_tᵀ with H = diag(p) − ppᵀ (per example):
+    /// - in general the C columns of a square root of H, d_k = √p_k (e_k − p), so Σ_k d_k d_kᵀ = H;
+    /// - with two classes H = p₀p₁ (1, −1)(1, −1)ᵀ has rank one: the single direction √(p₀p₁) (1, −1);
+    /// - when each choice is scored alone (<see cref="MultipleChoiceClassifier"/>: every token and pooled vector belongs
+    ///   to one (question, choice) pair c, so J_t has the one column j_t = ∂f_c/∂s_t), J_t H J_tᵀ = H_cc j_t j_tᵀ: the
+    ///   single direction √(p ⊙ (1 − p)) = √diag(H) gives it, a C-fold saving over the columns.
+    /// </summary>
+    internal static Tensor[] HessianRoots(Tensor p, bool independentChoices)
+    {
+        if (independentChoices) return [p.mul(1 - p).sqrt()];
+        if (p.shape[1] == 2)
+        {
+            var sign = tensor(new[] { 1.0, -1.0 }, p.dtype, p.device);
+            return [p[.., 0..1].mul(p[.., 1..2]).sqrt().mul(sign)];
+        }
+        return HessianColumns(p);
+    }
+
+    /// <summary>The C columns √p_k (e_k − p) of a square root of diag(p) − ppᵀ, [b, C] each.</summary>
+    internal static Tensor[] HessianColumns(Tensor p) =>
+        Enumerable.Range(0, (int)p.shape[1]).Select(k => (OneHot(p, k) - p).mul(p[.., k..(k + 1)].sqrt())).ToArray();
 
     static Tensor OneHot(Tensor like, int k) =>
         nn.functional.one_hot(full([like.shape[0]], k, ScalarType.Int64, like.device), like.shape[1]).to(like.dtype);
