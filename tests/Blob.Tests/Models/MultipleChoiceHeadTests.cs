@@ -75,10 +75,11 @@ public class MultipleChoiceHeadTests
 
     /// <summary>
     /// The Laplace fit's one backward pass over choices scored alone (direction √(p(1 − p))) gives the same K-FAC
-    /// factors as a pass per column of the Hessian's square root, also with questions of 2 to 5 choices in one batch.
+    /// factors as a pass per column of the Hessian's square root, also with questions of 2 to 5 choices in one batch;
+    /// so does the predictive's one pass for the Jacobians of all classes.
     /// </summary>
     [Fact]
-    public void TheLaplaceFitsOnePassOverTheChoicesEqualsAPassPerClass()
+    public void TheLaplaceOnePassOverTheChoicesEqualsAPassPerClass()
     {
         using var scope = NewDisposeScope();
         var source = new TextBatchSource(Task(), Questions, Tokenizer.Value, maxLength: 128);
@@ -96,6 +97,20 @@ public class MultipleChoiceHeadTests
             double error = (expected - onePass.Blocks[m].OutputFactor).abs().max().item<float>();
             Assert.True(error <= 1e-4 * scale, $"{perClass.Blocks[m].Name}: |difference| {error:g3} against {scale:g3}");
             Assert.True(perClass.Blocks[m].InputFactor.allclose(onePass.Blocks[m].InputFactor, rtol: 0, atol: 0));
+        }
+
+        // the predictive's covariance J Σ Jᵀ from one pass equals a pass per class, with all five choices in the batch
+        // and with fewer choices than classes (questions of 3 and 2 among five classes)
+        foreach (int[] questions in new[] { new[] { 2, 0, 3, 1 }, new[] { 0, 2 } })
+        {
+            var batch = source.Make(questions, CPU);
+            var (mean, covariance) = onePass.LogitDistribution(batch);
+            var (meanPerClass, covariancePerClass) = onePass.LogitDistribution(batch, passPerClass: true);
+            Assert.True(mean.allclose(meanPerClass, rtol: 0, atol: 0));
+            double scale = covariancePerClass.abs().max().item<double>();
+            double error = (covariancePerClass - covariance).abs().max().item<double>();
+            Assert.True(scale > 0, "the covariance should not vanish");
+            Assert.True(error <= 1e-5 * scale, $"questions {string.Join(", ", questions)}: covariance |difference| {error:g3} against {scale:g3}");
         }
     }
 

@@ -130,27 +130,54 @@ public sealed class LaplaceLora : IDisposable
     /// (float64). For each class c, the gradient of f_c wrt each LoRA matrix, M_c = Σ_t g_t,c a_tᵀ, is exact; Σ is
     /// block-diagonal over the LoRA matrices and applied through each block's eigenbasis. <paramref name="classifier"/>
     /// (default: the one fitted) chooses which logits: the posterior is over the weights, so a decoder fitted on one
-    /// task's answer tokens can predict over another's (OBQA's A–D, then ARC's A–E).
+    /// task's answer tokens can predict over another's (OBQA's A–D, then ARC's A–E). A classifier that scores each
+    /// choice alone (<see cref="MultipleChoiceClassifier"/>) needs one backward pass, not one per class: each token
+    /// belongs to one choice c, so the gradient of Σ_c f_c at its tokens is f_c's alone (<see cref="ChoiceJacobians"/>);
+    /// <paramref name="passPerClass"/> takes the C passes anyway, to check the one against.
     /// </summary>
-    public (Tensor Mean, Tensor Covariance) LogitDistribution(Batch batch, IClassifier? classifier = null)
+    public (Tensor Mean, Tensor Covariance) LogitDistribution(Batch batch, IClassifier? classifier = null, bool passPerClass = false)
     {
         using var scope = NewDisposeScope();
         using var probe = new AdapterProbe(_adapters);
-        var logits = probe.Logits(classifier ?? _classifier, batch);
+        classifier ??= _classifier;
+        var logits = probe.Logits(classifier, batch);
         var inputs = probe.MatrixInputs(batch.Size);
         long classes = logits.shape[1];
 
-        var jacobians = Blocks.Select(_ => new List<Tensor>()).ToArray(); // per block, per class: [b, out, in]
-        for (int c = 0; c < classes; c++)
+        var jacobians = new Tensor[Blocks.Count]; // per block: [b, C, out, in]
+        if (classifier is MultipleChoiceClassifier && !passPerClass)
         {
-            var grads = probe.OutputGradients(logits, OneHot(logits, c));
-            for (int m = 0; m < Blocks.Count; m++) jacobians[m].Add(einsum("bto,bti->boi", grads[m], inputs[m]));
-            foreach (var g in grads) g.Dispose(); // token-level gradients are large; keep only the per-example sums
+            var grads = probe.OutputGradients(logits, logits.isfinite().to(logits.dtype)); // ∂(Σ_c f_c)/∂s
+            for (int m = 0; m < Blocks.Count; m++) jacobians[m] = ChoiceJacobians(grads[m], inputs[m], batch.InputIds.shape[1], classes);
+        }
+        else
+        {
+            var perClass = Blocks.Select(_ => new List<Tensor>()).ToArray(); // per block, per class: [b, out, in]
+            for (int c = 0; c < classes; c++)
+            {
+                var grads = probe.OutputGradients(logits, OneHot(logits, c));
+                for (int m = 0; m < Blocks.Count; m++) perClass[m].Add(einsum("bto,bti->boi", grads[m], inputs[m]));
+                foreach (var g in grads) g.Dispose(); // token-level gradients are large; keep only the per-example sums
+            }
+            for (int m = 0; m < Blocks.Count; m++) jacobians[m] = stack(perClass[m], 1);
         }
         var covariance = zeros([batch.Size, classes, classes], ScalarType.Float64, logits.device);
         for (int m = 0; m < Blocks.Count; m++)
-            covariance.add_(Blocks[m].CovarianceForm(stack(jacobians[m], 1), DataCount, PriorPrecision));
+            covariance.add_(Blocks[m].CovarianceForm(jacobians[m], DataCount, PriorPrecision));
         return (logits.detach().MoveToOuterDisposeScope(), covariance.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// M_c = Σ_{t in choice c} g_t a_tᵀ [b, C, out, in] from one pass's gradients g [b, T, out] and inputs a [b, T, in],
+    /// whose tokens are choice-major (T = choices × tokens per choice: a sequence's tokens, or one pooled vector); the
+    /// classes past the batch's <paramref name="choices"/> (an OBQA question among ARC's five options) get zeros.
+    /// </summary>
+    static Tensor ChoiceJacobians(Tensor grads, Tensor inputs, long choices, long classes)
+    {
+        long b = grads.shape[0], t = grads.shape[1];
+        if (t % choices != 0) throw new InvalidOperationException($"{t} tokens are not {choices} choices' sequences");
+        var perChoice = einsum("bkto,bkti->bkoi", grads.reshape(b, choices, t / choices, -1), inputs.reshape(b, choices, t / choices, -1));
+        return choices == classes ? perChoice : nn.functional.pad(perChoice, [0, 0, 0, 0, 0, classes - choices]);
     }
 
     /// <summary>

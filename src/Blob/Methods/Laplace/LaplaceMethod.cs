@@ -22,7 +22,9 @@ public sealed class LaplaceMethod : FineTuningMethod
         var laplace = LaplaceLora.Fit(setup.Classifier, setup.Train, options, setup.Device, setup.Cancel, FitProgress(setup.Log));
         setup.Log?.Invoke($"Laplace: prior precision {laplace.PriorPrecision:G4} (tuned by marginal likelihood), {laplace.ParameterCount} parameters");
         return new Predictor(
-            (classifier, data, progress) => laplace.PredictProbabilities(data, setup.BatchSize, setup.Device, classifier, progress, setup.Cancel),
+            // the predictive holds a forward pass's graph and its token-level gradients, as the fit does: its batches are no larger
+            (classifier, data, progress) => laplace.PredictProbabilities(data, Math.Min(setup.BatchSize, options.BatchSize), setup.Device,
+                classifier, progress, setup.Cancel),
             $"K-FAC Laplace over {(options.Subset == LaplaceSubset.LastLayer ? "the last LoRA layer" : "all LoRA layers")}, " +
             $"prior precision {laplace.PriorPrecision:G4}, GLM predictive (Monte Carlo)", laplace);
     }

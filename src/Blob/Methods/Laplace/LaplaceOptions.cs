@@ -20,7 +20,10 @@ public sealed record LaplaceOptions
     public int Samples { get; init; } = 10_000;
     /// <summary>Use the probit approximation softmax(μ / √(1 + π/8·diag Σ)) instead of Monte Carlo.</summary>
     public bool Probit { get; init; }
-    /// <summary>Examples per batch while fitting the factors (a matter of speed and memory only: the factors are sums).</summary>
+    /// <summary>
+    /// Examples per batch while fitting the factors (a matter of speed and memory only: the factors are sums), and the
+    /// most per batch of the predictive, which holds as much memory per example as the fit.
+    /// </summary>
     public int BatchSize { get; init; } = 32;
     /// <summary>Seed of the Monte Carlo samples.</summary>
     public ulong Seed { get; init; }
