@@ -66,7 +66,7 @@ public sealed class LaplaceLora : IDisposable
         if (train.Count == 0) throw new BlobException("the Laplace approximation needs training data, and the set is empty");
         var named = ChooseAdapters(classifier.Module, options.Subset);
         var onTokens = OnEveryToken(classifier);
-        bool independentChoices = classifier is MultipleChoiceClassifier;
+        bool independentChoices = ScoresEachChoiceAlone(classifier);
         var adapters = named.Select(a => a.Adapter).ToList();
         classifier.Module.eval();
 
@@ -145,7 +145,7 @@ public sealed class LaplaceLora : IDisposable
         long classes = logits.shape[1];
 
         var jacobians = new Tensor[Blocks.Count]; // per block: [b, C, out, in]
-        if (classifier is MultipleChoiceClassifier && !passPerClass)
+        if (ScoresEachChoiceAlone(classifier) && !passPerClass)
         {
             var grads = probe.OutputGradients(logits, logits.isfinite().to(logits.dtype)); // ∂(Σ_c f_c)/∂s
             for (int m = 0; m < Blocks.Count; m++) jacobians[m] = ChoiceJacobians(grads[m], inputs[m], batch.InputIds.shape[1], classes);
@@ -230,6 +230,12 @@ public sealed class LaplaceLora : IDisposable
     /// </summary>
     static IClassifier OnEveryToken(IClassifier classifier) =>
         classifier is ChoiceClassifier choice ? choice.WithHeadOnEveryPosition() : classifier;
+
+    /// <summary>
+    /// Whether every token, and every pooled vector, of a batch belongs to one (question, choice) pair whose logit is
+    /// computed from it alone (<see cref="MultipleChoiceClassifier"/>): a token's Jacobian then has one non-zero column.
+    /// </summary>
+    static bool ScoresEachChoiceAlone(IClassifier classifier) => classifier is MultipleChoiceClassifier;
 
     /// <summary>
     /// Directions d [b, C] on the logits, each one backward pass, whose outer products give every token its exact GGN
