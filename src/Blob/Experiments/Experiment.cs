@@ -106,6 +106,7 @@ public static class Experiment
             PosteriorStdFigure.Save(Path.Combine(outputDir, PosteriorStdFigure.FileName), $"{task.Name}: {method.Kind.DisplayName}", stdRows);
 
         method.Kind.Save(tm.Model, method, Path.Combine(outputDir, "adapter"));
+        NativeAllocator.ReleaseFreePages(); // training's pages, before prediction's (see there)
 
         // Every split's N weight samples start from the RNG state training left (restored by a resumption too), so a
         // split's numbers do not depend on which other splits this run evaluates. A split whose files a resumed run
@@ -144,6 +145,7 @@ public static class Experiment
                 r = r with { Method = methodName, TrainSeconds = Math.Round(trained.Elapsed.TotalSeconds, 1), EvalSeconds = Math.Round(clock.Elapsed.TotalSeconds, 1), Split = files.Split };
                 files.Save(outputDir, r, p, l, $"{set.Name}{files.Caption}: {method.Kind.DisplayName} (seed {training.Seed})", method.Kind.DisplayName, variance);
                 clock.Restart();
+                NativeAllocator.ReleaseFreePages();
                 return (r, p, l);
             }
 
