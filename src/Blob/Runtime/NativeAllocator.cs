@@ -33,7 +33,7 @@ public static class NativeAllocator
     /// <summary>
     /// Gives the pages jemalloc holds free back to the system now; does nothing under another malloc. A run calls it
     /// where one phase ends and another begins (training, each split's prediction): without it a process keeps the
-    /// largest phase's pages for the rest of its life (a `compare` over BoolQ held 7.3 GB from its ensemble's
+    /// largest phase's pages for the rest of its life (a `compare` over BoolQ held 7.3 GiB from its ensemble's
     /// training on), which is what two tables side by side on one machine cannot afford.
     /// </summary>
     public static void ReleaseFreePages()
