@@ -2,35 +2,17 @@
 """Why WiC's validation split overstates dev accuracy (issue 12, item 4's diagnosis): how much of each split shares a
 sentence or a target word with the examples trained on, and each method's accuracy on the examples that do and do not.
 
-The validation split is carved from WiC's training file as Blob.Data.ValidationSplit does (label-stratified, 15%,
-SplitMix64 Fisher-Yates with seed 20240915 + label); the script checks its labels against the run's saved validation
-predictions, so a carving that differs from the code's stops it.
+The validation split is carved from WiC's training file as Blob.Data.ValidationSplit does (experiments/carve.py); the
+script checks its labels against the run's saved validation predictions, so a carving that differs from the code's
+stops it.
 Usage: experiments/wic-overlap.py [TABLE_DIR] [DATA_DIR]
        (defaults experiments/results/wic-table7 and ../shared/data/wic; methods mle, lap, blob; seeds 1-3)"""
 import json, os, sys
 
+from carve import held_out
+
 table = sys.argv[1] if len(sys.argv) > 1 else "experiments/results/wic-table7"
 data = sys.argv[2] if len(sys.argv) > 2 else "../shared/data/wic"
-FRACTION, SEED, MASK = 0.15, 20_240_915, (1 << 64) - 1
-
-
-def splitmix64(state):
-    state = (state + 0x9E3779B97F4A7C15) & MASK
-    z = state
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
-    return state, z ^ (z >> 31)
-
-
-def first_of_shuffle(n, count, seed):  # Blob.Data.DeterministicSplit: the first `count` of a Fisher-Yates shuffle
-    order, state = list(range(n)), seed
-    for i in range(n - 1, 0, -1):
-        state, r = splitmix64(state)
-        j = r % (i + 1)
-        order[i], order[j] = order[j], order[i]
-    return set(order[:count])
-
-
 def load(split):  # (target word, sentence 1, sentence 2, label: 1 = same sense)
     rows = [line.rstrip("\n").split("\t") for line in open(os.path.join(data, f"{split}.data.txt"))]
     gold = [line.strip() for line in open(os.path.join(data, f"{split}.gold.txt"))]
@@ -38,11 +20,7 @@ def load(split):  # (target word, sentence 1, sentence 2, label: 1 = same sense)
 
 
 train, dev = load("train"), load("dev")
-held = set()
-for label in (0, 1):
-    indices = [i for i, e in enumerate(train) if e[3] == label]
-    count = int(FRACTION * len(indices) + 0.5)  # MidpointRounding.AwayFromZero
-    held |= {indices[k] for k in first_of_shuffle(len(indices), count, SEED + label)}
+held = held_out([e[3] for e in train])
 validation = [e for i, e in enumerate(train) if i in held]
 trained = [e for i, e in enumerate(train) if i not in held]
 words = {e[0] for e in trained}
