@@ -40,7 +40,8 @@ print("| --- | ---: | ---: |")
 for path in runs:
     p = json.load(open(path))
     if p["labels"] != [y for _, y in validation]:
-        sys.exit(f"winogrande-twins.py: the carved validation split's labels differ from {path}'s; the carving here is not the code's")
+        sys.exit(f"winogrande-twins.py: the carved validation split's labels differ from {path}'s: this script carves example by "
+                 "example, as the code did until 5 December; runs made since hold twins out together")
     answer = [max(range(len(q)), key=q.__getitem__) for q in p["probabilities"]]
     ok = [a == y for a, (_, y) in zip(answer, validation)]
     with_twin = [o for o, t in zip(ok, twin) if t]
