@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Globalization;
+using Blob.Data;
+
+namespace Blob.Tests.Experiments;
+
+/// <summary>
+/// Issue 12's diagnosis scripts that compute something themselves: experiments/carve.py must carve the validation split
+/// exactly as <see cref="ValidationSplit"/> does (the WiC and WinoGrande scripts rest on it), and
+/// experiments/nll-floor.py must find the temperature a closed form gives.
+/// </summary>
+public class DiagnosisScriptTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("blob-diagnosis-").FullName;
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    static string Python(string script, params string[] args)
+    {
+        var info = new ProcessStartInfo("python3", ["-c", script, .. args])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+            WorkingDirectory = Path.Combine(Shared.RepoRoot, "experiments"),
+        };
+        using var python = Process.Start(info)!;
+        var error = python.StandardError.ReadToEndAsync();
+        string output = python.StandardOutput.ReadToEnd();
+        python.WaitForExit();
+        Assert.True(python.ExitCode == 0, error.Result);
+        return output;
+    }
+
+    [Theory]
+    [InlineData(500, 3, 0.15)]
+    [InlineData(97, 2, 0.5)]
+    [InlineData(1000, 5, 0.01)]
+    public void CarvePyHoldsOutWhatValidationSplitHoldsOut(int n, int labels, double fraction)
+    {
+        var train = Enumerable.Range(0, n).Select(i => new Example($"e{i}", "t", null, i * 7 % 11 % labels)).ToList();
+        var (_, validation) = ValidationSplit.Carve(train, fraction);
+        var expected = validation.Select(e => int.Parse(e.Id[1..], CultureInfo.InvariantCulture)).Order();
+
+        string held = Python("import sys; from carve import held_out; " +
+            "print(' '.join(map(str, sorted(held_out([int(x) for x in sys.argv[1].split()], float(sys.argv[2]))))))",
+            string.Join(' ', train.Select(e => e.Label)), fraction.ToString(CultureInfo.InvariantCulture));
+        Assert.Equal(expected, held.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse));
+    }
+
+    /// <summary>
+    /// Four examples, each predicted [0.9, 0.1], three of them labelled 0: the NLL-best tempered probability of class 0 is
+    /// the frequency 3/4, so 0.9^(1/T) / (0.9^(1/T) + 0.1^(1/T)) = 3/4, T = ln 9 / ln 3 = 2, and the NLL there is the
+    /// entropy of 3/4 (0.5623). The same on the validation split and on dev.
+    /// </summary>
+    [Fact]
+    public void NllFloorFindsTheClosedFormTemperature()
+    {
+        string run = Path.Combine(_dir, "table", "mle", "seed-1");
+        Directory.CreateDirectory(run);
+        const string predictions = """{"labels": [0, 0, 0, 1], "probabilities": [[0.9, 0.1], [0.9, 0.1], [0.9, 0.1], [0.9, 0.1]]}""";
+        File.WriteAllText(Path.Combine(run, "predictions.json"), predictions);
+        File.WriteAllText(Path.Combine(run, "validation-predictions.json"), predictions);
+        double nll = -(3 * Math.Log(0.9) + Math.Log(0.1)) / 4;
+        File.WriteAllText(Path.Combine(run, "result.json"),
+            FormattableString.Invariant($$"""{"accuracy": 0.75, "ece": 0.15, "nll": {{nll}}, "brier": 0.3}"""));
+
+        string table = Python(File.ReadAllText(Path.Combine(Shared.RepoRoot, "experiments", "nll-floor.py")), Path.Combine(_dir, "table"));
+        var row = table.Split('\n').Single(l => l.StartsWith("| table (1 seeds)", StringComparison.Ordinal))
+            .Split('|', StringSplitOptions.TrimEntries);
+        Assert.Equal(nll.ToString("F3", CultureInfo.InvariantCulture), row[2]);
+        var atValidation = row[4].Split(", ").Select(x => double.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+        Assert.InRange(atValidation[0], 1.98, 2.02);          // T, on a grid of 1% steps
+        Assert.InRange(atValidation[1], 0.562, 0.563);        // NLL: the entropy of 3/4, 0.5623
+        Assert.InRange(atValidation[2], 0.0, 0.1);            // ECE x 100: the confidence is the accuracy, to the grid
+        var atDev = row[5].Split(", ").Select(x => double.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+        Assert.InRange(atDev[0], 1.98, 2.02);
+        Assert.InRange(atDev[1], 0.562, 0.563);
+    }
+}
