@@ -3,11 +3,14 @@ namespace Blob.Data;
 /// <summary>A multiple-choice question (WinoGrande, ARC, OpenBookQA, MMLU) before it is rendered as a prompt.</summary>
 public sealed record ChoiceQuestion(string Id, string Question, IReadOnlyList<string> Options, int Answer)
 {
+    /// <summary>The examples' <see cref="Example.Group"/>: questions that must not be split between training and validation.</summary>
+    public string? Group { get; init; }
+
     /// <summary>The Table 6 prompt; the answer is the letter of the right option.</summary>
-    public Example ToExample() => new(Id, Prompts.MultipleChoice(Question, Options), null, Answer, Options);
+    public Example ToExample() => new(Id, Prompts.MultipleChoice(Question, Options), null, Answer, Options) { Group = Group };
 
     /// <summary>For an encoder's multiple-choice head (ARC, OpenBookQA, MMLU): choice i is the pair (question, option i).</summary>
-    public Example ToPairExample() => new(Id, Question, null, Answer, Options);
+    public Example ToPairExample() => new(Id, Question, null, Answer, Options) { Group = Group };
 
     /// <summary>
     /// For an encoder's multiple-choice head, a sentence with a blank "_" (WinoGrande): choice i is the pair (the
@@ -21,7 +24,7 @@ public sealed record ChoiceQuestion(string Id, string Question, IReadOnlyList<st
         if (blank < 0) return ToPairExample();
         string context = Question[..blank].Trim(), rest = Question[(blank + 1)..].Trim();
         var pairs = Options.Select(o => rest.Length == 0 ? o : $"{o} {rest}").ToList();
-        return new(Id, context, null, Answer, pairs);
+        return new(Id, context, null, Answer, pairs) { Group = Group };
     }
 }
 

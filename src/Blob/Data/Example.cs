@@ -29,4 +29,11 @@ public enum TaskKind
 /// <param name="TextPair">The second sentence of a pair, or null.</param>
 /// <param name="Label">The index of the right label among the task's labels.</param>
 /// <param name="Choices">A multiple-choice question's option texts, or null.</param>
-public sealed record Example(string Id, string Text, string? TextPair, int Label, IReadOnlyList<string>? Choices = null);
+public sealed record Example(string Id, string Text, string? TextPair, int Label, IReadOnlyList<string>? Choices = null)
+{
+    /// <summary>
+    /// Examples with the same Group fall on one side of the validation split (<see cref="ValidationSplit"/>); null: the
+    /// example stands alone. WinoGrande's twins (one sentence with one word changed and the other answer) share one.
+    /// </summary>
+    public string? Group { get; init; }
+}

@@ -46,9 +46,26 @@ public static class OriginalFormats
     /// <summary>WinoGrande jsonl: qID, sentence (with "_"), option1, option2, answer "1"/"2".</summary>
     public static List<ChoiceQuestion> WinoGrande(string path) => JsonLines.Read(path).Select(WinoGrandeRecord).ToList();
 
-    internal static ChoiceQuestion WinoGrandeRecord(JsonRecord r) => new(
-        r.Has("qID") ? r.String("qID") : r.Where, r.String("sentence"), [r.String("option1"), r.String("option2")],
-        ParseLabel(r.Where, r.Text("answer"), ["1", "2"]));
+    internal static ChoiceQuestion WinoGrandeRecord(JsonRecord r)
+    {
+        string? qid = r.Has("qID") ? r.String("qID") : null;
+        string option1 = r.String("option1"), option2 = r.String("option2");
+        return new(qid ?? r.Where, r.String("sentence"), [option1, option2], ParseLabel(r.Where, r.Text("answer"), ["1", "2"]))
+        {
+            Group = WinoGrandeTwins(qid, option1, option2),
+        };
+    }
+
+    /// <summary>
+    /// WinoGrande's twin key: the qID without its "-1"/"-2" ending; where a file has no qIDs (the Hub's parquet), the
+    /// two options, which twins share (so do some unrelated questions, which are then held out together too).
+    /// </summary>
+    public static string WinoGrandeTwins(string? qid, string option1, string option2)
+    {
+        if (qid is null) return $"options:{option1}\u001f{option2}";
+        int dash = qid.LastIndexOf('-');
+        return dash > 0 && qid[(dash + 1)..] is "1" or "2" ? $"qID:{qid[..dash]}" : $"qID:{qid}";
+    }
 
     /// <summary>ARC (and OpenBookQA) jsonl: id, question{stem, choices[{text,label}]}, answerKey (A–E or 1–5).</summary>
     public static List<ChoiceQuestion> Arc(string path) => JsonLines.Read(path).Select(r =>

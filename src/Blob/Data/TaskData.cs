@@ -21,14 +21,6 @@ public sealed record TaskData(
     /// <summary>How many labels the task has.</summary>
     public int NumLabels => Labels.Count;
 
-    /// <summary>
-    /// Which training examples belong together, or null when each stands alone: examples with the same key fall on one side
-    /// of the validation split (<see cref="ValidationSplit"/>). WinoGrande's twins (qIDs PREFIX-1 and PREFIX-2: one
-    /// sentence with one word changed and the other answer) share a key, so that a model is not trained on one twin and
-    /// judged on the other.
-    /// </summary>
-    public Func<Example, string>? Group { get; init; }
-
     /// <summary>The validation split carved from the training split (<see cref="ValidationSplit"/>); empty without one.</summary>
     public IReadOnlyList<Example> Validation { get; init; } = [];
 

@@ -23,8 +23,7 @@ public static class Tasks
         Func<string, TaskKind, (List<Example> Train, List<Example> Eval, string? Note)> Original,
         Func<string, TaskKind, List<Example>> Hub,
         bool AlsoEncoder = false,
-        bool AlsoEncoderChoices = false,
-        Func<Example, string>? Group = null);
+        bool AlsoEncoderChoices = false);
 
     static readonly Dictionary<string, Spec> Specs = new()
     {
@@ -63,7 +62,7 @@ public static class Tasks
         if (!Directory.Exists(root)) throw new BlobException($"{root}: data folder not found");
         var k = CheckKind(name, spec, kind);
         var (train, eval, note) = spec.Original(root, k);
-        return new TaskData(name, k, spec.Labels, train, eval, note) { Group = spec.Group };
+        return new TaskData(name, k, spec.Labels, train, eval, note);
     }
 
     /// <summary>Reads a task from Hub-format files (.parquet or .jsonl); trainPath may be null for evaluation-only sets.</summary>
@@ -72,7 +71,7 @@ public static class Tasks
         var spec = Find(name);
         var k = CheckKind(name, spec, kind);
         var train = trainPath is null ? [] : spec.Hub(trainPath, k);
-        return new TaskData(name, k, spec.Labels, train, spec.Hub(evalPath, k)) { Group = spec.Group };
+        return new TaskData(name, k, spec.Labels, train, spec.Hub(evalPath, k));
     }
 
     /// <summary>
@@ -119,14 +118,7 @@ public static class Tasks
         Func<string, List<ChoiceQuestion>> original, Func<string, List<ChoiceQuestion>> hub, bool blank = false) =>
         new(TaskKind.MultipleChoice, letters,
             (root, kind) => (Render(original(P(root, train)), kind, blank), Render(original(P(root, eval)), kind, blank), null),
-            (path, kind) => Render(hub(path), kind, blank), AlsoEncoderChoices: true, Group: blank ? WinoGrandeTwins : null);
-
-    /// <summary>WinoGrande's twin key: the qID without its "-1"/"-2" ending (an id without one is its own key).</summary>
-    public static string WinoGrandeTwins(Example e)
-    {
-        int dash = e.Id.LastIndexOf('-');
-        return dash > 0 && e.Id[(dash + 1)..] is "1" or "2" ? e.Id[..dash] : e.Id;
-    }
+            (path, kind) => Render(hub(path), kind, blank), AlsoEncoderChoices: true);
 
     /// <summary>MMLU subsets are out-of-distribution evaluation sets: no training split, the test file is evaluated.</summary>
     static Spec Mmlu(string subject) => new(TaskKind.MultipleChoice, ABCD,
