@@ -39,7 +39,7 @@ public class ValidationSplitTests
         Assert.NotEqual(train.Where(e => e.Label == 1).Take(6), first.Where(e => e.Label == 1)); // shuffled, not the first ones
     }
 
-    [Fact]
+    [SharedFact("data/mrpc")]
     public void MrpcsValidationSplitIsStratified()
     {
         var task = Tasks.Load("mrpc");
@@ -94,7 +94,7 @@ public class ValidationSplitTests
     public void AWinoGrandeTwinKeyIsTheQidWithoutItsEndingOrElseTheOptions(string? qid, string key) =>
         Assert.Equal(key, OriginalFormats.WinoGrandeTwins(qid, "Ian", "Dennis"));
 
-    [Fact]
+    [SharedFact("data/winogrande")]
     public void WinoGrandesTwinsAreHeldOutTogether()
     {
         var task = ValidationSplit.Apply(Tasks.Load("winogrande-s"), 0.15);
