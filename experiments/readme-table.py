@@ -5,7 +5,7 @@ Usage: experiments/readme-table.py TABLE_DIR [dev|validation|ood-TASK]   (ood-TA
 ood-arc-c, read from each run's ood-TASK.json; the wall-time column is left empty there)"""
 import glob, json, os, sys
 
-from cells import cell
+from cells import cell, run_seconds
 
 table, split = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else "dev")
 if split not in ("dev", "validation") and not split.startswith("ood-"):
@@ -21,11 +21,7 @@ for method in order:
         if not found: continue
         rs = [json.load(open(f)) for f in found]
         seeds.update(os.path.basename(os.path.dirname(f)) for f in found)
-        # a run's wall time: its training and every split it evaluated (the first includes a Laplace fit)
-        secs = [json.load(open(f)).get("train_seconds", 0) + sum(json.load(open(e)).get("eval_seconds") or 0
-                for e in glob.glob(os.path.join(os.path.dirname(f), "*.json")) if os.path.basename(e) in
-                ("result.json", "mean-result.json", "validation.json", "mean-validation.json") or os.path.basename(e).startswith("ood-"))
-                for f in found]
+        secs = [run_seconds(os.path.dirname(f), os.path.basename(f)) for f in found]
         rows.append(f"| {label[shown]} | {cell([r['accuracy'] for r in rs], 100)} | {cell([r['ece'] for r in rs], 100)} | "
                     f"{cell([r['nll'] for r in rs], 1, 3)} | {cell([r['brier'] for r in rs], 1, 3)} | {len(rs)} | "
                     f"{cell(secs, 1 / 60, 1) if secs and shown == method and not split.startswith('ood-') else ''} |")

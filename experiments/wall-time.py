@@ -4,19 +4,15 @@ evaluated (result.json's train_seconds and each split's eval_seconds, as recorde
 runs that chose its settings (TASK-val-*, not the studies), less the chosen runs the table reused (the same training
 log). The runs were made one or two at a time beside other work, so the sums are one stream's time, not elapsed time.
 Usage: experiments/wall-time.py TABLE_DIR...   (e.g. experiments/results/*-table[17])"""
-import glob, hashlib, json, os, sys
+import glob, hashlib, os, sys
 
-SPLITS = ("result.json", "mean-result.json", "validation.json", "mean-validation.json")
+from cells import run_seconds
 
 
 def seconds(run):
     """A run's training and evaluation seconds, and its training log's hash (the run's identity when copied)."""
     first = "result.json" if os.path.exists(os.path.join(run, "result.json")) else "validation.json"
-    total = json.load(open(os.path.join(run, first))).get("train_seconds", 0)
-    for path in glob.glob(os.path.join(run, "*.json")):
-        name = os.path.basename(path)
-        if name in SPLITS or (name.startswith("ood-") and not name.endswith("-predictions.json")):
-            total += json.load(open(path)).get("eval_seconds") or 0
+    total = run_seconds(run, first)
     log = os.path.join(run, "training-log.csv")
     return total, hashlib.sha256(open(log, "rb").read()).hexdigest() if os.path.exists(log) else run
 
