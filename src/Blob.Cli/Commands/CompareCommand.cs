@@ -143,6 +143,10 @@ public static class CompareCommand
             TrainCommand.Print(trained);
         }
         var splits = runs[0].Settings.Splits;
+        // --calibrate: each run's calibrated results from its saved predictions (a reused run's too), before the tables
+        if (runs[0].Spec.Calibrate is { } calibrator)
+            foreach (var run in runs)
+                RunCalibration.Apply(run.Dir, calibrator, Splits(run.Spec));
         if (splits != EvaluatedSplits.Dev) WriteTable(runs, dir, RunFiles.Validation, "table-validation", "validation-");
         if (splits != EvaluatedSplits.Validation)
         {
@@ -152,6 +156,15 @@ public static class CompareCommand
         }
         Console.WriteLine($"total {clock.Elapsed.TotalMinutes:F1} min");
         return true;
+    }
+
+    /// <summary>The files of every split a run with this spec evaluates: validation, dev, each --ood set.</summary>
+    static IEnumerable<RunFiles> Splits(ExperimentSpec spec)
+    {
+        if (spec.Splits != EvaluatedSplits.Dev) yield return RunFiles.Validation;
+        if (spec.Splits == EvaluatedSplits.Validation) yield break;
+        yield return RunFiles.Dev;
+        foreach (var name in spec.OodTasks) yield return RunFiles.OutOfDistribution(name);
     }
 
     /// <summary>
@@ -182,10 +195,14 @@ public static class CompareCommand
             curves.Add(new RiskCoverageSeries(kind.DisplayName, Metrics.RiskCoverage(probs, labels)));
             ReliabilityDiagram.Save(Path.Combine(dir, $"{diagramPrefix}reliability-{kind.Name}.png"), $"{title}: {s.Method}, {seeds} seed(s) pooled", s);
         }
-        // a method that also reports its mean weights (BLoB at N = 0) gets a row of its own, "blob-n0", just before "blob"
+        // a method that also reports its mean weights (BLoB at N = 0) gets a row of its own, "blob-n0", just before "blob";
+        // a calibrated run (--calibrate) one after it, "blob+ts"
         var mean = RunFiles.MeanOf(files);
+        var calibrated = RunCalibration.FilesOf(files);
         var comparison = new ComparisonTable(runs.Zip(results).SelectMany(x =>
-            mean is not null && RunFolder.ReportsMean(x.First.Settings) && mean.Exists(x.First.Dir) ? [mean.Load(x.First.Dir).Item1, x.Second] : new[] { x.Second }));
+            (mean is not null && RunFolder.ReportsMean(x.First.Settings) && mean.Exists(x.First.Dir) ? [mean.Load(x.First.Dir).Item1] : Array.Empty<RunResult>())
+            .Append(x.Second)
+            .Concat(x.First.Spec.Calibrate is not null && calibrated.Exists(x.First.Dir) ? [calibrated.Load(x.First.Dir).Item1] : Array.Empty<RunResult>())));
         comparison.Save(Path.Combine(dir, $"{table}.md"), Path.Combine(dir, $"{table}.csv"));
         Console.WriteLine();
         Console.WriteLine($"{title}:");

@@ -39,6 +39,18 @@ public sealed class ExperimentOptions
     public readonly Option<bool> Softplus = new("--softplus") { Description = "BLoB ablation: σ = softplus(G) instead of G² (w/o RP)" };
     public readonly Option<string> Flipout = new Option<string>("--flipout") { Description = "BLoB: signs per 'example' (paper) or per 'token' (official code)", DefaultValueFactory = _ => "example" }.OneOf("example", "token");
     public readonly Option<string> MeanInit = new Option<string>("--mean-init") { Description = "BLoB: M init 'paper' U(±√(6/n)) or 'peft' U(±1/√n)", DefaultValueFactory = _ => "paper" }.OneOf("paper", "peft");
+    public readonly Option<double> KlGamma = new Option<double>("--kl-gamma") { Description = "BLoB: γ of the KL cycle's pseudo-rescaling, M = ⌊100·N^(π/γ)/batch⌋ (a larger γ: a shorter cycle, more cycles per run)", DefaultValueFactory = _ => 8 }.Positive();
+    public readonly Option<string> Head = new Option<string>("--head")
+    {
+        Description = "An encoder's fresh classification head: 'trained' in full; 'adapted' (the method's adapter on the head too, head trained); " +
+                      "'adapted-frozen' (the adapter on the head, its own weights frozen at initialisation, as the official BLoB code)",
+        DefaultValueFactory = _ => "trained",
+    }.OneOf(HeadNames.All);
+    public readonly Option<string?> Calibrate = new Option<string?>("--calibrate")
+    {
+        Description = $"Post-hoc calibration fitted on the validation split (needs --validation-fraction) and applied to every split, reported as METHOD+TS beside METHOD: " +
+                      string.Join("; ", MethodRegistry.Calibrators.Select(c => $"{c.Name}: {c.Summary}")),
+    }.Must(v => v is null || MethodRegistry.Calibrators.Any(c => c.Name == v), $"expected {string.Join(", ", MethodRegistry.Calibrators.Select(c => c.Name))}");
     public readonly Option<bool> StdInAdamW = new("--std-in-adamw") { Description = "BLoB: also update G with AdamW (default: SGD only, as the official code)" };
     public readonly Option<bool> LaplaceLastLayer = new("--lap-last-layer") { Description = "lap: Laplace over the last LoRA layer only" };
     public readonly Option<int> TrainSamples = new Option<int>("--train-samples") { Description = "BLoB/BBB: K weight samples per step", DefaultValueFactory = _ => 1 }.AtLeast(1);
@@ -68,7 +80,7 @@ public sealed class ExperimentOptions
 
     Option[] All => [Model, Revision, Task, DataRoot, Mapping, TrainFile, EvalFile, Steps, Epochs, BatchSize, GradAccum,
         LearningRate, KlLearningRate, WeightDecay, Rank, Alpha, Targets, Dropout, EnsembleSize, PriorStd, InitEps,
-        KlWeightingOption, NoAsymmetric, Softplus, Flipout, MeanInit, StdInAdamW, LaplaceLastLayer, TrainSamples, Samples, MaxLength, GroupByLength,
+        KlWeightingOption, KlGamma, Head, Calibrate, NoAsymmetric, Softplus, Flipout, MeanInit, StdInAdamW, LaplaceLastLayer, TrainSamples, Samples, MaxLength, GroupByLength,
         MaxTrain, MaxEval, Ood, ValidationFraction, Evaluate, Device, PrecisionOption, Bf16, CheckpointEvery, EvalBatchSize, Quiet];
 
     /// <summary>All options: for the commands that train (train, compare).</summary>
@@ -113,6 +125,7 @@ public sealed class ExperimentOptions
         MaxEval = Get(p, MaxEval),
         OodTasks = Get(p, Ood) ?? [],
         ValidationFraction = Get(p, ValidationFraction),
+        Calibrate = Get(p, Calibrate) is { } calibrate ? MethodRegistry.ParseCalibrator(calibrate) : null,
         Evaluate = Get(p, Evaluate) switch
         {
             null => null, "validation" => EvaluatedSplits.Validation, "dev" => EvaluatedSplits.Dev, "both" => EvaluatedSplits.Both,
@@ -127,6 +140,7 @@ public sealed class ExperimentOptions
                 Alpha = Get(p, Alpha),
                 LoraDropout = Get(p, Dropout),
                 Targets = Get(p, Targets) ?? [],
+                Head = HeadNames.Parse(Get(p, Head)!),
                 Ensemble = new EnsembleOptions { Size = Get(p, EnsembleSize) },
                 Laplace = new LaplaceOptions { Subset = Get(p, LaplaceLastLayer) ? LaplaceSubset.LastLayer : LaplaceSubset.All },
                 Blob = new BlobOptions
@@ -152,6 +166,7 @@ public sealed class ExperimentOptions
                         var v => throw new BlobException($"--kl-weighting: expected paper, code or uniform, not '{v}'"),
                     },
                     StdInAdamW = Get(p, StdInAdamW),
+                    Gamma = Get(p, KlGamma),
                 },
             },
             Steps = Get(p, Steps),

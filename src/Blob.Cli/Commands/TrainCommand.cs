@@ -75,6 +75,7 @@ public static class TrainCommand
         if (r.Validation is { } v && !ReferenceEquals(v, r.Result)) Line(v);
         Line(r.Result);
         foreach (var o in r.OutOfDistribution) Line(o);
+        foreach (var c in r.Calibrated) Line(c);
         Console.WriteLine($"training {r.TrainTime.TotalSeconds:F0} s, evaluation {r.EvalTime.TotalSeconds:F0} s");
     }
 }

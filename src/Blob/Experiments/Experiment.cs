@@ -41,10 +41,20 @@ public sealed record ExperimentSpec
     public double ValidationFraction { get; init; }
     /// <summary>Which splits the run evaluates; null = the validation split where there is one, else dev.</summary>
     public EvaluatedSplits? Evaluate { get; init; }
+    /// <summary>
+    /// A post-hoc calibration fitted on the validation split and applied to every evaluated split (<see cref="RunCalibration"/>);
+    /// null: none. Not a setting of the run: it adds calibrated results beside the raw ones and changes none of them.
+    /// </summary>
+    [JsonConverter(typeof(CalibratorNameConverter))]
+    public Calibrator? Calibrate { get; init; }
 
-    /// <summary><see cref="Evaluate"/> resolved: a run with a validation split does not look at dev unless asked to.</summary>
+    /// <summary>
+    /// <see cref="Evaluate"/> resolved: a run with a validation split does not look at dev unless asked to; a calibrated
+    /// run evaluates its validation split as well as dev, since the calibration is fitted there.
+    /// </summary>
     [JsonIgnore]
-    public EvaluatedSplits Splits => Evaluate ?? (ValidationFraction > 0 ? EvaluatedSplits.Validation : EvaluatedSplits.Dev);
+    public EvaluatedSplits Splits => (Evaluate ?? (ValidationFraction > 0 ? EvaluatedSplits.Validation : EvaluatedSplits.Dev)) is var splits
+        && splits == EvaluatedSplits.Dev && Calibrate is not null && ValidationFraction > 0 ? EvaluatedSplits.Both : splits;
 }
 
 /// <summary>
@@ -59,7 +69,11 @@ public enum EvaluatedSplits { Dev, Validation, Both }
 /// split's; Validation is the validation split's (null without one); Probabilities and Labels go with Result.
 /// </summary>
 public sealed record ExperimentResult(RunResult Result, IReadOnlyList<RunResult> OutOfDistribution,
-    double[][] Probabilities, int[] Labels, TimeSpan TrainTime, TimeSpan EvalTime, RunResult? Validation = null);
+    double[][] Probabilities, int[] Labels, TimeSpan TrainTime, TimeSpan EvalTime, RunResult? Validation = null)
+{
+    /// <summary>The calibrated results (--calibrate: validation, dev, each out-of-distribution set), in that order; empty without.</summary>
+    public IReadOnlyList<RunResult> Calibrated { get; init; } = [];
+}
 
 /// <summary>
 /// Runs an experiment end to end: load → inject the method's adapters → train (checkpointed, resumable) → N-sample
@@ -81,6 +95,8 @@ public static class Experiment
         var training = spec.Training;
         var task = LoadSubsampledTask(spec);
         if (task.Train.Count == 0) throw new BlobException($"task '{task.Name}' has no training examples");
+        if (spec.Calibrate is { } calibrate && task.Validation.Count == 0)
+            throw new BlobException($"--calibrate {calibrate.Name}: there is no validation split to fit on; carve one with --validation-fraction");
         RunFolder.Prepare(outputDir, RunSettings.Of(spec, task), existing);
         bool resume = existing == ExistingRun.Resume;
 
@@ -154,7 +170,7 @@ public static class Experiment
                 validation = EvaluateSplit(task, task.Validation, RunFiles.Validation, tm.Classifier,
                     $"validation split: {task.Validation.Count} of the training split's examples held out (fraction {spec.ValidationFraction}, label-stratified), not trained on").Item1;
             if (spec.Splits == EvaluatedSplits.Validation)
-                return new ExperimentResult(validation!, [], [], [], trained.Elapsed, clock.Elapsed, validation);
+                return Calibrated(new ExperimentResult(validation!, [], [], [], trained.Elapsed, clock.Elapsed, validation));
 
             var (result, probs, labels) = EvaluateSplit(task, task.Eval, RunFiles.Dev, tm.Classifier);
             // Each OOD result is saved as soon as it is computed, so a failure or Ctrl-C in a later set loses none.
@@ -166,7 +182,16 @@ public static class Experiment
                 ood.Add(EvaluateSplit(oodTask, oodTask.Eval, RunFiles.OutOfDistribution(name), classifier,
                     $"out-of-distribution: trained on {task.Name}" + ScoringNote(task, oodTask)).Item1);
             }
-            return new ExperimentResult(result, ood, probs, labels, trained.Elapsed, TimeSpan.FromSeconds(result.EvalSeconds ?? 0), validation);
+            return Calibrated(new ExperimentResult(result, ood, probs, labels, trained.Elapsed, TimeSpan.FromSeconds(result.EvalSeconds ?? 0), validation));
+
+            // --calibrate: fitted on the validation split's predictions, applied to every split this run evaluated
+            ExperimentResult Calibrated(ExperimentResult r)
+            {
+                if (spec.Calibrate is not { } calibrator) return r;
+                var splits = evaluated.Select(e => e.Item1).Where(f => f == RunFiles.Validation || f == RunFiles.Dev || f.Result.StartsWith("ood-")).ToList();
+                RunCalibration.Apply(outputDir, calibrator, splits);
+                return r with { Calibrated = splits.Select(f => RunCalibration.FilesOf(f)).Where(f => f.Exists(outputDir)).Select(f => f.Load(outputDir).Item1).ToList() };
+            }
         }
         finally { predictor?.Dispose(); meanPredictor?.Dispose(); }
     }

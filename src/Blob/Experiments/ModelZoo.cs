@@ -25,11 +25,26 @@ public sealed record TaskModel(ILanguageModel Model, ITextTokenizer Tokenizer, I
     /// leave <see cref="MethodOptions.Targets"/> or <see cref="MethodOptions.FullyTrained"/> empty, as a run does;
     /// then <see cref="MethodOptions.Apply"/> puts the adapters in.
     /// </summary>
-    public MethodOptions WithDefaults(MethodOptions options) => options with
+    /// <remarks>
+    /// <see cref="MethodOptions.Head"/> decides what the model's fresh head (its <see cref="FullyTrained"/> modules) does:
+    /// trained in full (the default), or adapted too, each of its linear layers (RoBERTa's classifier.dense and
+    /// classifier.out_proj) a target, and then either trained as well or kept frozen at its initialisation.
+    /// </remarks>
+    public MethodOptions WithDefaults(MethodOptions options)
     {
-        Targets = options.Targets.Count > 0 ? options.Targets : DefaultTargets,
-        FullyTrained = options.FullyTrained.Count > 0 ? options.FullyTrained : FullyTrained,
-    };
+        var targets = options.Targets.Count > 0 ? options.Targets : DefaultTargets;
+        var fullyTrained = options.FullyTrained.Count > 0 ? options.FullyTrained : FullyTrained;
+        if (options.Head == HeadTraining.Trained) return options with { Targets = targets, FullyTrained = fullyTrained };
+        if (FullyTrained.Count == 0)
+            throw new BlobException($"--head {HeadNames.Of(options.Head)}: {Description} has no fresh classification head to adapt (its answers come from lm_head, which is a target by default)");
+        var head = FullyTrained.Select(h => $"re:{System.Text.RegularExpressions.Regex.Escape(h)}(\\..+)?").ToList();
+        return options with
+        {
+            Targets = [.. targets, .. head],
+            FullyTrained = options.Head == HeadTraining.Adapted ? fullyTrained : [],
+            SavedFrozen = options.Head == HeadTraining.AdaptedFrozen ? FullyTrained : [],
+        };
+    }
 }
 
 /// <summary>

@@ -25,13 +25,14 @@ public sealed class RunSettings
     public const string FileName = "settings.json";
 
     /// <summary>
-    /// Spec fields that change no result: how often to checkpoint, the BLoB layer's own rank and alpha (the method's
+    /// Spec fields that change no result: how often to checkpoint, the post-hoc calibration (it adds calibrated results
+    /// beside the raw ones, <see cref="RunCalibration"/>), the BLoB layer's own rank and alpha (the method's
     /// rank and alpha take precedence), which splits are evaluated (<see cref="Splits"/>: a run trained for the
     /// validation table is the same run when the dev table asks for it), and how many examples the Laplace fit takes
     /// at a time (its factors are sums over the examples: only the order of the additions changes). Dropped from
     /// recorded settings too, so a run recorded while one of them was still listed stays reusable.
     /// </summary>
-    static readonly HashSet<string> Ignored = ["training.checkpoint_every", "training.method.blob.rank", "training.method.blob.alpha", "evaluate",
+    static readonly HashSet<string> Ignored = ["training.checkpoint_every", "training.method.blob.rank", "training.method.blob.alpha", "evaluate", "calibrate",
         "training.method.laplace.batch_size"];
 
     /// <summary>
@@ -73,6 +74,8 @@ public sealed class RunSettings
         // a run without a validation split has the settings it had before the option existed, so it stays reusable
         if (spec.ValidationFraction == 0) values.Remove("validation_fraction");
         else values["data.validation"] = Digest(task.Validation);
+        // likewise a run whose head is trained in full, as every run was before --head
+        if (spec.Training.Method.Head == HeadTraining.Trained) values.Remove("training.method.head");
         return new RunSettings(values, spec.Splits);
     }
 

@@ -73,7 +73,7 @@ public abstract class FineTuningMethod
     public virtual Predictor Predictor(PredictionSetup setup) => BayesianPrediction.Averaging(setup, setup.Samples ?? DefaultSamples);
 
     /// <summary>Saves the trained adapter into DIR (here: one PEFT adapter folder with this method's config section).</summary>
-    public virtual void Save(ILanguageModel model, MethodOptions options, string dir) => PeftAdapterFormat.Save(model, dir, this);
+    public virtual void Save(ILanguageModel model, MethodOptions options, string dir) => PeftAdapterFormat.Save(model, dir, this, options.SavedFrozen);
 
     /// <summary>
     /// Loads an adapter this method saved (or a PEFT LoRA) from DIR into the model, and returns the options to predict

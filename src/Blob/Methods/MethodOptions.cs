@@ -24,6 +24,14 @@ public sealed record MethodOptions
     public IReadOnlyList<string> Targets { get; init; } = [];
     /// <summary>Modules trained in full alongside the adapters (e.g. a fresh classifier head), like PEFT's modules_to_save.</summary>
     public IReadOnlyList<string> FullyTrained { get; init; } = [];
+    /// <summary>How a fresh classification head learns: trained in full, or adapted like the encoder (see <see cref="HeadTraining"/>).</summary>
+    public HeadTraining Head { get; init; } = HeadTraining.Trained;
+    /// <summary>
+    /// Modules initialised fresh from the seed and kept frozen (a head adapted but not trained): saved with the adapter,
+    /// since a loader could not make them again. Follows from <see cref="Head"/>, so it is no setting of its own.
+    /// </summary>
+    [JsonIgnore]
+    public IReadOnlyList<string> SavedFrozen { get; init; } = [];
 
     /// <summary>ENS: the members and how they are combined.</summary>
     public EnsembleOptions Ensemble { get; init; } = new();
@@ -49,6 +57,32 @@ public sealed record MethodOptions
                 p.requires_grad = true;
         return names;
     }
+}
+
+/// <summary>
+/// How an encoder's fresh classification head learns. The official BLoB code puts the method's adapter on the head and
+/// keeps the head's own weights frozen at their initialisation (<see cref="AdaptedFrozen"/>), so a Bayesian adapter acts
+/// on the logits directly; plain fine-tuning trains the head in full (<see cref="Trained"/>).
+/// </summary>
+public enum HeadTraining
+{
+    /// <summary>The head is trained in full, deterministically; the method's adapters sit in the encoder only.</summary>
+    Trained,
+    /// <summary>The head gets the method's adapter and is trained in full as well.</summary>
+    Adapted,
+    /// <summary>The head gets the method's adapter; its own weights stay at their initialisation (the official code).</summary>
+    AdaptedFrozen,
+}
+
+/// <summary>The words of --head: trained, adapted, adapted-frozen.</summary>
+public static class HeadNames
+{
+    public static readonly string[] All = ["trained", "adapted", "adapted-frozen"];
+
+    public static string Of(HeadTraining head) => All[(int)head];
+
+    public static HeadTraining Parse(string word) => Array.IndexOf(All, word) is var i and >= 0 ? (HeadTraining)i
+        : throw new BlobException($"--head: expected {string.Join(", ", All)}, not '{word}'");
 }
 
 /// <summary>Reads and writes a method as its registry name.</summary>

@@ -26,6 +26,14 @@ public static class MethodRegistry
     /// <summary>Every method, in the paper's order (and the order a saved adapter is offered to them).</summary>
     public static IReadOnlyList<FineTuningMethod> All { get; } = [Mle, Map, Mcd, Ens, Bbb, Lap, Blob, Tfb];
 
+    /// <summary>The post-hoc calibrations (--calibrate NAME), applied to any method's predictions.</summary>
+    public static IReadOnlyList<Calibrator> Calibrators { get; } = [new TemperatureScaling()];
+
+    /// <summary>The calibration of a name (case-insensitive); throws <see cref="BlobException"/> naming the known ones.</summary>
+    public static Calibrator ParseCalibrator(string name) =>
+        Calibrators.FirstOrDefault(c => c.Name == name.Trim().ToLowerInvariant())
+        ?? throw new BlobException($"unknown calibration '{name}' (known: {string.Join(", ", Calibrators.Select(c => c.Name))})");
+
     /// <summary>"mle, map, mcd, ...", for help and errors.</summary>
     public static string Names => string.Join(", ", All.Select(m => m.Name));
 

@@ -116,8 +116,10 @@ public static class PeftAdapterFormat
     /// <summary>
     /// Writes the model's adapters (all of one kind) and its trainable non-adapter parameters (modules_to_save) into
     /// DIR in PEFT's layout, with the method's own fields in adapter_config.json; both files are written atomically.
+    /// The frozen weights of the modules in <paramref name="savedFrozen"/> (a fresh head adapted but not trained) are
+    /// saved too, as PEFT names an adapted layer's own weight ("classifier.base_layer.weight"), and loaded back frozen.
     /// </summary>
-    public static void Save(ILanguageModel model, string dir, FineTuningMethod method)
+    public static void Save(ILanguageModel model, string dir, FineTuningMethod method, IReadOnlyList<string>? savedFrozen = null)
     {
         var module = model.Module;
         var adapters = AdapterInjection.Adapters(module).ToList();
@@ -137,6 +139,10 @@ public static class PeftAdapterFormat
         }
         var toSave = module.named_parameters().Where(p => p.parameter.requires_grad && !p.name.Contains(".adapter.")).ToList();
         foreach (var (name, p) in toSave) tensors.Add(new(Prefix + name, p));
+        var adaptedLayers = adapters.Select(a => a.Name).ToHashSet();
+        foreach (var (name, p) in module.named_parameters())
+            if (!p.requires_grad && !name.Contains(".adapter.") && (savedFrozen ?? []).Any(m => UnderModule(name, m)))
+                tensors.Add(new(Prefix + (adaptedLayers.Contains(ParentOf(name)) ? $"{ParentOf(name)}.base_layer.{name[(name.LastIndexOf('.') + 1)..]}" : name), p));
 
         Directory.CreateDirectory(dir);
         Safetensors.Save(Path.Combine(dir, WeightsFile), tensors, new Dictionary<string, string> { ["format"] = "pt" });

@@ -57,7 +57,7 @@ public sealed class EnsembleMethod : FineTuningMethod
             for (int m = 0; m < ensembles[0].Size; m++)
             {
                 for (int i = 0; i < layers.Count; i++) layers[i].Adapter = ensembles[i].members[m];
-                PeftAdapterFormat.Save(model, Path.Combine(dir, $"{MemberPrefix}{m + 1}"), MethodRegistry.Mle);
+                PeftAdapterFormat.Save(model, Path.Combine(dir, $"{MemberPrefix}{m + 1}"), MethodRegistry.Mle, options.SavedFrozen);
             }
         }
         finally
