@@ -105,7 +105,7 @@ public sealed class ExperimentOptions
     public void AddEvaluationTo(Command command)
     {
         foreach (var o in new Option[] { Model, Revision, Task, DataRoot, Mapping, TrainFile, EvalFile, Samples, MaxLength, MaxTrain, MaxEval,
-                     Ood, Device, PrecisionOption, Bf16, EvalBatchSize, Quiet })
+                     Ood, ValidationFraction, Calibrate, Device, PrecisionOption, Bf16, EvalBatchSize, Quiet })
             command.Options.Add(o);
     }
 

@@ -76,9 +76,22 @@ public static class ScoreCommand
             var scored = method == MethodRegistry.Ens ? Members(lm, promptIds, tokens, tokenizer.PadId, oneToken, options.Ensemble.AveragesProbabilities)
                 : n > 0 ? Sampled(lm, promptIds, tokens, tokenizer.PadId, oneToken, n)
                 : Deterministic(lm, promptIds, tokens, tokenizer.PadId, oneToken);
+            // a calibration saved with the adapter (train --calibrate) applies to the averaged probabilities, as eval applies it
+            var calibration = adapterDir is null ? null : RunCalibration.Load(adapterDir);
+            double[]? raw = null;
+            if (calibration is not null)
+            {
+                raw = scored.Probabilities;
+                scored = scored with { Probabilities = calibration.Apply([scored.Probabilities])[0] };
+            }
             var json = oneToken
                 ? NextToken(answers, tokens.Select(t => t[0]).ToArray(), scored.Probabilities)
                 : Sequences(answers, tokens, scored.Probabilities, scored.LogProbabilities);
+            if (calibration is not null)
+            {
+                json["calibration"] = calibration.Note;
+                json["uncalibrated_probabilities"] = PerAnswer(answers, i => raw![i]);
+            }
             AddUncertainty(json, answers, scored, method, parsed.GetValue(abstain));
             Console.WriteLine(json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             return 0;

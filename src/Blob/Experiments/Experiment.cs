@@ -228,6 +228,17 @@ public static class Experiment
         var train = new TextBatchSource(task, task.Train, tm.Tokenizer, spec.Training.MaxLength);
         manual_seed(spec.Training.Seed); // the N weight samples come from the seed: evaluating twice gives the same numbers
         using var predictor = method.Predictor(new PredictionSetup(tm.Classifier, train, options, spec.EvalSamples, spec.EvalBatchSize, device, log, cancel));
+        // a calibration: --calibrate fits one on the validation split now; else the one saved with the adapter, if any
+        var calibration = RunCalibration.Load(adapterDir);
+        if (spec.Calibrate is { } calibrator)
+        {
+            if (task.Validation.Count == 0)
+                throw new BlobException($"--calibrate {calibrator.Name}: there is no validation split to fit on; carve one with --validation-fraction");
+            var validation = new TextBatchSource(task, task.Validation, tm.Tokenizer, spec.Training.MaxLength);
+            calibration = calibrator.Fit(predictor.Predict(tm.Classifier, validation, Labelled(onPredict, $"{task.Name} (validation)")), validation.Labels);
+            log?.Invoke($"{task.Name} (validation split, {task.Validation.Count} examples): {calibration.Note}");
+            manual_seed(spec.Training.Seed); // the evaluation's samples as without --calibrate
+        }
         var results = new List<RunResult>();
         for (int i = 0; i < evalSets.Count; i++)
         {
@@ -241,6 +252,11 @@ public static class Experiment
             var result = RunResult.From(set.Name, method.Name, (int)spec.Training.Seed, Metrics.Evaluate(probs, data.Labels), notes);
             results.Add(result);
             onResult?.Invoke(result);
+            if (calibration is null) continue;
+            var calibrated = RunResult.From(set.Name, RunCalibration.MethodName(method.Name, calibration.Kind), (int)spec.Training.Seed,
+                Metrics.Evaluate(calibration.Apply(probs), data.Labels), [.. notes, calibration.Note]);
+            results.Add(calibrated);
+            onResult?.Invoke(calibrated);
         }
         return results;
     }
