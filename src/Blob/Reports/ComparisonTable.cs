@@ -33,8 +33,13 @@ public sealed class ComparisonTable
         results = runs.ToList();
         if (results.Count == 0) throw new ArgumentException("no results to tabulate");
         Tasks = results.Select(r => r.Task).Distinct().ToList();
-        Methods = results.Select(r => r.Method).Distinct().ToList();
+        // in order of appearance, a calibrated row ("mle+ts") right after its method's, whichever seed first had it
+        var methods = results.Select(r => r.Method).Distinct().ToList();
+        Methods = methods.OrderBy(m => methods.IndexOf(methods.Contains(Uncalibrated(m)) ? Uncalibrated(m) : m)).ThenBy(m => m.Contains('+')).ToList();
     }
+
+    /// <summary>"mle" of a calibrated method's name "mle+ts"; other names as they are.</summary>
+    static string Uncalibrated(string method) => method.Contains('+') ? method[..method.IndexOf('+')] : method;
 
     /// <summary>Mean ± std over seeds of one metric ("ACC", "ECE", "NLL", "Brier", "AURC", "Train s", "Eval s"), scaled as printed; null if no run has it.</summary>
     public Cell? Get(string metric, string method, string task)
