@@ -68,7 +68,7 @@ public class GenerateAndScoreCommandTests
         }
     }
 
-    /// <summary>Issue 15: one-token answers give exactly the numbers the command gave before it scored sequences.</summary>
+    /// <summary>One-token answers give exactly the numbers the command gave before it scored sequences.</summary>
     [SharedFact("fixtures/stories260k")]
     public void OneTokenAnswersScoreExactlyAsTheNextToken()
     {
