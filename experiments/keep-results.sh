@@ -1,7 +1,7 @@
 #!/bin/bash
 # Copies the small records of the finished runs under OUT into RESULTS (default experiments/results, committed), so a
 # later run, on a fresh machine, reuses them instead of training again (`compare` reuses a finished run whose
-# settings.json equals its own; see README, "What is reused"). Kept: each finished run's settings, results,
+# settings.json equals its own; see docs/cli.md, "What is reused"). Kept: each finished run's settings, results,
 # predictions and logs (JSON, CSV; not the risk-coverage CSVs, which compare redraws from the predictions), and each
 # comparison's tables and overlaid pictures. Never kept: adapters, checkpoints, TensorBoard events (model weights and
 # bulk; they stay in OUT). A run counts as finished when it holds
