@@ -5,7 +5,8 @@ namespace Blob.Tests.Design;
 
 /// <summary>
 /// Only the product speaks: no tracked file (README, docs, code, comments, tests, scripts) refers to the issue
-/// tracker ("issue" and a number), to work-log labels ("stop" and a number, a "session") or to dates of work ("3 March").
+/// tracker (the word issue and a number), to work-log labels (stop and a number, the word for a sitting of work) or
+/// to dates of work (a day and a month).
 /// Commit messages may; the kept records in experiments/results and binary files are not read.
 /// </summary>
 public class WordingTests
