@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 12, item 4: why BLoB does or does not calibrate better, from a table's kept BLoB runs (no model needed).
+"""Why BLoB does or does not calibrate better, from a table's kept BLoB runs (no model needed).
 
 For each BLoB run (TABLE/blob/seed-*): how far Omega = G^2 grew against the prior sigma_p (posterior-std.csv, last step),
 how many KL cycles of the re-weighting schedule the run completed (training-log.csv: lambda restarts), how the N weight

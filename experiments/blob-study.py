@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 12, item 4: what one changed BLoB setting does on the validation split (experiments/table7.sh, step 5).
+"""What one changed BLoB setting does on the validation split (experiments/table7.sh, step 5).
 
 A row per run: the table's own BLoB validation run (TASK-val-blob-klK, K the kl-lr chosen for the table), the other
 kl-lr values of step 3's grid, then each TASK-val-study-* run; BLoB seed 1, validation split only. Columns: ACC, ECE x100 and NLL at N = 10 and at

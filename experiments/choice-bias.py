@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Issue 12, Tables 1-2: why OBQA-trained adapters score higher on ARC-Challenge than on ARC-Easy out of distribution.
+"""Tables 1-2: why OBQA-trained adapters score higher on ARC-Challenge than on ARC-Easy out of distribution.
 
 Two answer-picking rules that read no meaning, scored on each multiple-choice set's evaluation split: "longest" (the
 choice with the most characters) and "most overlap" (the choice sharing the most content words with the question; ARC-C
 and OBQA were both filtered against retrieval and co-occurrence solvers when they were built). Then, for every method's
 run in the OBQA table (TABLE/METHOD/seed-S/predictions.json, dev), how often its answer is the longest choice, and
 the same on ARC-E and ARC-C for the runs that kept their out-of-distribution predictions (ood-arc-e-predictions.json;
-runs from 4 December on).
+runs that keep out-of-distribution predictions).
 Ties go to the first choice. Chance is 1/choices (0.25 for four).
 Usage: experiments/choice-bias.py [TABLE [DATA]]   (default experiments/results/obqa-table1 and ../shared/data)
 """

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""How confident each method of a table is on dev, on its right and on its wrong answers (issue 12, item 4's diagnosis):
+"""How confident each method of a table is on dev, on its right and on its wrong answers (part of BLoB's diagnosis):
 the mean top-class probability over all answers, over the right ones and over the wrong ones, beside the accuracy;
 mean over the seeds found (METHOD/seed-S/predictions.json). A calibrated method's mean confidence equals its accuracy.
 Usage: experiments/confidence.py TABLE_DIR [predictions file name, default predictions.json]"""

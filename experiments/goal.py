@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 12's goal, table by table: BLoB (N = 10) ECE <= 0.6 x MLE's, NLL <= 0.85 x MLE's, accuracy within 2 points of
+"""The goal for BLoB against MLE, table by table: BLoB (N = 10) ECE <= 0.6 x MLE's, NLL <= 0.85 x MLE's, accuracy within 2 points of
 MLE's, and BLoB first or second on ECE among the seven methods; every figure the mean over the seeds found, on dev
 (METHOD/seed-S/result.json) or on the validation split (validation.json). A table missing a method or a seed is
 reported as incomplete, with what it has.

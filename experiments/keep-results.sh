@@ -1,7 +1,7 @@
 #!/bin/bash
 # Copies the small records of the finished runs under OUT into RESULTS (default experiments/results, committed), so a
-# later session, on a fresh machine, reuses them instead of training again (`compare` reuses a finished run whose
-# settings.json equals its own; see README, "What is reused"). Kept: each finished run's settings, results,
+# later run, on a fresh machine, reuses them instead of training again (`compare` reuses a finished run whose
+# settings.json equals its own; see docs/cli.md, "What is reused"). Kept: each finished run's settings, results,
 # predictions and logs (JSON, CSV; not the risk-coverage CSVs, which compare redraws from the predictions), and each
 # comparison's tables and overlaid pictures. Never kept: adapters, checkpoints, TensorBoard events (model weights and
 # bulk; they stay in OUT). A run counts as finished when it holds
@@ -14,7 +14,7 @@ results=$(mkdir -p "${2:-$(dirname "$0")/results}" && cd "${2:-$(dirname "$0")/r
 cd "$out"
 # finished_ood RUN: true unless the run's settings name out-of-distribution sets (--ood) it has not evaluated yet
 # (compare writes result.json first, then ood-TASK.json for each; a record kept in between has no adapter left to
-# evaluate them with, so the next session would train the run again)
+# evaluate them with, so the next table7.sh would train the run again)
 finished_ood() {
   local tasks task
   tasks=$(sed -n 's/^ *"ood_tasks": "\(.*\)",\{0,1\}$/\1/p' "$1/settings.json" 2>/dev/null || true)

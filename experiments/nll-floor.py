@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 12, item 4: how much of MLE's dev NLL any rescaling of its confidence can remove, from a table's kept MLE runs.
+"""How much of MLE's dev NLL any rescaling of its confidence can remove, from a table's kept MLE runs.
 
 The goal asks BLoB (N = 10) for NLL <= 0.85 x MLE's. Part of MLE's NLL is overconfidence, which a less confident model
 removes; the rest is how well MLE ranks the answers, which no change of confidence removes. This script measures the two

@@ -1,16 +1,16 @@
 #!/bin/bash
-# Issue 12, Table 7 analogue (MRPC, RTE, CoLA, WiC, BoolQ) and Tables 1-2 (OBQA, then ARC-C/E and MMLU OOD) on MiniLM under the blind protocol. Every step is a `compare` with a fixed
+# Table 7 analogue (MRPC, RTE, CoLA, WiC, BoolQ) and Tables 1-2 (OBQA, then ARC-C/E and MMLU OOD) on MiniLM under the blind protocol. Every step is a `compare` with a fixed
 # --output, so the script can be stopped at any time and run again: finished runs are reused, unfinished ones resume.
 #   1. Validation split: 15% of the training split (label-stratified, fixed). Nothing below looks at dev until step 4.
 #   2. The learning rate, shared by every method: MLE, seed 1, lr in {1e-3, 2e-3}; the higher validation accuracy wins
 #      (ties: the lower validation NLL).
 #   3. BLoB's KL step: BLoB, seed 1, at that lr, kl-lr in {0.002 (the paper's), 0.005, 0.01}; the lower validation NLL
-#      wins. (0.01 joined the grid on 3 December, after step 5 on MRPC's validation split; a table made at another
+#      wins. (0.01 joined the grid after step 5 tried it on MRPC's validation split; a table made at another
 #      choice keeps its BLoB runs beside it, as TABLE-blob-klOLD, in OUT and RESULTS alike.)
 #   4. The seven methods x seeds 1-3 at the chosen settings, --evaluate both: the validation table, then dev once
 #      (the chosen seed-1 MLE and BLoB runs are reused: their training is not repeated).
-#   5. For the tasks in STUDY (default: mrpc), what one changed BLoB setting does, on the validation split only (issue 12,
-#      item 4: the diagnosis where BLoB misses the goal): BLoB, seed 1, at the chosen lr and kl-lr, with a larger KL step
+#   5. For the tasks in STUDY (default: mrpc), what one changed BLoB setting does, on the validation split only
+#      (the diagnosis where BLoB misses the goal): BLoB, seed 1, at the chosen lr and kl-lr, with a larger KL step
 #      (kl-lr 0.02; 0.01 until it joined step 3), a run twice as long, or the prior sigma_p at 0.05; folders
 #      TASK-val-study-kl-lrK and TASK-val-study-CHANGE-at-klK (K: the kl-lr it starts from),
 #      tabled by experiments/blob-study.py OUT TASK.
@@ -19,14 +19,14 @@
 #      without asymmetric Bayesianization (--no-asymmetric), seeds 1-3 (folders TASK-table8-no-{rw,rp,ab}; BLoB and BBB
 #      themselves are the table's), tabled by experiments/table8.py OUT TASK.
 # A task MLE does not learn (seed-1 validation accuracy under the validation split's majority class + 5 points, with the
-# chosen lr) is reported as not learnt: its table is MLE, seeds 1-3, alone (issue 12, item 3); steps 3, 5 and 6 skip it.
+# chosen lr) is reported as not learnt: its table is MLE, seeds 1-3, alone; steps 3, 5 and 6 skip it.
 # Finished runs' records are kept in RESULTS (default experiments/results, committed; experiments/keep-results.sh) after
-# every step and copied into OUT first, so the tables grow across sessions and machines: a kept run is reused, not redone.
-# Usage: experiments/table7.sh OUT [TASK ...]   (default: mrpc rte obqa cola wic boolq; item 4 adds arc-e arc-c
+# every step and copied into OUT first, so the tables grow across runs and machines: a kept run is reused, not redone.
+# Usage: experiments/table7.sh OUT [TASK ...]   (default: mrpc rte obqa cola wic boolq; also arc-e arc-c
 # winogrande-s; OUT e.g. /work/runs)
 set -euo pipefail
 out=${1:?usage: experiments/table7.sh OUT [TASK ...]}; shift
-tasks=("$@"); [ $# -eq 0 ] && tasks=(mrpc rte obqa cola wic boolq) # the issue's order of priority
+tasks=("$@"); [ $# -eq 0 ] && tasks=(mrpc rte obqa cola wic boolq) # in order of priority
 cd "$(dirname "$0")/.."
 results=${RESULTS:-experiments/results}
 mkdir -p "$out"; out=$(cd "$out" && pwd)
@@ -43,7 +43,7 @@ recipe() { case $1 in
   mrpc) echo "--epochs 4 --max-length 128";;
   rte) echo "--epochs 6 --max-length 256";;
   obqa) echo "--epochs 4 --max-length 128 --ood arc-c arc-e mmlu-chem mmlu-phys";;
-  arc-e|arc-c|winogrande-s) echo "--epochs 4 --max-length 128";; # item 4: Table 1's other tasks, the same head
+  arc-e|arc-c|winogrande-s) echo "--epochs 4 --max-length 128";; # Table 1's other tasks, the same head
   *) echo "--epochs 4 --max-length 256";; esac; }
 table_of() { case $1 in obqa|arc-e|arc-c|winogrande-s) echo "$1-table1";; *) echo "$1-table7";; esac; }
 log() { echo "== $(date -u +%FT%TZ) $*"; }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 12, item 4: the paper's Table 8 analogue (experiments/table7.sh, step 6): BLoB without each of its three
+"""The paper's Table 8 analogue (experiments/table7.sh, step 6): BLoB without each of its three
 techniques, against BLoB itself and BBB, on dev; ACC and ECE x100, NLL as mean +- sample std over the seeds found, at
 N = 10 (and BLoB's at N = 0). BLoB and BBB are the table's runs (TASK-table7), the ablations TASK-table8-no-{rw,rp,ab}.
 Usage: experiments/table8.py OUT TASK  (OUT: a table7.sh output folder or experiments/results)"""

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 12's wall time for each table, from the kept records: the sum over the table's runs of training and every split
+"""The wall time of each table, from the kept records: the sum over the table's runs of training and every split
 evaluated (result.json's train_seconds and each split's eval_seconds, as recorded), and the same for the validation
 runs that chose its settings (TASK-val-*, not the studies), less the chosen runs the table reused (the same training
 log). The runs were made one or two at a time beside other work, so the sums are one stream's time, not elapsed time.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Why WiC's validation split overstates dev accuracy (issue 12, item 4's diagnosis): how much of each split shares a
+"""Why WiC's validation split overstates dev accuracy (part of WiC's diagnosis): how much of each split shares a
 sentence or a target word with the examples trained on, and each method's accuracy on the examples that do and do not.
 
 The validation split is carved from WiC's training file as Blob.Data.ValidationSplit does (experiments/carve.py); the

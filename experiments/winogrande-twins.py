@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Why WG-S's validation accuracy is below chance while dev's is at chance (issue 12, item 4: WG-S not learnt).
+"""Why WG-S's validation accuracy is below chance while dev's is at chance (WG-S not learnt).
 
 WinoGrande is written in twins: two sentences that differ in one trigger word, with the same two options and opposite
 answers (qIDs PREFIX-1 and PREFIX-2). The validation split is carved from train_s (experiments/carve.py, checked against
@@ -8,7 +8,7 @@ with the other answer; dev's twins are both in dev. A model that learns a twin's
 answers the held-out twin wrongly (with two options, a wrong answer there is the trained twin's). The script counts the
 validation examples whose twin was trained on and gives each run's accuracy on them and on the rest.
 Usage: experiments/winogrande-twins.py [TABLE_DIR] [DATA_DIR]
-       (defaults experiments/results/winogrande-s-table1-twins-split, the runs of 4 December that split twins, and
+       (defaults experiments/results/winogrande-s-table1-twins-split, the earlier runs that split twins, and
        ../shared/data/winogrande; every run found there)"""
 import glob, json, os, sys
 
@@ -41,7 +41,7 @@ for path in runs:
     p = json.load(open(path))
     if p["labels"] != [y for _, y in validation]:
         sys.exit(f"winogrande-twins.py: the carved validation split's labels differ from {path}'s: this script carves example by "
-                 "example, as the code did until 5 December; runs made since hold twins out together")
+                 "example, as the code once did; runs made since hold twins out together")
     answer = [max(range(len(q)), key=q.__getitem__) for q in p["probabilities"]]
     ok = [a == y for a, (_, y) in zip(answer, validation)]
     with_twin = [o for o, t in zip(ok, twin) if t]

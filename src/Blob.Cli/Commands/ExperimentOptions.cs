@@ -186,7 +186,7 @@ public sealed class ExperimentOptions
     /// <summary>
     /// --precision fp32|bf16|auto, by default auto: bf16 where the hardware has it. bf16 rounds the frozen weights and the
     /// products' outputs to 8 significant bits, and on MRPC (MLE and BLoB, seed 1) gave the fp32 run's ACC, ECE and NLL
-    /// within seed-to-seed noise, about 1.5x faster (README, Performance).
+    /// within seed-to-seed noise, about 1.5x faster (docs/performance.md).
     /// </summary>
     public static Option<string> PrecisionOf(string what) => new Option<string>("--precision")
     {

@@ -62,11 +62,9 @@ public static class BayesianPrediction
 
     /// <summary>
     /// Tokens (examples × padded length) that one forward call of batched sampling may hold, replicas included:
-    /// <see cref="SamplesPerCall"/> puts as many of a batch's N samples into one call as fit. Chosen by measurement
-    /// (README, "N-sample prediction in fewer passes"): on MiniLM more samples per call were faster all the way to
-    /// k = 10 at 32 × 61 tokens, while the memory goal (N = 10 at batch 32 × 256 within 1.5 GB) allows one replica
-    /// there (1,194 MiB peak; two replicas, 16,384 tokens: 1,447 MiB). 12,288 keeps 32 × 256 at one pass per sample
-    /// and gives k = 6 at 32 × 61, k = 3 at 32 × 128.
+    /// <see cref="SamplesPerCall"/> puts as many of a batch's N samples into one call as fit. More samples per call are
+    /// faster, but N = 10 at batch 32 × 256 must stay within 1.5 GB: 12,288 keeps 32 × 256 at one pass per sample and
+    /// gives k = 6 at 32 × 61, k = 3 at 32 × 128 (measurements: docs/performance.md, "N-sample prediction").
     /// </summary>
     public static long TokensPerCall { get; set; } = 12288;
 

@@ -115,8 +115,8 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
         double dropout = training ? _dropout : 0.0;
         bool padded = dtype != ScalarType.Float32 || dropout > 0 ? maskBias.ne(0).any().item<bool>() : true;
         // With dropout, libtorch's CPU attention keeps the probabilities, the dropout noise and the dropped
-        // probabilities for backward ([batch, heads, seq, seq] each, 96 MiB at MiniLM's 32 × 256 tokens): recomputed
-        // instead, a training step at that size peaked at 2,676 MiB instead of 4,795 MiB (glibc's malloc), with the same numbers.
+        // probabilities for backward ([batch, heads, seq, seq] each): recomputed instead, with the same numbers, a
+        // training step needs far less memory (docs/performance.md, "Attention recomputed in backward").
         using var y = RecomputeCore
             ? Recomputation.Apply(x => Core(dtype, x[0], x[1], x[2], x[3], dropout, padded), q, k, v, maskBias)
             : Core(dtype, q, k, v, maskBias, dropout, padded);

@@ -18,7 +18,7 @@ namespace Blob.Reports;
 /// reported (dev) split. Aurc is the area under the risk–coverage curve (<see cref="Metrics.Aurc"/>), a fraction like
 /// the error rate; absent in results written before it was recorded. Tool is the version of BLoB.NET that computed the
 /// result (<see cref="ToolVersion"/>: package version + git commit), for provenance only: it is not a setting, so a kept
-/// result made by other code is still reused (see the README, What is reused); absent in results written before it was
+/// result made by other code is still reused (see docs/cli.md, What is reused); absent in results written before it was
 /// recorded.
 /// A metric that is not finite (NaN, ±∞: a diverged model's probabilities) is written as null with a note, and read
 /// back as NaN: JSON has no such numbers, and a run must not be lost to writing its result.

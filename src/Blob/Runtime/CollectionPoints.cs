@@ -13,14 +13,9 @@ namespace Blob.Runtime;
 /// started by whichever thread passes the budget, most likely the tensor thread itself.
 /// Why (rule 5's hazard): TorchSharp drops the Scalar of every <c>a + b</c>, <c>x * 0.5</c> and <c>pow(2)</c> before
 /// libtorch reads it, so a collection started by any other thread during that call can free it. Rule 5 keeps our own
-/// threads from allocating; this also covers the threads we do not own. Measured with a scratch program (20,000 adds
-/// of two 512 × 512 tensors while a second thread allocated 4 KB arrays at about 30 MB/s, glibc's malloc filling
-/// freed memory): without points, 38–51 collections a run and 14 of 20 runs died in <c>Scalar::toFloat</c>; with a
-/// point every 100 adds (this class's rule, 32 MB), 14–18 collections, all at points, and 10 of 10 runs finished.
-/// With several threads running tensor code at once (a server predicting in parallel), a point on one collects while
-/// another may be inside a call: the hazard stays as TorchSharp has it, neither worse nor better for this class.
-/// Memory: `./blob demo --epochs 1` (jemalloc) peaked at 1,539 and 1,590 MB before, 1,589 and 1,583 MB with points (two
-/// runs each); under glibc's malloc at 1,786–2,117 MB before (6 runs) and 2,009–2,106 MB with points (5 runs).
+/// threads from allocating; this also covers the threads we do not own (measurements: docs/design.md, "Garbage
+/// collections and libtorch calls"). With several threads running tensor code at once (a server predicting in
+/// parallel), a point on one collects while another may be inside a call: the hazard stays as TorchSharp has it.
 /// </summary>
 public static class CollectionPoints
 {

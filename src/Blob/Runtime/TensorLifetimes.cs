@@ -25,17 +25,14 @@ namespace Blob.Runtime;
 /// garbage collection during that call can finalise the Scalar and free its memory while libtorch still reads it:
 /// under glibc's malloc the process dies in <c>Scalar::toFloat</c> ("Expected false to be true"); under jemalloc,
 /// which leaves freed memory as it was until reused, the same race would read a stale or reused value (derived, not observed). A collection starts during
-/// a call when another thread allocates: a scratch program (20,000 adds of two 2000 × 2000 tensors while a second
-/// thread allocated 4 KB arrays) died this way in 3 of 3 runs, and in 0 of 3 without that thread. Collections the
-/// tensor thread starts itself land between its calls, where the Scalars it dropped are done with: 30,000 adds of
-/// 512 × 512 tensors with a collection on the same thread after every third survived 3 of 3 runs (10,000 collections
-/// each, glibc's malloc filling freed memory), while collections forced from a second thread killed 3 of 3 runs
-/// within 1,415 adds.</item>
+/// a call when another thread allocates; collections the tensor thread starts itself land between its calls, where
+/// the Scalars it dropped are done with (the scratch programs that show both: docs/design.md, "Garbage collections
+/// and libtorch calls").</item>
 /// <item>Collections start only where the tensor thread allows them: every training step, prediction batch and
 /// sample pass, Laplace batch, KL-convergence step and generated token first calls <see cref="CollectionPoints.Reached"/>,
 /// after which the runtime is in a no-GC region that no thread, including those we do not own (the finaliser, the
 /// JIT), can start a collection inside; the next point past half its budget collects, on the tensor thread. Rule 5
-/// keeps our threads quiet; this covers the rest (a demo run: 16 collections instead of 51, the same metrics).</item>
+/// keeps our threads quiet; this covers the rest.</item>
 /// </list>
 /// Tests hold the code to it with <see cref="Live"/> (a training run, a prediction and a whole compare leave it
 /// where it was), rule 5 with a test of the helpers' own allocations and an architecture test of who starts threads, rule 6 with

@@ -4,7 +4,7 @@ namespace Blob.Tests.Cli;
 
 /// <summary>
 /// `blob bench --json` on MiniLM and the built-in task's short batches (the fixtures' tiny BERT has no tokenizer): the report runs end to end (its children too) and its last line is one
-/// JSON object with the figures issue 11 tracks. The values are not judged here: they are timings.
+/// JSON object with the performance figures. The values are not judged here: they are timings.
 /// </summary>
 public class BenchReportTests
 {

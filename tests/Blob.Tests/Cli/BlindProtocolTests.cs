@@ -4,7 +4,7 @@ using Blob.Reports;
 namespace Blob.Tests.Cli;
 
 /// <summary>
-/// Issue 12's blind protocol through the real command line: --validation-fraction holds out part of the training split;
+/// The blind protocol through the real command line: --validation-fraction holds out part of the training split;
 /// such a run evaluates only the validation split unless asked, and the dev table later reuses its training.
 /// </summary>
 public class BlindProtocolTests : IDisposable
@@ -56,7 +56,7 @@ public class BlindProtocolTests : IDisposable
     }
 
     /// <summary>
-    /// Issue 12: tables grow across sessions from committed records. experiments/keep-results.sh keeps a finished run's
+    /// Tables grow across machines from committed records. experiments/keep-results.sh keeps a finished run's
     /// settings and results but no adapter or checkpoint, and compare reuses what it kept without training.
     /// </summary>
     [Fact]

@@ -59,7 +59,7 @@ public static class BlobCli
 
     /// <summary>
     /// For a child that must succeed: any error prints its stack trace too (BLOB_DEBUG=1), so an unexpected exit shows
-    /// where it came from (issue 15, item 11: an exit 1 once in CI). Not for tests of the one-line error itself.
+    /// where it came from (an unexplained exit 1 is otherwise hard to trace). Not for tests of the one-line error itself.
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> Debug = new Dictionary<string, string> { ["BLOB_DEBUG"] = "1" };
 

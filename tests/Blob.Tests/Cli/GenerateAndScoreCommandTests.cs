@@ -68,7 +68,7 @@ public class GenerateAndScoreCommandTests
         }
     }
 
-    /// <summary>Issue 15: one-token answers give exactly the numbers the command gave before it scored sequences.</summary>
+    /// <summary>One-token answers give exactly the numbers the command gave before it scored sequences.</summary>
     [SharedFact("fixtures/stories260k")]
     public void OneTokenAnswersScoreExactlyAsTheNextToken()
     {
@@ -85,8 +85,8 @@ public class GenerateAndScoreCommandTests
     }
 
     /// <summary>
-    /// Issue 15: "True" and "Lilyanne" end in the same token, and scoring by the last token gave them the same
-    /// probability. Each answer is now scored by its whole sequence, the probabilities a softmax of those.
+    /// "True" and "Lilyanne" end in the same token, so scoring by the last token alone would give them the same
+    /// probability. Each answer is scored by its whole sequence, the probabilities a softmax of those.
     /// </summary>
     [SharedFact("fixtures/stories260k/prompt_reference.json")]
     public void MultiTokenAnswersAreScoredByTheirSequenceLogProbability()

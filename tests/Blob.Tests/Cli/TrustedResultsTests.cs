@@ -9,7 +9,7 @@ using Blob.Training;
 namespace Blob.Tests.Cli;
 
 /// <summary>
-/// Issue 15: results are never reused under other settings or replaced by accident, and every bad option is refused
+/// Results are never reused under other settings or replaced by accident, and every bad option is refused
 /// when parsed (one line, exit 2, nothing written). Tiny MiniLM runs on the built-in task, through the real command line.
 /// </summary>
 public class TrustedResultsTests : IDisposable
@@ -46,7 +46,7 @@ public class TrustedResultsTests : IDisposable
         Ok([.. compare, .. data, "--steps", "2"]);
         string before = File.ReadAllText(result);
 
-        // The issue's case: --steps 6 after --steps 5 reused the old run and printed its numbers.
+        // The case that once went wrong: --steps 6 after --steps 5 reused the old run and printed its numbers.
         var refused = Refused([.. compare, .. data, "--steps", "3"]);
         Assert.Contains("training.steps: 2 → 3", refused.Error);
         Assert.Contains("--overwrite", refused.Error);
@@ -110,7 +110,7 @@ public class TrustedResultsTests : IDisposable
         string result = File.ReadAllText(Path.Combine(run, "result.json"));
         byte[] adapter = File.ReadAllBytes(Path.Combine(run, "adapter", "adapter_model.safetensors"));
 
-        // The issue's case: seed 2 into seed 1's folder replaced its result, adapter and checkpoint.
+        // The case that once went wrong: seed 2 into seed 1's folder replaced its result, adapter and checkpoint.
         Assert.Contains("already holds a finished run", Refused([.. train, "--seed", "2"]).Error);
         Assert.Equal(result, File.ReadAllText(Path.Combine(run, "result.json")));
         Assert.Equal(adapter, File.ReadAllBytes(Path.Combine(run, "adapter", "adapter_model.safetensors")));

@@ -27,7 +27,7 @@ public sealed class CustomTaskTests : IDisposable
             {"premise": "A dog runs.", "hypothesis": "A cat sleeps.", "label": 1}
             """);
         var task = CustomTask.Load(map, data, data);
-        // Issue 15: without a "name", the task is named after its training file, not "map" (which reads as the MAP method).
+        // Without a "name", the task is named after its training file, not "map" (which reads as the MAP method).
         Assert.Equal(("nli", TaskKind.SequenceClassification), (task.Name, task.Kind));
         Assert.Equal(["yes", "no"], task.Labels);
         Assert.Equal(new Example("0", "A dog runs.", "An animal moves.", 0), task.Train[0]);

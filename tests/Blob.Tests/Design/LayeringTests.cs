@@ -6,7 +6,7 @@ using static ArchUnitNET.Fluent.ArchRuleDefinition;
 namespace Blob.Tests.Design;
 
 /// <summary>
-/// The layers of the code, from the bottom (README, Layout): a namespace may use those below it, never one above.
+/// The layers of the code, from the bottom (docs/design.md, Layers): a namespace may use those below it, never one above.
 /// </summary>
 public class LayeringTests
 {

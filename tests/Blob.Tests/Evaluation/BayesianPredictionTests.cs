@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 
 namespace Blob.Tests.Evaluation;
 
-/// <summary>Issue 15: prediction reports its progress and stops on a cancelled token, without changing its numbers.</summary>
+/// <summary>Prediction reports its progress and stops on a cancelled token, without changing its numbers.</summary>
 public class BayesianPredictionTests
 {
     static (ToyClassifier Classifier, ToyData Data) BlobToy()

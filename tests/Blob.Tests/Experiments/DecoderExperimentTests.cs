@@ -35,7 +35,7 @@ public class DecoderExperimentTests : IDisposable
     }
 
     /// <summary>
-    /// Issue 15: an OBQA adapter (answers A–D) evaluated out of distribution on ARC-Easy (A–E) scores ARC's own
+    /// An OBQA adapter (answers A–D) evaluated out of distribution on ARC-Easy (A–E) scores ARC's own
     /// answers, in train's OOD loop and in eval; eval hands over each task's result before the next task starts.
     /// </summary>
     [SharedTheory("fixtures/stories260k/model.safetensors", "data/openbookqa", "data/arc-easy")]

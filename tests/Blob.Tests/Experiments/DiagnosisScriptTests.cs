@@ -5,7 +5,7 @@ using Blob.Data;
 namespace Blob.Tests.Experiments;
 
 /// <summary>
-/// Issue 12's diagnosis scripts that compute something themselves: experiments/carve.py must carve the validation split
+/// The diagnosis scripts that compute something themselves: experiments/carve.py must carve the validation split
 /// exactly as <see cref="ValidationSplit"/> does (the WiC and WinoGrande scripts rest on it), and
 /// experiments/nll-floor.py must find the temperature a closed form gives.
 /// </summary>

@@ -49,7 +49,7 @@ public class ExperimentTests : IDisposable
         Assert.Equal(trained.Result.Nll, reloaded.Nll, 5);
     }
 
-    /// <summary>Issue 12: the tables report BLoB at N = 0 and N = 10; a BLoB run that samples evaluates its mean weights too.</summary>
+    /// <summary>The tables report BLoB at N = 0 and N = 10; a BLoB run that samples evaluates its mean weights too.</summary>
     [Fact]
     public void ABlobRunThatSamplesAlsoReportsItsMeanWeights()
     {
@@ -102,7 +102,7 @@ public class ExperimentTests : IDisposable
         Assert.Throws<BlobException>(() => MethodRegistry.Parse("sgld"));
     }
 
-    /// <summary>Issue 15: an encoder's head has one output per trained label; another label count is a clear error.</summary>
+    /// <summary>An encoder's head has one output per trained label; another label count is a clear error.</summary>
     [Fact]
     public void AnEncoderCannotAnswerATaskWithAnotherLabelCount()
     {

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Blob.Tests.Experiments;
 
 /// <summary>
-/// Issue 12: experiments/table7.sh's decisions — which settings it chooses on validation, a task MLE does not learn,
+/// experiments/table7.sh's decisions — which settings it chooses on validation, a task MLE does not learn,
 /// the study and Table 8 steps, and a table made at an earlier choice — run against a stand-in for ./blob that writes
 /// a finished run's records at once (accuracy from the task, NLL from the kl-lr), so hours of training take seconds.
 /// </summary>

@@ -1,14 +1,14 @@
 using Blob.Data;
 using Blob.Layers;
 using Blob.Methods;
-using Blob.Tests.Adapters;
+using Blob.Tests.Layers;
 using Blob.Tests.Training;
 using static TorchSharp.torch;
 
 namespace Blob.Tests.Methods;
 
 /// <summary>
-/// Issue 11 item 4: N-sample prediction draws k weight samples per forward call (the batch repeated k times, replica s
+/// N-sample prediction draws k weight samples per forward call (the batch repeated k times, replica s
 /// using sample s). It must give the distribution of k separate passes. The statistical checks compare the two
 /// paths' sample moments within 5 standard errors of their difference: with the hundred or so statistics of a test, the
 /// chance that a correct implementation fails any of them is about 100 × 5.7·10⁻⁷ (two-sided normal tail at 5σ),

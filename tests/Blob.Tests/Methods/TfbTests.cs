@@ -1,7 +1,7 @@
 using Blob.Data;
 using Blob.Layers;
 using Blob.Methods;
-using Blob.Tests.Adapters;
+using Blob.Tests.Layers;
 using Blob.Tests.Training;
 using TorchSharp;
 using static TorchSharp.torch;

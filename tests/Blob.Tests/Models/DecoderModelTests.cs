@@ -134,7 +134,7 @@ public class DecoderModelTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Issue 15: an answer's sequence log-probability is Σ_k log softmax(logits after prompt + answer[..k])[answer[k]],
+    /// An answer's sequence log-probability is Σ_k log softmax(logits after prompt + answer[..k])[answer[k]],
     /// computed here one prefix at a time, unbatched, from the model's logits.
     /// </summary>
     [SharedFact("fixtures/stories260k/prompt_reference.json")]

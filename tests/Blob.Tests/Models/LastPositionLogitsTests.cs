@@ -78,8 +78,8 @@ public class LastPositionLogitsTests(ITestOutputHelper output)
     }
 
     /// <summary>max |actual − expected| ≤ 1e-5 · max |expected|, and expected not zero (the part took part). Float32
-    /// rounding, not a bound on mistakes: the two computations sum in different shapes, and a fresh-clone CI on
-    /// 3 December saw GPT-2's gradient 0 differ by 1.07e-6 of its scale (1e-6 had held before); a wrong gradient
+    /// rounding, not a bound on mistakes: the two computations sum in different shapes, and GPT-2's gradient 0 has
+    /// been seen to differ by 1.07e-6 of its scale in a fresh-clone build (1e-6 is too tight); a wrong gradient
     /// differs by far more.</summary>
     void AssertClose(Tensor expected, Tensor actual, string what)
     {

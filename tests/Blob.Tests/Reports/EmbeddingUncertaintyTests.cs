@@ -13,7 +13,7 @@ using static TorchSharp.torch;
 namespace Blob.Tests.Reports;
 
 /// <summary>
-/// Issue 14 item 5, paper Appendix C.4: the variance of the final embedding (what the head reads) over the N weight
+/// Paper Appendix C.4: the variance of the final embedding (what the head reads) over the N weight
 /// samples, per example, written as embedding-variance.csv by the methods that sample, drawn by compare as
 /// embedding-uncertainty.png. Set BLOB_KEEP_PLOTS=DIR to keep the PNGs for a look.
 /// </summary>

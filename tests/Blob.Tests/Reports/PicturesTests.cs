@@ -8,7 +8,7 @@ using Blob.Training;
 namespace Blob.Tests.Reports;
 
 /// <summary>
-/// Issue 14 item 5, the pictures researchers expect: reliability diagrams (bars, gaps, diagonal, counts below),
+/// The pictures researchers expect: reliability diagrams (bars, gaps, diagonal, counts below),
 /// risk–coverage curves per method, each run's training curves from its per-step training log (and its TensorBoard
 /// file: <see cref="TensorBoardTests"/>), and the embedding-uncertainty figure (<see cref="EmbeddingUncertaintyTests"/>).
 /// Set BLOB_KEEP_PLOTS=DIR to keep the PNGs for a look.

@@ -33,7 +33,7 @@ public sealed class ReportsTests : IDisposable
         Assert.Single(Directory.GetFiles(Path.GetDirectoryName(path)!));
     }
 
-    /// <summary>Issue 15: a diverged run's NaN or infinite metric is saved (as null, with a note), not lost to an exception.</summary>
+    /// <summary>A diverged run's NaN or infinite metric is saved (as null, with a note), not lost to an exception.</summary>
     [Fact]
     public void ANonFiniteMetricIsSavedAsNullWithANoteAndReadBackAsNaN()
     {
@@ -121,7 +121,7 @@ public sealed class ReportsTests : IDisposable
         Assert.Contains("ACC,mle,rte,75,1,3,277", csv);
     }
 
-    /// <summary>Issue 15: a single-seed table printed "± 0.00 (s=1)", a spread and a seed count that say nothing.</summary>
+    /// <summary>A single-seed table printed "± 0.00 (s=1)", a spread and a seed count that say nothing.</summary>
     [Fact]
     public void ASingleSeedTableShowsValuesAlone()
     {

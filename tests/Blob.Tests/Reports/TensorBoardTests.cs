@@ -8,7 +8,7 @@ using Blob.Training;
 namespace Blob.Tests.Reports;
 
 /// <summary>
-/// Issue 14 item 5: training writes TensorBoard event files (RUN/tensorboard/): the training log's scalars, appended
+/// Training writes TensorBoard event files (RUN/tensorboard/): the training log's scalars, appended
 /// step by step, and each evaluated split's metrics, read back here by an independent reader that checks every CRC.
 /// </summary>
 public sealed class TensorBoardTests : IDisposable

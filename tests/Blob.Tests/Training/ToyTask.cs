@@ -3,7 +3,7 @@ using Blob.Data;
 using Blob.Layers;
 using Blob.Methods;
 using Blob.Training;
-using Blob.Tests.Adapters;
+using Blob.Tests.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 

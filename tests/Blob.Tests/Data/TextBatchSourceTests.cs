@@ -6,7 +6,7 @@ using Blob.Models;
 using Blob.Training;
 using Xunit;
 
-namespace Blob.Tests.Training;
+namespace Blob.Tests.Data;
 
 public class TextBatchSourceTests
 {

@@ -2,14 +2,14 @@ using Blob.Runtime;
 using Blob.Data;
 using Blob.Layers;
 using Blob.Methods;
-using Blob.Tests.Adapters;
+using Blob.Tests.Layers;
 using Blob.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
-namespace Blob.Tests.Method;
+namespace Blob.Tests.Methods;
 
 /// <summary>A network over float features seen as a classifier; sequence inputs [b, T, in] sum their tokens' outputs.</summary>
 sealed class FeatureClassifier(nn.Module<Tensor, Tensor> net) : IClassifier

@@ -5,7 +5,7 @@ using Blob.Methods;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Blob.Tests.Adapters;
+namespace Blob.Tests.Methods;
 
 public class BlobAdapterTests
 {

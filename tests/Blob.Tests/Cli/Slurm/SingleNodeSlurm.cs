@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Blob.Tests.Slurm;
+namespace Blob.Tests.Cli.Slurm;
 
 /// <summary>
 /// A real Slurm cluster of one node on this machine, for tests: munged, slurmctld and slurmd, each a child process of

@@ -4,7 +4,7 @@ using Blob.Cli.Slurm;
 using Blob.Tests.Cli;
 using Blob.Training;
 
-namespace Blob.Tests.Slurm;
+namespace Blob.Tests.Cli.Slurm;
 
 /// <summary>
 /// `compare --slurm` on a real Slurm (a single node started on this machine, <see cref="SingleNodeSlurm"/>): the

@@ -3,7 +3,7 @@ using Blob.Data;
 using Blob.Layers;
 using Blob.Methods;
 
-namespace Blob.Tests.Method;
+namespace Blob.Tests.Methods;
 
 public class KlScheduleTests
 {

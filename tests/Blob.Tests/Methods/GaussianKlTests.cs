@@ -4,7 +4,7 @@ using Blob.Layers;
 using Blob.Methods;
 using static TorchSharp.torch;
 
-namespace Blob.Tests.Method;
+namespace Blob.Tests.Methods;
 
 public class GaussianKlTests
 {

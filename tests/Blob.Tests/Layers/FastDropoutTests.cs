@@ -2,7 +2,7 @@ using Blob.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Blob.Tests.Adapters;
+namespace Blob.Tests.Layers;
 
 public class FastDropoutTests
 {

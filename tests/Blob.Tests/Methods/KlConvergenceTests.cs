@@ -4,7 +4,7 @@ using Blob.Layers;
 using Blob.Methods;
 using Xunit.Abstractions;
 
-namespace Blob.Tests.Method;
+namespace Blob.Tests.Methods;
 
 /// <summary>Paper Appendix A.2, Fig. 2: the G² parameterisation reaches the prior far sooner than softplus.</summary>
 public class KlConvergenceTests(ITestOutputHelper output)

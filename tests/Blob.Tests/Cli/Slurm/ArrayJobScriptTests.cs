@@ -7,7 +7,7 @@ using Blob.Experiments;
 using Blob.Tests.Cli;
 using Blob.Training;
 
-namespace Blob.Tests.Slurm;
+namespace Blob.Tests.Cli.Slurm;
 
 /// <summary>
 /// The array job's script run by real bash, with stand-ins for blob (a script that checkpoints on SIGTERM, as blob

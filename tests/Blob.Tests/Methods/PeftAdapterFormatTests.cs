@@ -8,7 +8,7 @@ using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
-namespace Blob.Tests.Adapters;
+namespace Blob.Tests.Methods;
 
 /// <summary>PEFT's adapter folders in and out: the fixtures' PEFT-saved LoRA, and our own BLoB adapters round-tripped.</summary>
 public class PeftAdapterFormatTests(ITestOutputHelper output)

@@ -5,7 +5,7 @@ using Blob.Methods;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Blob.Tests.Adapters;
+namespace Blob.Tests.Layers;
 
 /// <summary>A two-layer toy network with Hugging Face-like names, to test injection without a checkpoint.</summary>
 sealed class ToyBlock : nn.Module<Tensor, Tensor>
