@@ -32,6 +32,8 @@ public static class EvalCommand
             var spec = options.Read(p, MethodRegistry.Mle, 1);
             var applying = p.GetValue(method) is { } name ? MethodRegistry.Parse(name) : p.GetValue(laplace) ? MethodRegistry.Lap : null;
             string? path = p.GetValue(output);
+            // checked and locked before any model loads, so that the results cannot be lost at the end, nor mixed with another eval's
+            using var held = path is null ? null : RunLock.OutputFile(path);
             var results = new List<RunResult>();
             // Each task's result as soon as it is computed: a later task's failure or Ctrl-C loses none.
             var progress = new ProgressReporter("", p.GetValue(options.Quiet));

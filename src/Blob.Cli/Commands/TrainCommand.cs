@@ -26,6 +26,8 @@ public static class TrainCommand
         command.SetAction(p =>
         {
             var kind = MethodRegistry.Parse(p.GetValue(method)!);
+            // a bad or busy --output is refused before any download or model load (RunOne holds the lock for the run)
+            if (p.GetValue(output) is { } given) RunLock.Folder(given).Dispose();
             var spec = options.Read(p, kind, p.GetValue(seed));
             string dir = p.GetValue(output) ?? Path.Combine("runs", spec.Task, kind.Name, $"seed-{spec.Training.Seed}");
             if (p.GetValue(resume) && p.GetValue(overwrite)) throw new BlobException("--resume and --overwrite exclude each other: continue the run, or replace it");
@@ -47,6 +49,7 @@ public static class TrainCommand
     /// </summary>
     public static ExperimentResult? RunOne(ExperimentSpec spec, string dir, ExistingRun existing, bool quiet)
     {
+        using var held = RunLock.Folder(dir); // one run per folder, until this one ends
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
         Console.CancelKeyPress += onCancel;
