@@ -75,7 +75,7 @@ public static class CompareCommand
 
         var inSlurm = slurm.Wait ? SlurmComparison.Wait(unfinished, slurm.Poll) : SlurmComparison.Submitted(unfinished);
         if (inSlurm.Count > 0 && Outstanding(runs, inSlurm) is { } code) return code;
-        return Run(runs, dir, fresh, quiet) ? 0 : 130;
+        return Run(runs, dir, fresh, quiet) ? 0 : TrainCommand.StopCode;
     }
 
     /// <summary>"mle,blob" and "mle blob" both name two methods.</summary>

@@ -45,8 +45,7 @@ public static class EvalCommand
             }
 
             using var cancel = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
-            Console.CancelKeyPress += onCancel;
+            using var stop = TrainCommand.OnStop(cancel); // Ctrl-C or SIGTERM: the results so far stay in --output
             try
             {
                 progress.RunPrediction(onPredict => Experiment.EvaluateAdapter(spec, p.GetValue(adapter)!, applying,
@@ -56,9 +55,8 @@ public static class EvalCommand
             catch (OperationCanceledException e)
             {
                 Console.Error.WriteLine(e.Message + (path is not null && results.Count > 0 ? $"; the results before it are in {path}" : ""));
-                return 130;
+                return TrainCommand.StopCode;
             }
-            finally { Console.CancelKeyPress -= onCancel; }
         });
         return command;
     }
