@@ -53,7 +53,8 @@ public static class BenchCommand
             "expected methods, precision, attention, prediction, order or laplace");
         var examples = new Option<int>("--examples") { Description = "With --compare prediction or order, evaluation examples predicted per timing; with laplace, training examples fitted", DefaultValueFactory = _ => 64 }.AtLeast(1);
         var precision = ExperimentOptions.PrecisionOf("The report's headline precision (its JSON's unsuffixed keys); with --compare methods or prediction, the precision of both");
-        var tokensPerCall = new Option<long?>("--tokens-per-call") { Description = "Tokens one forward call of batched N-sample prediction may hold (default: the library's)" };
+        var tokensPerCall = new Option<long?>("--tokens-per-call") { Description = "Tokens one forward call of batched N-sample prediction may hold (default: the library's)" }
+            .Must(v => v is null || v >= 1, "must be at least 1");
         var json = new Option<bool>("--json") { Description = "Report: end with one line holding a JSON object of every figure (bf16_speedup, fp32_fraction_of_peak, ...)" };
         var child = new Option<int?>("--child") { Hidden = true };
         var phase = new Option<Phase>("--child-phase") { Hidden = true };

@@ -25,16 +25,46 @@ public static class CommandRunner
             yield return p;
     }
 
+    /// <summary>
+    /// The first "--name" the command does not know. A list option (--seeds 1 2) would otherwise take it as one of its
+    /// values and report that it cannot parse it, hiding that the option itself is unknown.
+    /// </summary>
+    static string? UnknownOption(Command command, string[] args)
+    {
+        var known = command.Options.Concat(command.Parents().SelectMany(p => p.Options.Where(o => o.Recursive)))
+            .SelectMany(o => o.Aliases.Prepend(o.Name)).ToHashSet();
+        foreach (var arg in args.TakeWhile(a => a != "--"))
+        {
+            if (!arg.StartsWith("--") || arg.Length == 2) continue;
+            string name = arg.Split('=', 2)[0];
+            if (!known.Contains(name) && name != "--help") return name;
+        }
+        return null;
+    }
+
+    /// <summary>"expected type 'System.Nullable`1[System.Int32]'" and the like, in words.</summary>
+    static string WithoutTypeNames(string message) =>
+        System.Text.RegularExpressions.Regex.Replace(message, @"(?:expected )?type '?(System\.[\w`\[\]\.,]+)'?", m =>
+        {
+            string type = m.Groups[1].Value;
+            string words = type.Contains("Int") ? "a whole number" : type.Contains("Double") || type.Contains("Single") || type.Contains("Decimal") ? "a number"
+                : type.Contains("Boolean") ? "true or false" : "a value";
+            return type.Contains("[]") ? $"{words.Replace("a ", "")}s" : words;
+        });
+
     public static int Run(Command root, string[] args)
     {
         var parsed = root.Parse(args.Length == 0 ? ["--help"] : args);
         bool verbose = parsed.GetValue(CommonOptions.Verbose) || Environment.GetEnvironmentVariable("BLOB_DEBUG") == "1";
-        if (parsed.Errors.Count > 0 && parsed.Action is not System.CommandLine.Help.HelpAction)
+        // an unknown "--name" is refused even where a list option (--targets) swallowed it as a value
+        var unknown = parsed.Action is System.CommandLine.Help.HelpAction ? null : UnknownOption(parsed.CommandResult.Command, args);
+        if ((parsed.Errors.Count > 0 || unknown is not null) && parsed.Action is not System.CommandLine.Help.HelpAction)
         {
             // One line, not the usage text: the first error names the option and the value; --help has the rest.
             var command = string.Join(" ", parsed.CommandResult.Command.Parents().Reverse().Append(parsed.CommandResult.Command)
                 .Select(c => c.Name));
-            Console.Error.WriteLine($"error: {parsed.Errors[0].Message} (see '{command} --help')");
+            var message = unknown is not null ? $"unknown option '{unknown}'" : WithoutTypeNames(parsed.Errors[0].Message);
+            Console.Error.WriteLine($"error: {message} (see '{command} --help')");
             return 2;
         }
         try

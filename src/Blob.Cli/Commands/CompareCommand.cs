@@ -46,6 +46,7 @@ public static class CompareCommand
             var seedList = p.GetValue(seeds) is { Length: > 0 } chosen ? chosen : [1, 2, 3];
             var first = options.Read(p, kinds[0], seedList[0]);
             string dir = p.GetValue(output) ?? Path.Combine("runs", $"compare-{first.Task}");
+            using var held = RunLock.Folder(dir); // one comparison per folder; each run it trains locks its own folder too
             var runs = Plan(options, p, kinds, seedList, dir);
             return Compare(runs, dir, p.GetValue(overwrite), slurm.Read(p), options.GivenArguments(p), p.GetValue(options.Quiet));
         });
@@ -74,7 +75,7 @@ public static class CompareCommand
 
         var inSlurm = slurm.Wait ? SlurmComparison.Wait(unfinished, slurm.Poll) : SlurmComparison.Submitted(unfinished);
         if (inSlurm.Count > 0 && Outstanding(runs, inSlurm) is { } code) return code;
-        return Run(runs, dir, fresh, quiet) ? 0 : 130;
+        return Run(runs, dir, fresh, quiet) ? 0 : TrainCommand.StopCode;
     }
 
     /// <summary>"mle,blob" and "mle blob" both name two methods.</summary>

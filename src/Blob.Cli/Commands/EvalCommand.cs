@@ -32,6 +32,8 @@ public static class EvalCommand
             var spec = options.Read(p, MethodRegistry.Mle, 1);
             var applying = p.GetValue(method) is { } name ? MethodRegistry.Parse(name) : p.GetValue(laplace) ? MethodRegistry.Lap : null;
             string? path = p.GetValue(output);
+            // checked and locked before any model loads, so that the results cannot be lost at the end, nor mixed with another eval's
+            using var held = path is null ? null : RunLock.OutputFile(path);
             var results = new List<RunResult>();
             // Each task's result as soon as it is computed: a later task's failure or Ctrl-C loses none.
             var progress = new ProgressReporter("", p.GetValue(options.Quiet));
@@ -43,8 +45,7 @@ public static class EvalCommand
             }
 
             using var cancel = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
-            Console.CancelKeyPress += onCancel;
+            using var stop = TrainCommand.OnStop(cancel); // Ctrl-C or SIGTERM: the results so far stay in --output
             try
             {
                 progress.RunPrediction(onPredict => Experiment.EvaluateAdapter(spec, p.GetValue(adapter)!, applying,
@@ -54,9 +55,8 @@ public static class EvalCommand
             catch (OperationCanceledException e)
             {
                 Console.Error.WriteLine(e.Message + (path is not null && results.Count > 0 ? $"; the results before it are in {path}" : ""));
-                return 130;
+                return TrainCommand.StopCode;
             }
-            finally { Console.CancelKeyPress -= onCancel; }
         });
         return command;
     }

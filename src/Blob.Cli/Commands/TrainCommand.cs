@@ -26,12 +26,17 @@ public static class TrainCommand
         command.SetAction(p =>
         {
             var kind = MethodRegistry.Parse(p.GetValue(method)!);
+            // a bad or busy --output is refused before any download or model load (RunOne holds the lock for the run)
+            if (p.GetValue(output) is { } given) RunLock.Folder(given).Dispose();
             var spec = options.Read(p, kind, p.GetValue(seed));
             string dir = p.GetValue(output) ?? Path.Combine("runs", spec.Task, kind.Name, $"seed-{spec.Training.Seed}");
             if (p.GetValue(resume) && p.GetValue(overwrite)) throw new BlobException("--resume and --overwrite exclude each other: continue the run, or replace it");
+            // --resume into a folder with no run in it would silently start afresh; a Slurm task's folder (its record) may start one
+            if (p.GetValue(resume) && !File.Exists(Path.Combine(dir, RunSettings.FileName)) && !File.Exists(Path.Combine(dir, Slurm.SubmittedTask.FileName)))
+                throw new BlobException($"--resume: {dir} holds no run to continue; start one without --resume");
             var existing = p.GetValue(resume) ? ExistingRun.Resume : p.GetValue(overwrite) ? ExistingRun.Overwrite : ExistingRun.Refuse;
             var result = RunOne(spec, dir, existing, p.GetValue(options.Quiet));
-            if (result is null) return 130;
+            if (result is null) return StopCode;
             Print(result);
             Console.WriteLine(spec.Splits == EvaluatedSplits.Validation
                 ? $"results in {dir}/ (validation.json, validation-predictions.json, validation-reliability.png; dev not evaluated: --evaluate dev or both)"
@@ -45,13 +50,26 @@ public static class TrainCommand
     /// Runs one experiment with progress and Ctrl-C handling; null when it was stopped. SIGTERM, which Slurm (and kill,
     /// systemd, docker) sends before killing a process, stops it as Ctrl-C does: with a checkpoint to resume from.
     /// </summary>
+    /// <summary>The exit code of a run stopped by a signal: 128 + its number, 130 for Ctrl-C (SIGINT), 143 for SIGTERM.</summary>
+    public static int StopCode { get; private set; } = 130;
+
+    /// <summary>Cancels on Ctrl-C and on SIGTERM, recording which in <see cref="StopCode"/>; dispose to stop listening.</summary>
+    public static IDisposable OnStop(CancellationTokenSource cancel)
+    {
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; StopCode = 130; cancel.Cancel(); };
+        Console.CancelKeyPress += onCancel;
+        var onTerm = OperatingSystem.IsWindows() ? null
+            : PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; StopCode = 143; cancel.Cancel(); });
+        return new Stop(() => { Console.CancelKeyPress -= onCancel; onTerm?.Dispose(); });
+    }
+
+    sealed class Stop(Action dispose) : IDisposable { public void Dispose() => dispose(); }
+
     public static ExperimentResult? RunOne(ExperimentSpec spec, string dir, ExistingRun existing, bool quiet)
     {
+        using var held = RunLock.Folder(dir); // one run per folder, until this one ends
         using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
-        Console.CancelKeyPress += onCancel;
-        using var onTerm = OperatingSystem.IsWindows() ? null
-            : PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
+        using var stop = OnStop(cancel);
         try
         {
             var label = $"{spec.Task} {spec.Training.Method.Kind.Name} seed {spec.Training.Seed}";
@@ -65,7 +83,6 @@ public static class TrainCommand
             Console.Error.WriteLine($"{e.Message}; the checkpoint is in {dir}/checkpoint — run the same command with --resume to continue");
             return null;
         }
-        finally { Console.CancelKeyPress -= onCancel; }
     }
 
     public static void Print(ExperimentResult r)

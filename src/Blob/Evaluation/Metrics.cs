@@ -39,6 +39,18 @@ public static class Metrics
     /// <summary>Probabilities are clamped to this before the log, so a confident mistake costs a finite NLL.</summary>
     public const double MinProbability = 1e-12;
 
+    /// <summary>
+    /// Stops an evaluation whose prediction is not finite (a NaN or infinite probability), naming the set and the
+    /// first such example: its metrics would be reported as a result ("ACC 50.00 ECE NaN") though they mean nothing.
+    /// </summary>
+    public static void RequireFinite(double[][] probabilities, string where)
+    {
+        for (int i = 0; i < probabilities.Length; i++)
+            if (probabilities[i].Any(p => !double.IsFinite(p)))
+                throw new BlobException($"{where}: the prediction for example {i + 1} of {probabilities.Length} is not finite " +
+                                        $"([{string.Join(", ", probabilities[i].Select(p => p.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)))}]); the model or adapter computes NaN or infinity");
+    }
+
     public static MetricSet Evaluate(double[][] probs, int[] labels, int bins = DefaultBins) =>
         new(labels.Length, Accuracy(probs, labels), Ece(probs, labels, bins), Nll(probs, labels), Brier(probs, labels), Aurc(probs, labels));
 

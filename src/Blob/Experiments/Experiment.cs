@@ -246,6 +246,7 @@ public static class Experiment
             var data = new TextBatchSource(set, set.Eval, tm.Tokenizer, spec.Training.MaxLength);
             if (data.TruncationNote("evaluation") is { } truncation) log?.Invoke($"{set.Name}: {truncation}");
             var probs = predictor.Predict(classifiers[i], data, Labelled(onPredict, set.Name));
+            Metrics.RequireFinite(probs, $"{set.Name} with the adapter {adapterDir}");
             var notes = new List<string> { $"model: {tm.Description}", $"adapter: {adapterDir}; {predictor.Note}" };
             if (set.Note is { } n) notes.Add(n);
             if (!string.IsNullOrEmpty(oodNote + ScoringNote(task, set))) notes.Add(oodNote + ScoringNote(task, set));
@@ -275,6 +276,7 @@ public static class Experiment
         if (withEmbeddingVariance && predictor.PredictWithEmbeddingVariance is { } sampling && FinalEmbeddings.Head(classifier.Module) is not null)
             (probs, variance) = sampling(classifier, data, progress);
         else probs = predictor.Predict(classifier, data, progress);
+        Metrics.RequireFinite(probs, task.Name);
         var labels = data.Labels;
         var notes = new List<string>
         {

@@ -56,6 +56,7 @@ public static class MethodRegistry
     public static FineTuningMethod OfSavedAdapter(string dir)
     {
         var config = PeftAdapterFormat.ReadConfigObject(dir);
+        PeftAdapterFormat.RequireOneMethod(dir, config);
         return All.FirstOrDefault(m => m.Saved(dir, config)) ?? Mle;
     }
 }

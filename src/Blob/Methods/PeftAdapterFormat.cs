@@ -61,6 +61,10 @@ public static class PeftAdapterFormat
             adapted.Add(name);
         }
         if (adapted.Count == 0) throw new BlobException($"{weightsPath}: no '...lora_A.weight' tensors (not a LoRA adapter?)");
+        // a target that names no layer of this model: the adapter was made for another model, or the file was edited
+        if (config.TargetModules?.FirstOrDefault(t => !layers.Keys.Any(n => AdapterInjection.Matches(n, t))) is { } unmatched)
+            throw new BlobException($"{config.Path}: target_modules '{unmatched}' matches no linear layer of this model " +
+                                    $"(layers are named like {string.Join(", ", layers.Keys.Take(4))})");
         if (config.TargetModules is { } targets && !config.RestrictsLayers)
             foreach (var name in layers.Keys.Where(n => targets.Any(t => AdapterInjection.Matches(n, t))))
                 if (!adapted.Contains(name))
@@ -104,6 +108,39 @@ public static class PeftAdapterFormat
         foreach (var (name, _) in parameters)
             if (config.ModulesToSave.Any(m => UnderModule(name, m)) && !name.Contains(".adapter.") && !weights.Contains(Prefix + name))
                 throw new BlobException($"{weights.Path}: no tensor '{Prefix}{name}' although {ConfigFile} lists its module in modules_to_save");
+    }
+
+    /// <summary>PEFT's own fields whose value is a JSON object: any other object-valued field must be a method's section.</summary>
+    static readonly HashSet<string> PeftObjectFields =
+        ["rank_pattern", "alpha_pattern", "loftq_config", "megatron_config", "eva_config", "corda_config", "runtime_config", "auto_mapping", "trainable_token_indices"];
+
+    /// <summary>
+    /// Refuses an adapter_config.json that says two things at once or something we cannot read: a section that no method
+    /// knows (a misspelt "blob" would otherwise be evaluated as plain LoRA), or the sections of two methods (the first
+    /// in the registry would win silently). Errors name the file and the keys.
+    /// </summary>
+    public static void RequireOneMethod(string dir, JsonObject? config)
+    {
+        if (config is null) return;
+        string path = Path.Combine(dir, ConfigFile);
+        var sections = new List<string>();
+        foreach (var (key, value) in config)
+        {
+            if (PeftObjectFields.Contains(key) || key.EndsWith("_config")) continue; // PEFT's (it adds a *_config per variant)
+            // a key is a method's when that key alone makes the method recognise the adapter as its own
+            var alone = new JsonObject { [key] = value?.DeepClone() };
+            List<FineTuningMethod> owners;
+            try { owners = MethodRegistry.All.Where(m => m.Saved(dir, alone) && !m.Saved(dir, new JsonObject())).ToList(); }
+            catch (Exception e) when (e is InvalidOperationException or FormatException)
+            {
+                throw new BlobException($"{path}: \"{key}\" has the wrong type ({e.Message})");
+            }
+            if (owners.Count > 0) sections.Add(key);
+            else if (value is JsonObject)
+                throw new BlobException($"{path}: \"{key}\" is not a method this version knows ({MethodRegistry.Names}); refusing to evaluate it as another");
+        }
+        if (sections.Count > 1)
+            throw new BlobException($"{path}: both \"{sections[0]}\" and \"{sections[1]}\" are set; an adapter is saved by one method");
     }
 
     /// <summary>adapter_config.json of DIR as a JSON object; null when DIR has none. Errors name the file.</summary>

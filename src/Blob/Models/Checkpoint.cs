@@ -78,7 +78,28 @@ public sealed class Checkpoint : IDisposable
     public long[] ShapeOf(string name) => FileHolding(name).Entry(name).Shape;
 
     /// <summary>Copies a stored tensor into a parameter (converting dtype, checking shape); see <see cref="SafetensorsFile.CopyTo"/>.</summary>
-    public void CopyTo(string name, Tensor destination, bool transpose = false) => FileHolding(name).CopyTo(name, destination, transpose);
+    public void CopyTo(string name, Tensor destination, bool transpose = false)
+    {
+        FileHolding(name).CopyTo(name, destination, transpose);
+        _used.Add(name);
+    }
+
+    readonly HashSet<string> _used = [];
+
+    /// <summary>
+    /// Refuses weights the model left unread (say, layers beyond config.json's num_hidden_layers): config and weights
+    /// disagree, and the model would run without them. Buffers that transformers saves but recomputes
+    /// (rotary inv_freq, GPT-2's attention masks) and, where <paramref name="alsoUnused"/> says so, a tied lm_head
+    /// may be left.
+    /// </summary>
+    public void RequireAllUsed(Func<string, bool>? alsoUnused = null)
+    {
+        static bool Recomputed(string name) =>
+            name.EndsWith(".rotary_emb.inv_freq") || name.EndsWith(".attn.bias") || name.EndsWith(".attn.masked_bias");
+        if (Names.Where(n => !_used.Contains(n) && !Recomputed(n) && alsoUnused?.Invoke(n) != true).Order().FirstOrDefault() is { } unused)
+            throw new BlobException($"{ListingPath}: tensor '{unused}' is not used by the model config.json describes " +
+                                    "(a config with fewer layers, or other names, than its weights); refusing a model whose config and weights disagree");
+    }
 
     SafetensorsFile FileHolding(string name)
     {

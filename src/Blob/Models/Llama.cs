@@ -26,7 +26,10 @@ public sealed record LlamaOptions(
         bool attentionBias = c.GetBool("attention_bias", false);
         var rope = c.Raw["rope_parameters"] as System.Text.Json.Nodes.JsonObject;   // transformers 5
         var scaling = c.Raw["rope_scaling"] as System.Text.Json.Nodes.JsonObject ?? rope;   // transformers 4
-        double theta = c.Has("rope_theta") ? c.GetDouble("rope_theta") : rope?["rope_theta"]?.GetValue<double>() ?? 10000.0;
+        double theta = c.Has("rope_theta") ? c.GetDouble("rope_theta")
+            : rope?["rope_theta"] is { } nested ? (nested is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<double>(out var t) ? t : double.NaN) : 10000.0;
+        if (!(double.IsFinite(theta) && theta > 0)) // 0 or less gives NaN positions everywhere
+            throw new BlobException($"{c.Path}: rope_theta is {(c.Has("rope_theta") ? c.Raw["rope_theta"] : rope?["rope_theta"])?.ToJsonString()}; expected a number above 0");
         return new LlamaOptions(
             VocabSize: c.GetInt("vocab_size"),
             HiddenSize: hidden,
@@ -92,11 +95,13 @@ public sealed class LlamaForCausalLM : nn.Module, IDecoderModel
 
     /// <summary>
     /// Copies the checkpoint's tensors into the parameters (which already sit on their final device). lm_head is tied to
-    /// embed_tokens when tie_word_embeddings says so or the checkpoint has no lm_head.weight.
+    /// embed_tokens only when tie_word_embeddings says so; without it, a checkpoint with no lm_head.weight is refused.
     /// </summary>
     public void LoadWeights(Checkpoint checkpoint)
     {
-        Tied = Options.TieWordEmbeddings || !checkpoint.Contains("lm_head.weight");
+        Tied = Options.TieWordEmbeddings;
+        if (!Tied && !checkpoint.Contains("lm_head.weight"))
+            throw new BlobException($"{checkpoint.ListingPath}: no tensor 'lm_head.weight', and config.json does not set tie_word_embeddings (false by default), so the output layer is missing");
         if (Tied)
         {
             using var _ = no_grad();

@@ -35,12 +35,43 @@ public sealed class ModelConfig
     public string? GetString(string key) => Raw[key] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
     public int GetInt(string key, int? fallback = null) => Raw[key] is JsonValue v && v.TryGetValue<double>(out var d)
-        ? (int)d : fallback ?? throw Missing(key);
+        ? CheckedInt(key, d) : fallback ?? throw Missing(key);
 
-    public int? GetIntOrNull(string key) => Raw[key] is JsonValue v && v.TryGetValue<double>(out var d) ? (int)d : null;
+    public int? GetIntOrNull(string key) => Raw[key] is JsonValue v && v.TryGetValue<double>(out var d) ? CheckedInt(key, d) : null;
 
     public double GetDouble(string key, double? fallback = null) => Raw[key] is JsonValue v && v.TryGetValue<double>(out var d)
-        ? d : fallback ?? throw Missing(key);
+        ? CheckedDouble(key, d) : fallback ?? throw Missing(key);
+
+    /// <summary>Sizes a network is built from: at least 1, and small enough that a mistyped one is not a terabyte allocation.</summary>
+    static readonly HashSet<string> Sizes = ["vocab_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "hidden_size",
+        "num_key_value_heads", "n_layer", "n_head", "n_embd", "n_inner", "head_dim", "type_vocab_size", "num_labels", "sliding_window"];
+    static readonly HashSet<string> Lengths = ["max_position_embeddings", "n_positions"];
+    /// <summary>Epsilons and the rotary base: above 0, or every normalisation or position divides by zero.</summary>
+    static readonly HashSet<string> PositiveReals = ["rope_theta", "rms_norm_eps", "layer_norm_eps", "layer_norm_epsilon"];
+    static readonly HashSet<string> Probabilities = ["classifier_dropout", "hidden_dropout_prob", "attention_probs_dropout_prob"];
+    static readonly HashSet<string> TokenIds = ["pad_token_id", "bos_token_id", "eos_token_id"];
+
+    int CheckedInt(string key, double d)
+    {
+        if (d != Math.Floor(d) || d < int.MinValue || d > int.MaxValue) throw OutOfRange(key, d, "a whole number");
+        if (Sizes.Contains(key) && !(d >= 1 && d <= 1 << 20)) throw OutOfRange(key, d, "a size from 1 to 1048576");
+        if (Lengths.Contains(key) && !(d >= 1 && d <= 1 << 24)) throw OutOfRange(key, d, "a length from 1 to 16777216");
+        if (TokenIds.Contains(key) && (d < 0 || GetIntOrNull("vocab_size") is { } vocab && d >= vocab))
+            throw OutOfRange(key, d, $"a token id from 0 to vocab_size − 1 ({(GetIntOrNull("vocab_size") ?? 0) - 1})");
+        return (int)d;
+    }
+
+    double CheckedDouble(string key, double d)
+    {
+        if (!double.IsFinite(d)) throw OutOfRange(key, d, "a finite number");
+        if (PositiveReals.Contains(key) && !(d > 0)) throw OutOfRange(key, d, "a number above 0");
+        if (Probabilities.Contains(key) && !(d >= 0 && d < 1)) throw OutOfRange(key, d, "a probability in [0, 1)");
+        if (Sizes.Contains(key) || Lengths.Contains(key) || TokenIds.Contains(key)) return CheckedInt(key, d);
+        return d;
+    }
+
+    BlobException OutOfRange(string key, double value, string expected) =>
+        new($"{Path}: {key} is {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}; expected {expected}");
 
     public bool GetBool(string key, bool fallback) => Raw[key] is JsonValue v && v.TryGetValue<bool>(out var b) ? b : fallback;
 

@@ -58,6 +58,7 @@ public static class PretrainedModels
                 var model = new LlamaForCausalLM(config, options.BaseDtype);
                 Place(model, options);
                 model.LoadWeights(checkpoint);
+                checkpoint.RequireAllUsed(name => model.Tied && name == "lm_head.weight");
                 return model;
             }
             case "gpt2":
@@ -65,6 +66,7 @@ public static class PretrainedModels
                 var model = new Gpt2LMHeadModel(config, options.BaseDtype);
                 Place(model, options);
                 model.LoadWeights(checkpoint);
+                checkpoint.RequireAllUsed(name => name == "lm_head.weight"); // GPT-2 always ties it
                 return model;
             }
             default: throw Unsupported(config, CausalLMTypes);

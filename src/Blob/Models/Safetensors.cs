@@ -214,17 +214,37 @@ public sealed unsafe class SafetensorsFile : IDisposable
         long[] expected = transpose ? destination.shape.Reverse().ToArray() : destination.shape;
         if (!e.Shape.SequenceEqual(expected))
             throw new BlobException($"{Path}: tensor '{name}' has shape [{string.Join(", ", e.Shape)}] but the model expects [{string.Join(", ", expected)}]");
+        if (destination.is_floating_point() && !e.Dtype.StartsWith('F') && e.Dtype != "BF16")
+            throw new BlobException($"{Path}: tensor '{name}' has dtype {e.Dtype}, but the model's weight is floating-point (F32, F16 or BF16)");
         using var _ = no_grad();
         if (!transpose && destination.device_type == DeviceType.CPU && destination.is_contiguous()
             && destination.dtype == ScalarTypeOf(e.Dtype, name))
-        {
             CopyBytes(e, destination);
-            return;
+        else
+        {
+            using var source = Read(name);
+            if (transpose) { using var t = source.t(); destination.copy_(t); }
+            else destination.copy_(source);
         }
-        using var source = Read(name);
-        if (transpose) { using var t = source.t(); destination.copy_(t); }
-        else destination.copy_(source);
+        RequireFinite(name, destination);
     }
+
+    /// <summary>
+    /// No weight is NaN, infinite, or so large (above <see cref="Largest"/> in magnitude) that the first product
+    /// overflows: such a model predicts NaN, which would be reported as a result. Two reductions, no copy.
+    /// </summary>
+    void RequireFinite(string name, Tensor weight)
+    {
+        if (!weight.is_floating_point() || weight.numel() == 0) return;
+        using var max = weight.max();
+        using var min = weight.min();
+        double hi = max.to(ScalarType.Float64).item<double>(), lo = min.to(ScalarType.Float64).item<double>();
+        if (!(hi <= Largest && lo >= -Largest)) // NaN fails both comparisons
+            throw new BlobException($"{Path}: tensor '{name}' holds {(double.IsNaN(hi) || double.IsNaN(lo) ? "NaN" : double.IsInfinity(hi) || double.IsInfinity(lo) ? "an infinite value" : $"a value of magnitude {Math.Max(Math.Abs(hi), Math.Abs(lo)):G3}")}; a model's weights are finite and far below {Largest:G0}");
+    }
+
+    /// <summary>The largest weight magnitude accepted: no trained network comes near it, and products of such weights overflow float32.</summary>
+    public const double Largest = 1e10;
 
     /// <summary>
     /// Copies an entry's bytes into a contiguous CPU tensor of its dtype, then tells the kernel this process no longer

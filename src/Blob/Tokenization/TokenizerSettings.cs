@@ -41,6 +41,11 @@ public sealed class TokenizerSettings
         var specialMap = ReadObject(Path.Combine(dir, "special_tokens_map.json"));
         var config = ReadObject(Path.Combine(dir, "config.json"));
         string? Token(string key) => TokenText(tokenizerConfig?[key]) ?? TokenText(specialMap?[key]);
+        // a special token id past the embedding table would index outside it (a native error, not a message)
+        int? vocab = FirstInt(config?["vocab_size"]);
+        foreach (var key in new[] { "bos_token_id", "eos_token_id", "pad_token_id" })
+            if (FirstInt(config?[key]) is { } id && (id < 0 || vocab is { } v && id >= v))
+                throw new BlobException($"{Path.Combine(dir, "config.json")}: {key} is {id}; expected a token id from 0 to vocab_size − 1{(vocab is { } n ? $" ({n - 1})" : "")}");
 
         return new TokenizerSettings
         {

@@ -1,0 +1,73 @@
+namespace Blob.Tests.Cli;
+
+/// <summary>
+/// Every refusal is one line in the user's words: no .NET type names, an unknown option after a list option called
+/// unknown, --resume into a folder without a run refused, a zero --tokens-per-call refused, SIGTERM's own exit code.
+/// </summary>
+public class ClearMessagesTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("blob-messages-").FullName;
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    static BlobCli.Outcome Refused(params string[] args)
+    {
+        var r = BlobCli.Run(args);
+        Assert.True(r.Code == 2, r.ToString());
+        Assert.True(r.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length == 1, $"expected one line on stderr: {r}");
+        return r;
+    }
+
+    [Theory]
+    [InlineData("train", "--samples", "x")]       // int?
+    [InlineData("train", "--seed", "x")]          // int
+    [InlineData("train", "--lr", "x")]            // double
+    [InlineData("compare", "--seeds", "x")]       // int[]
+    public void AParseErrorNamesNoDotNetType(string command, string option, string value)
+    {
+        var r = Refused(command, option, value);
+        Assert.Contains(option, r.Error);
+        Assert.DoesNotContain("System.", r.Error);
+    }
+
+    [Fact]
+    public void AnUnknownOptionAfterAListOptionIsCalledUnknown()
+    {
+        var r = Refused("compare", "--seeds", "1", "--no-such-option", "x");
+        Assert.Contains("unknown option '--no-such-option'", r.Error);
+        Assert.Contains("unknown option '--no-such-option'", Refused("train", "--targets", "q_proj", "--no-such-option").Error);
+    }
+
+    [Fact]
+    public void ResumeIntoAFolderWithoutARunIsRefused()
+    {
+        string run = Path.Combine(_dir, "empty");
+        var r = Refused("train", "--task", "demo-facts", "--device", "cpu", "--quiet", "--output", run, "--resume");
+        Assert.Contains("--resume", r.Error);
+        Assert.Contains(run, r.Error);
+        Assert.False(File.Exists(Path.Combine(run, "settings.json")));
+    }
+
+    [Fact]
+    public void BenchRefusesZeroTokensPerCall() =>
+        Assert.Contains("--tokens-per-call", Refused("bench", "--tokens-per-call", "0").Error);
+
+    [Fact]
+    public void SigtermStopsATrainingRunWithExitCode143()
+    {
+        string run = Path.Combine(_dir, "run");
+        using var child = new BlobCli.Child(["train", "--task", "demo-facts", "--max-length", "16", "--batch-size", "8", "--steps", "100000",
+            "--method", "mle", "--device", "cpu", "--quiet", "--output", run]);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        // once it trains (its training log exists), SIGTERM it as Slurm or kill would
+        while (!File.Exists(Path.Combine(run, Blob.Training.TrainingLog.FileName)) && clock.Elapsed < TimeSpan.FromSeconds(120) && !child.Process.HasExited)
+            Thread.Sleep(100);
+        Assert.False(child.Process.HasExited, child.Process.HasExited ? child.WaitForExit().ToString() : "");
+        Assert.Equal(0, Kill(child.Process.Id, 15));
+        var r = child.WaitForExit();
+        Assert.True(r.Code == 143, r.ToString());
+        Assert.Contains("--resume", r.Error);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    static extern int Kill(int pid, int signal);
+}
