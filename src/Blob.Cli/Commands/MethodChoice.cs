@@ -10,8 +10,8 @@ public static class MethodChoice
     public static string Help => string.Join("; ", MethodRegistry.All.Select(m => $"{m.Name}: {m.Summary}")) + ". " + Advice;
 
     /// <summary>The README's "Which method should I use?" in one line, from the kept tables (docs/results.md).</summary>
-    public const string Advice = "Which to use: on MiniLM, mle with --calibrate temperature (a temperature fitted on --validation-fraction's split) " +
-                                 "matched or beat blob's dev NLL on every task, in and out of distribution; blob has the lowest ECE without held-out data";
+    public static string Advice => $"Which to use: on MiniLM, mle with --calibrate {MethodRegistry.Calibrators[0].Name} (fitted on --validation-fraction's split) " +
+                                   "matched or beat blob's dev NLL on every task, in and out of distribution; blob has the lowest ECE without held-out data";
 
     public static Option<string> Option(string name, string description, string? defaultName, Func<FineTuningMethod, string?>? problem = null)
     {

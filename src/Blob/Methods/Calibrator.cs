@@ -15,7 +15,7 @@ public abstract class Calibrator
     /// <summary>The name on the command line (--calibrate NAME) and in calibration.json.</summary>
     public abstract string Name { get; }
 
-    /// <summary>The suffix of a calibrated row in tables: "TS" gives "MLE + TS" (as the method name "mle+ts").</summary>
+    /// <summary>The suffix of a calibrated row in tables: "XY" gives the method name "mle+xy".</summary>
     public abstract string DisplayName { get; }
 
     /// <summary>One line for --help.</summary>
@@ -39,7 +39,7 @@ public abstract record Calibration(Calibrator Kind)
     /// <summary>The fitted parameters, read back by <see cref="Calibrator.Read"/>.</summary>
     public abstract JsonObject Parameters();
 
-    /// <summary>"temperature scaling, T = 1.83 (fitted on the validation split's NLL)", for a result's notes.</summary>
+    /// <summary>What was fitted, with its parameters and the examples it was fitted on, for a result's notes.</summary>
     public abstract string Note { get; }
 }
 
