@@ -43,7 +43,7 @@ public abstract record Calibration(Calibrator Kind)
     public abstract string Note { get; }
 }
 
-/// <summary>Reads and writes a calibrator as its registry name ("temperature").</summary>
+/// <summary>Reads and writes a calibrator as its registry name.</summary>
 public sealed class CalibratorNameConverter : JsonConverter<Calibrator>
 {
     public override Calibrator Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
