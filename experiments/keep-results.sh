@@ -3,7 +3,7 @@
 # later run, on a fresh machine, reuses them instead of training again (`compare` reuses a finished run whose
 # settings.json equals its own; see docs/cli.md, "What is reused"). Kept: each finished run's settings, results,
 # predictions and logs (JSON, CSV; not the risk-coverage CSVs, which compare redraws from the predictions), and each
-# comparison's tables and overlaid pictures. Never kept: adapters, checkpoints, TensorBoard events (model weights and
+# comparison's tables and overlaid pictures (the conformal and OOD ones of --conformal too). Never kept: adapters, checkpoints, TensorBoard events (model weights and
 # bulk; they stay in OUT). A run counts as finished when it holds
 # result.json (dev) and the ood-TASK.json of every out-of-distribution set its settings name, or validation.json in a
 # folder that only evaluates the validation split (NAME-val-*).
@@ -32,7 +32,7 @@ for comparison in */; do
     kept=$((kept + 1))
   done
   [ $kept -gt 0 ] || continue
-  find "$comparison" -maxdepth 1 -type f \( -name 'table*' -o -name '*reliability.png' -o -name '*risk-coverage.png' -o -name '*.txt' \) -print0 |
+  find "$comparison" -maxdepth 1 -type f \( -name 'table*' -o -name '*reliability.png' -o -name '*risk-coverage.png' -o -name 'conformal-*.png' -o -name 'ood-roc.png' -o -name '*.txt' \) -print0 |
     xargs -0 -r cp --parents -t "$results"
   echo "kept $kept finished run(s) of $comparison in $results/$comparison"
 done

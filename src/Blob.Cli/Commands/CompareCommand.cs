@@ -35,9 +35,10 @@ public static class CompareCommand
             .Must(ss => ss.Distinct().Count() == ss.Length ? null : "a seed is repeated");
         var output = new Option<string?>("--output") { Description = "Output folder (default runs/compare-TASK)" };
         var overwrite = new Option<bool>("--overwrite", "--fresh") { Description = "Retrain every run, replacing results and checkpoints already in the output folder" };
+        var conformal = ConformalOption.Create();
         var command = new Command("compare", "Compare methods over seeds on one task: paper-style table and reliability diagrams");
         options.AddTo(command);
-        foreach (var o in new Option[] { methods, seeds, output, overwrite }) command.Options.Add(o);
+        foreach (var o in new Option[] { methods, seeds, output, overwrite, conformal }) command.Options.Add(o);
         slurm.AddTo(command);
         command.SetAction(p =>
         {
@@ -45,10 +46,13 @@ public static class CompareCommand
             var kinds = given.SelectMany(SplitMethods).Select(MethodRegistry.Parse).Distinct().ToList();
             var seedList = p.GetValue(seeds) is { Length: > 0 } chosen ? chosen : [1, 2, 3];
             var first = options.Read(p, kinds[0], seedList[0]);
+            if (p.GetValue(conformal) is { } alpha) ConformalOption.Require(first, alpha);
             string dir = p.GetValue(output) ?? Path.Combine("runs", $"compare-{first.Task}");
             using var held = RunLock.Folder(dir); // one comparison per folder; each run it trains locks its own folder too
             var runs = Plan(options, p, kinds, seedList, dir);
-            return Compare(runs, dir, p.GetValue(overwrite), slurm.Read(p), options.GivenArguments(p), p.GetValue(options.Quiet));
+            int code = Compare(runs, dir, p.GetValue(overwrite), slurm.Read(p), options.GivenArguments(p), p.GetValue(options.Quiet));
+            if (code == 0 && p.GetValue(conformal) is { } level && runs.All(r => RunFolder.CanReuse(r.Dir, r.Settings))) WriteGuarantees(runs, dir, level);
+            return code;
         });
         return command;
     }
@@ -76,6 +80,16 @@ public static class CompareCommand
         var inSlurm = slurm.Wait ? SlurmComparison.Wait(unfinished, slurm.Poll) : SlurmComparison.Submitted(unfinished);
         if (inSlurm.Count > 0 && Outstanding(runs, inSlurm) is { } code) return code;
         return Run(runs, dir, fresh, quiet) ? 0 : TrainCommand.StopCode;
+    }
+
+    /// <summary>--conformal: the answer-set and OOD detection tables and pictures, from the finished runs' predictions (<see cref="ConformalComparison"/>).</summary>
+    static void WriteGuarantees(IReadOnlyList<ComparisonRun> runs, string dir, double alpha)
+    {
+        var written = ConformalComparison.Write(runs.Select(r => new ComparedRun(r.Kind.Name, r.Seed, r.Dir)).ToList(), runs[0].Spec.OodTasks, dir, alpha, runs[0].Spec.Task);
+        Console.WriteLine();
+        Console.WriteLine(File.ReadAllText(Path.Combine(dir, "table-conformal.md")));
+        if (File.Exists(Path.Combine(dir, "table-ood-detection.md"))) Console.WriteLine(File.ReadAllText(Path.Combine(dir, "table-ood-detection.md")));
+        Console.WriteLine($"conformal: {string.Join(", ", written)}; each run's {RunConformal.FileName}");
     }
 
     /// <summary>"mle,blob" and "mle blob" both name two methods.</summary>

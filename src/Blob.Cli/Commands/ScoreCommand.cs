@@ -48,13 +48,20 @@ public static class ScoreCommand
         {
             Description = "Answer \"unsure\" when the top probability is below P (0..1); the probabilities are still listed",
         }.Must(v => v is null || (v >= 0 && v <= 1), "must be in [0, 1]");
+        var conformalFrom = new Option<string?>("--conformal-from")
+        {
+            Description = "A run folder (or its adapter/ folder) whose validation-predictions.json calibrates conformal answer sets: the JSON adds the LAC and APS sets at --alpha",
+        };
+        var alpha = new Option<double?>("--alpha") { Description = "With --conformal-from: the sets' level (0.1: they hold the right answer 90% of the time)" }
+            .Must(a => a is null || (a > 0 && a < 1), "must be above 0 and below 1");
         var command = new Command("score", "Probabilities of the answers after a prompt (next token, or the whole answer's log-probability), with the predictive entropy and mutual information")
-            { model, revision, adapter, prompt, choices, precision, samples, seed, abstain };
+            { model, revision, adapter, prompt, choices, precision, samples, seed, abstain, conformalFrom, alpha };
         command.SetAction(parsed =>
         {
             var answers = parsed.GetValue(choices)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             if (answers.Length < 2) throw new BlobException($"--choices: give at least two answers separated by commas, not '{parsed.GetValue(choices)}'");
             if (answers.Distinct().Count() < answers.Length) throw new BlobException($"--choices: an answer is repeated in '{parsed.GetValue(choices)}'");
+            var thresholds = ConformalAnswerSets.Calibrate(parsed.GetValue(conformalFrom), parsed.GetValue(alpha)); // before the model loads: a bad folder fails at once
             string? adapterDir = parsed.GetValue(adapter);
             var method = adapterDir is null ? null : MethodRegistry.OfSavedAdapter(adapterDir);
             if (method is { AppliesToTrainedLora: true })
@@ -93,6 +100,7 @@ public static class ScoreCommand
                 json["uncalibrated_probabilities"] = PerAnswer(answers, i => raw![i]);
             }
             AddUncertainty(json, answers, scored, method, parsed.GetValue(abstain));
+            if (thresholds is not null) json["conformal"] = thresholds.Describe(answers, scored.Probabilities, parsed.GetValue(seed));
             Console.WriteLine(json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         });

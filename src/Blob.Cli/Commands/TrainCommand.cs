@@ -20,15 +20,17 @@ public static class TrainCommand
         var output = new Option<string?>("--output") { Description = "Output folder (default runs/TASK/METHOD/seed-N)" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in the output folder from its checkpoint (same settings only)" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the run (result, adapter, checkpoint) in the output folder" };
+        var conformal = ConformalOption.Create();
         var command = new Command("train", "Fine-tune a model on a task with one method and evaluate it (accuracy, ECE, NLL, Brier)");
         options.AddTo(command);
-        foreach (var o in new Option[] { method, seed, output, resume, overwrite }) command.Options.Add(o);
+        foreach (var o in new Option[] { method, seed, output, resume, overwrite, conformal }) command.Options.Add(o);
         command.SetAction(p =>
         {
             var kind = MethodRegistry.Parse(p.GetValue(method)!);
             // a bad or busy --output is refused before any download or model load (RunOne holds the lock for the run)
             if (p.GetValue(output) is { } given) RunLock.Folder(given).Dispose();
             var spec = options.Read(p, kind, p.GetValue(seed));
+            if (p.GetValue(conformal) is { } alpha) ConformalOption.Require(spec, alpha);
             string dir = p.GetValue(output) ?? Path.Combine("runs", spec.Task, kind.Name, $"seed-{spec.Training.Seed}");
             if (p.GetValue(resume) && p.GetValue(overwrite)) throw new BlobException("--resume and --overwrite exclude each other: continue the run, or replace it");
             // --resume into a folder with no run in it would silently start afresh; a Slurm task's folder (its record) may start one
@@ -41,6 +43,13 @@ public static class TrainCommand
             Console.WriteLine(spec.Splits == EvaluatedSplits.Validation
                 ? $"results in {dir}/ (validation.json, validation-predictions.json, validation-reliability.png; dev not evaluated: --evaluate dev or both)"
                 : $"results in {dir}/ (result.json, predictions.json, reliability.png{(spec.Splits == EvaluatedSplits.Both ? "; validation.json, …" : "")})");
+            if (p.GetValue(conformal) is { } level)
+            {
+                var sets = RunConformal.Compute(dir, level, spec.OodTasks);
+                sets.Save(dir);
+                foreach (var line in sets.Lines()) Console.WriteLine(line);
+                Console.WriteLine($"conformal sets in {dir}/{RunConformal.FileName}");
+            }
             return 0;
         });
         return command;
