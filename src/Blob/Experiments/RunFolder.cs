@@ -200,8 +200,9 @@ public static class RunFolder
         // every split's files, the mean weights' too: a split left on disk would be read back as the new run's
         foreach (var name in new[] { RunFiles.Dev, RunFiles.Validation, RunFiles.MeanDev, RunFiles.MeanValidation }.SelectMany(f => f.Names)
                      .Append(RunSettings.FileName).Append(TrainingLog.FileName).Append(TrainingCurves.FileName)
-                     .Append(PosteriorStdLog.FileName).Append(PosteriorStdFigure.FileName))
+                     .Append(PosteriorStdLog.FileName).Append(PosteriorStdFigure.FileName).Append(RunConformal.FileName))
             File.Delete(Path.Combine(dir, name));
+        RunCalibration.Clear(dir); // what was fitted on the old predictions
         foreach (var ood in new[] { "ood-*.json", "ood-*.csv", "ood-*.png" }.SelectMany(pattern => Directory.GetFiles(dir, pattern))) File.Delete(ood);
     }
 }

@@ -50,6 +50,13 @@ public class CalibrationAndHeadTests : IDisposable
         // eval --calibrate fits a temperature of its own on the same validation split: the same T, the same numbers
         var refit = Experiment.EvaluateAdapter(Tiny(MethodRegistry.Blob, calibrate: Temperature) with { Evaluate = null }, Path.Combine(run, "adapter"));
         Assert.Equal(devCalibrated.Nll, refit[1].Nll, 5);
+
+        // --overwrite clears what was fitted on the old predictions with them
+        File.WriteAllText(Path.Combine(run, RunConformal.FileName), "{}");
+        RunFolder.Clear(run);
+        Assert.Empty(Directory.GetFiles(run, RunCalibration.Prefix + "*"));
+        Assert.False(File.Exists(Path.Combine(run, RunCalibration.FileName)));
+        Assert.False(File.Exists(Path.Combine(run, RunConformal.FileName)));
     }
 
     [Fact]
