@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A comparison's kept results as one Markdown table in the paper's layout (a row per method; ACC, ECE x100, NLL, Brier as
-mean +- sample std over the seeds found; the wall time a run). compare's own table.md has a row per metric and method.
+mean +- sample std over the seeds found; the wall time a run), with a "+ TS" row after each method whose runs were
+calibrated (compare --calibrate temperature: calibrated-*.json). compare's own table.md has a row per metric and method.
 Usage: experiments/readme-table.py TABLE_DIR [dev|validation|ood-TASK]   (ood-TASK: the out-of-distribution set TASK, e.g.
 ood-arc-c, read from each run's ood-TASK.json; the wall-time column is left empty there)"""
 import glob, json, os, sys
@@ -13,10 +14,11 @@ if split not in ("dev", "validation") and not split.startswith("ood-"):
 names = {"dev": ("result.json", "mean-result.json")}.get(split, (f"{split}.json", f"mean-{split}.json"))
 order = ["mle", "map", "mcd", "ens", "bbb", "lap", "blob"]
 label = {"mle": "MLE", "map": "MAP", "mcd": "MCD", "ens": "ENS", "bbb": "BBB", "lap": "LAP", "blob": "BLoB (N = 10)", "blob-n0": "BLoB (N = 0)"}
+label.update({m + "+ts": label[m] + " + TS" for m in order})
 
 rows, seeds = [], set()
 for method in order:
-    for name, shown in ((names[1], method + "-n0"), (names[0], method)):
+    for name, shown in ((names[1], method + "-n0"), (names[0], method), ("calibrated-" + names[0], method + "+ts")):
         found = sorted(glob.glob(os.path.join(table, method, "seed-*", name)))
         if not found: continue
         rs = [json.load(open(f)) for f in found]
