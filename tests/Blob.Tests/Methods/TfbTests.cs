@@ -67,6 +67,19 @@ public class TfbTests
         Assert.True(ChangeAt(classifier, anchors, fit.Beta) <= TfbFit.Threshold);
     }
 
+    /// <summary>The fit draws its candidates' samples from a fixed seed and then leaves the caller's random stream as it was.</summary>
+    [Fact]
+    public void TheFitLeavesTheGlobalRandomStreamAsItFoundIt()
+    {
+        var (_, classifier) = TrainedLora();
+        TorchSharp.torch.manual_seed(123);
+        using var expected = TorchSharp.torch.rand(5);
+        TorchSharp.torch.manual_seed(123);
+        TfbFit.Fit(classifier, new ToyData(32, seed: 11), batchSize: 32, CPU);
+        using var drawn = TorchSharp.torch.rand(5);
+        Assert.True(drawn.allclose(expected, rtol: 0, atol: 0));
+    }
+
     /// <summary>The relative NLL change at β, measured as the fit measures it (the rotated model's own predictions).</summary>
     static double ChangeAt(ToyClassifier classifier, IBatchSource anchors, double beta)
     {

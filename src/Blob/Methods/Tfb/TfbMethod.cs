@@ -65,11 +65,20 @@ public static class TfbFit
     /// the lower end, which is within it, and measures the change relative to NLL(0) without the official code's
     /// further division by the number of anchors.
     /// </summary>
+    /// <remarks>
+    /// The candidates' samples are drawn with the global generator seeded 0 (the rotated adapters' initialisation draws
+    /// from it too), and its state is restored afterwards: a fit leaves the caller's random stream where it found it.
+    /// </remarks>
     public static Result Fit(IClassifier classifier, IBatchSource anchors, int batchSize, Device device, CancellationToken cancel = default)
     {
+        using var state = random.get_rng_state();
         var layers = Rotate(classifier.Module);
         try { return Bisect(classifier, anchors, layers, batchSize, device, cancel); }
-        finally { foreach (var (_, d) in layers) d.Dispose(); }
+        finally
+        {
+            random.set_rng_state(state);
+            foreach (var (_, d) in layers) d.Dispose();
+        }
     }
 
     static Result Bisect(IClassifier classifier, IBatchSource anchors, IReadOnlyList<(BlobAdapter Adapter, Tensor D)> layers,
