@@ -9,20 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 results=${RESULTS:-experiments/results}
 [ $# -gt 0 ] || set -- mrpc-table7 rte-table7 cola-table7 wic-table7 boolq-table7 obqa-table1 arc-c-table1 winogrande-s-table1
-common=(--model minilm --batch-size 32 --group-by-length --prior-std 0.2 --rank 8 --alpha 8
-        --targets 're:.*encoder.*(query|key|value|dense)' --validation-fraction 0.15 --precision bf16 --quiet
-        --seeds 1 2 3 --evaluate both --calibrate temperature)
-recipe() { case $1 in
-  mrpc) echo "--epochs 4 --max-length 128";;
-  rte) echo "--epochs 6 --max-length 256";;
-  obqa) echo "--epochs 4 --max-length 128 --ood arc-c arc-e mmlu-chem mmlu-phys";;
-  arc-e|arc-c|winogrande-s) echo "--epochs 4 --max-length 128";;
-  *) echo "--epochs 4 --max-length 256";; esac; }
+. experiments/protocol.sh
+require_bf16
 for table in "$@"; do
   task=${table%-table*}
   chosen=$results/$table/chosen.txt
   [ -f "$chosen" ] || { echo "$table: no $chosen; skipped" >&2; continue; }
-  lr=$(sed -n 's/^lr \([0-9.e-]*\)[ ,].*/\1/p' "$chosen"); kl=$(sed -n 's/.*kl-lr \([0-9.]*\) .*/\1/p' "$chosen")
+  lr=$(chosen_lr "$results" "$task"); kl=$(chosen_kl "$results" "$task")
   methods=(mle map mcd ens bbb lap blob); args=(--lr "$lr" --kl-lr "$kl")
   if grep -q "not learnt" "$chosen"; then methods=(mle); args=(--lr "$lr"); fi
   missing=0
@@ -30,5 +23,6 @@ for table in "$@"; do
   [ $missing = 0 ] || { echo "$table: a run is unfinished; skipped" >&2; continue; }
   read -r -a shape <<< "$(recipe "$task")"
   echo "== $table: lr $lr${kl:+, kl-lr $kl}"
-  ./blob compare --task "$task" "${common[@]}" "${shape[@]}" "${args[@]}" --methods "${methods[@]}" --output "$results/$table" | grep -E "^(table|total)"
+  ./blob compare --task "$task" "${common[@]}" --precision auto --quiet --seeds 1 2 3 --evaluate both --calibrate temperature \
+    "${shape[@]}" "${args[@]}" --methods "${methods[@]}" --output "$results/$table" | grep -E "^(table|total)"
 done

@@ -20,15 +20,9 @@ mkdir -p "$out"; out=$(cd "$out" && pwd)
 if [ -d "$results" ]; then cp -rn "$results"/. "$out"/ || true; fi
 keep() { experiments/keep-results.sh "$out" "$results" > /dev/null; }
 trap keep EXIT
-# the kept runs it compares with were made in bf16: a study in another precision would compare unlike runs
-resolved=$(./blob info | sed -n 's/^--precision auto: //p')
-[ "$resolved" = bf16 ] || { echo "this CPU resolves --precision auto to $resolved; the kept runs are bf16: run the study where auto is bf16" >&2; exit 2; }
-common=(--model minilm --batch-size 32 --group-by-length --prior-std 0.2 --rank 8 --alpha 8
-        --targets 're:.*encoder.*(query|key|value|dense)' --validation-fraction 0.15 --precision auto --quiet --seeds 1)
-recipe() { case $1 in
-  mrpc|arc-c) echo "--epochs 4 --max-length 128";;
-  *) echo "--epochs 4 --max-length 256";; esac; }
-table_of() { case $1 in arc-c) echo "$1-table1";; *) echo "$1-table7";; esac; }
+. experiments/protocol.sh
+require_bf16
+common+=(--precision auto --quiet --seeds 1)
 # γ with at least 30 KL cycles in 4 epochs: M = floor(100 N^(pi/γ) / 32) with N the training split (after the validation carve)
 gamma() { case $1 in mrpc) echo 18;; boolq) echo 24;; arc-c) echo 60;; *) echo "no γ chosen for $1" >&2; exit 2;; esac; }
 nll() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["nll"])' "$1/$2/seed-1/validation.json"; }
@@ -36,9 +30,8 @@ lower() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.a
 log() { echo "== $(date -u +%FT%TZ) $*"; }
 for task in "$@"; do
   read -r -a shape <<< "$(recipe "$task")"
-  chosen=$results/$(table_of "$task")/chosen.txt
-  lr=$(sed -n 's/^lr \([0-9.e-]*\),.*/\1/p' "$chosen"); kl=$(sed -n 's/.*kl-lr \([0-9.]*\) .*/\1/p' "$chosen")
-  [ -n "$lr" ] && [ -n "$kl" ] || { echo "$chosen: no lr and kl-lr" >&2; exit 2; }
+  lr=$(chosen_lr "$results" "$task"); kl=$(chosen_kl "$results" "$task")
+  [ -n "$lr" ] && [ -n "$kl" ] || { echo "$results/$(table_of "$task")/chosen.txt: no lr and kl-lr" >&2; exit 2; }
   base=("${common[@]}" "${shape[@]}" --task "$task" --lr "$lr" --kl-lr "$kl")
   log "$task: lr $lr, kl-lr $kl; MLE with the official head"
   ./blob compare "${base[@]}" --methods mle --head adapted-frozen --output "$out/$task-val-setup-mle-head"; keep
