@@ -74,4 +74,37 @@ public class DiagnosisScriptTests : IDisposable
         Assert.InRange(atDev[0], 1.98, 2.02);
         Assert.InRange(atDev[1], 0.562, 0.563);
     }
+    /// <summary>
+    /// experiments/ts-goal.py: BLoB beats MLE + TS on a split only with lower NLL and lower ECE at accuracy within 2
+    /// points; it averages the seeds both have, and reads BLoB from another table where given (TABLE=BLOB_TABLE).
+    /// </summary>
+    [Fact]
+    public void TsGoalComparesBlobWithTheCalibratedMleSplitBySplit()
+    {
+        void Write(string table, string method, int seed, string file, double accuracy, double ece, double nll)
+        {
+            string run = Path.Combine(_dir, table, method, $"seed-{seed}");
+            Directory.CreateDirectory(run);
+            File.WriteAllText(Path.Combine(run, file), string.Create(CultureInfo.InvariantCulture,
+                $$"""{"accuracy": {{accuracy}}, "ece": {{ece}}, "nll": {{nll}}}"""));
+        }
+        foreach (int seed in new[] { 1, 2 })
+        {
+            Write("t", "mle", seed, "calibrated-result.json", 0.80, 0.05, 0.50);
+            Write("t", "blob", seed, "result.json", 0.79, 0.04, 0.49);      // better on both, 1 point less accurate
+            Write("t", "blob", seed, "ood-x.json", 0.70, 0.04, 0.60);
+            Write("t", "mle", seed, "calibrated-ood-x.json", 0.75, 0.05, 0.55); // 5 points less accurate and a higher NLL
+            Write("u", "blob", seed, "result.json", 0.80, 0.06, 0.49);       // another setup: a higher ECE
+        }
+        Write("t", "blob", 3, "result.json", 0.10, 0.90, 9.0); // a seed MLE + TS lacks: left out
+        string output = Python("import runpy, sys; sys.argv = ['ts-goal.py'] + sys.argv[1:]; runpy.run_path('ts-goal.py', run_name='__main__')",
+            Path.Combine(_dir, "t"), $"{Path.Combine(_dir, "t")}={Path.Combine(_dir, "u")}");
+        var rows = output.Split('\n').Where(l => l.StartsWith("| t |") || l.StartsWith("| t (")).ToList();
+        Assert.Equal(4, rows.Count);
+        Assert.Contains("| dev | 2 | -1.00 |", rows[0]);
+        Assert.EndsWith("| yes |", rows[0]);
+        Assert.EndsWith("| no: NLL, ACC |", rows[1]);
+        Assert.Contains("(BLoB: u) | dev", rows[2]);
+        Assert.EndsWith("| no: ECE |", rows[2]);
+    }
 }
