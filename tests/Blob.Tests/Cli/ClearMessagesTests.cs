@@ -68,6 +68,23 @@ public class ClearMessagesTests : IDisposable
         Assert.Contains("--resume", r.Error);
     }
 
+    [Theory]
+    [InlineData("train", "--train-file")]
+    [InlineData("train", "--mapping")]
+    [InlineData("eval", "--eval-file")]
+    [InlineData("compare", "--train-file")]
+    public void CustomTaskFilesWithABuiltInTaskAreRefusedNotIgnored(string command, string option)
+    {
+        string file = Path.Combine(_dir, "mine.jsonl");
+        File.WriteAllText(file, "{}\n");
+        string[] args = [command, "--task", "demo-facts", option, file, "--device", "cpu", "--quiet", "--output", Path.Combine(_dir, "out")];
+        if (command == "eval") args = [.. args, "--adapter", _dir];
+        var r = Refused(args);
+        Assert.Contains($"{option} is for --task custom", r.Error);
+        Assert.Contains("demo-facts", r.Error);
+        Assert.False(File.Exists(Path.Combine(_dir, "out")) || File.Exists(Path.Combine(_dir, "out", "settings.json")), "nothing was run");
+    }
+
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
     static extern int Kill(int pid, int signal);
 }
