@@ -126,4 +126,18 @@ public class ConfigAgainstWeightsTests : IDisposable
         Assert.Single(r.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains(AWeight, r.Error);
     }
+
+    [SharedTheory("fixtures/stories260k")]
+    [InlineData("hidden_size", 96, "no tensor")]
+    [InlineData("intermediate_size", 1048576, "no tensor")]   // within the size range, but 5 layers of it would be 10 GB
+    [InlineData("vocab_size", 1000, "no tensor")]
+    [InlineData("num_hidden_layers", 1000, "hold 5 layers")]
+    public void ConfigSizesAreCheckedAgainstTheStoredShapesBeforeTheModelIsAllocated(string key, int value, string problem)
+    {
+        string dir = Copy("stories260k", c => c[key] = value);
+        var message = Refused(dir);
+        Assert.Contains($"{key} is {value}", message);
+        Assert.Contains(problem, message);
+        Assert.Contains("config and weights disagree", message);
+    }
 }
