@@ -48,12 +48,14 @@ public static class CustomTask
         {
             JsonObject o;
             string text = TextFile.ReadAll(path);
-            try { o = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) as JsonObject ?? throw new BlobException($"{path}: not a JSON object"); }
+            var strict = new JsonDocumentOptions { AllowDuplicateProperties = false };   // a second "text" would replace the first
+            try { o = JsonNode.Parse(text, documentOptions: strict) as JsonObject ?? throw new BlobException($"{path}: not a JSON object"); }
             catch (JsonException e)
             {
-                // a repeated key is reported without a line; find it, as the key's second value would have replaced its first
-                string problem = e.LineNumber is null && LineOfDuplicateKey(text) is { } dup ? $"{dup.Line}: the key \"{dup.Key}\" is given twice" : $"{e.LineNumber + 1}: malformed JSON mapping ({e.Message})";
-                throw new BlobException($"{path}:{problem}");
+                // the parser reports a repeated key without its line: find it
+                if (e.LineNumber is null && LineOfDuplicateKey(text) is { } dup)
+                    throw new BlobException($"{path}:{dup.Line}: the key \"{dup.Key}\" is given twice");
+                throw new BlobException($"{path}:{e.LineNumber + 1}: malformed JSON mapping ({e.Message})");
             }
             var r = new JsonRecord(path, o);
             var choices = o["choices"];

@@ -234,7 +234,8 @@ sealed class PeftConfig
     public static JsonObject ReadObject(string path)
     {
         // a repeated key is refused: which of its values counts would be the parser's choice, not the file's
-        try { return JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) as JsonObject ?? throw new BlobException($"{path}: not a JSON object"); }
+        var strict = new JsonDocumentOptions { AllowDuplicateProperties = false };
+        try { return JsonNode.Parse(File.ReadAllText(path), documentOptions: strict) as JsonObject ?? throw new BlobException($"{path}: not a JSON object"); }
         catch (JsonException e) { throw new BlobException($"{path}: not valid JSON ({e.Message})"); }
     }
 

@@ -24,7 +24,8 @@ public sealed class ModelConfig
         try
         {
             // a repeated key is refused: which of its values counts would be the parser's choice, not the file's
-            var node = JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) as JsonObject
+            var strict = new JsonDocumentOptions { AllowDuplicateProperties = false };
+            var node = JsonNode.Parse(File.ReadAllText(path), documentOptions: strict) as JsonObject
                 ?? throw new BlobException($"{path}: config.json is not a JSON object");
             return new ModelConfig(path, node);
         }
