@@ -76,13 +76,20 @@ public static class CommandRunner
             var inner = e is AggregateException { InnerExceptions.Count: 1 } a ? a.InnerException! : e;
             if (inner is BlobException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
             {
-                Console.Error.WriteLine($"error: {inner.Message}");
+                Console.Error.WriteLine($"error: {FirstLine(inner.Message)}");
                 if (verbose) Console.Error.WriteLine(inner);
                 return 2;
             }
-            Console.Error.WriteLine($"error: {inner.GetType().Name}: {inner.Message}");
+            Console.Error.WriteLine($"error: {inner.GetType().Name}: {FirstLine(inner.Message)}");
             Console.Error.WriteLine(verbose ? inner.ToString() : "(run with --verbose for the stack trace)");
             return 1;
         }
     }
+
+    /// <summary>
+    /// The first line of an error's message. libtorch's errors carry its C++ stack in their message ("Exception raised
+    /// from ... frame #0: ..."), which only --verbose prints.
+    /// </summary>
+    public static string FirstLine(string message) =>
+        message.Split('\n').Select(l => l.TrimEnd('\r')).FirstOrDefault(l => l.Trim().Length > 0) ?? "";
 }

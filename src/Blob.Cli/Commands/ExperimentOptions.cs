@@ -109,7 +109,26 @@ public sealed class ExperimentOptions
             command.Options.Add(o);
     }
 
-    public ExperimentSpec Read(ParseResult p, FineTuningMethod method, long seed) => new()
+    public ExperimentSpec Read(ParseResult p, FineTuningMethod method, long seed)
+    {
+        RequireCustomFilesOnlyForCustom(p);
+        return Spec(p, method, seed);
+    }
+
+    /// <summary>
+    /// --mapping, --train-file and --eval-file describe a custom task; with a built-in --task they would be ignored, and
+    /// the run would train and report on the built-in data under the impression that it used the user's.
+    /// </summary>
+    void RequireCustomFilesOnlyForCustom(ParseResult p)
+    {
+        string task = Get(p, Task)!;
+        if (task == "custom") return;
+        foreach (var option in new[] { Mapping, TrainFile, EvalFile })
+            if (Get(p, option) is not null)
+                throw new BlobException($"{option.Name} is for --task custom; with --task {task} it would be ignored (drop it, or use --task custom)");
+    }
+
+    ExperimentSpec Spec(ParseResult p, FineTuningMethod method, long seed) => new()
     {
         Model = ModelSource.Resolve(Get(p, Model)!, Get(p, Revision), Get(p, Quiet)),
         Task = Get(p, Task)!,

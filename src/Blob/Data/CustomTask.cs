@@ -47,8 +47,16 @@ public static class CustomTask
         public static Mapping Read(string path)
         {
             JsonObject o;
-            try { o = JsonNode.Parse(TextFile.ReadAll(path)) as JsonObject ?? throw new BlobException($"{path}: not a JSON object"); }
-            catch (JsonException e) { throw new BlobException($"{path}: malformed JSON mapping ({e.Message})"); }
+            string text = TextFile.ReadAll(path);
+            var strict = new JsonDocumentOptions { AllowDuplicateProperties = false };   // a second "text" would replace the first
+            try { o = JsonNode.Parse(text, documentOptions: strict) as JsonObject ?? throw new BlobException($"{path}: not a JSON object"); }
+            catch (JsonException e)
+            {
+                // the parser reports a repeated key without its line: find it
+                if (e.LineNumber is null && LineOfDuplicateKey(text) is { } dup)
+                    throw new BlobException($"{path}:{dup.Line}: the key \"{dup.Key}\" is given twice");
+                throw new BlobException($"{path}:{e.LineNumber + 1}: malformed JSON mapping ({e.Message})");
+            }
             var r = new JsonRecord(path, o);
             var choices = o["choices"];
             var map = new Mapping(path, r.Has("name") ? r.String("name") : null, r.String("text"),
@@ -60,8 +68,49 @@ public static class CustomTask
                 throw new BlobException($"{path}: \"labels\" must list at least two label names (or give \"choices\")");
             if (map.IsMultipleChoice && map.TextPair is not null)
                 throw new BlobException($"{path}: \"text_pair\" cannot be combined with \"choices\"");
+            // a label named twice: the data's "yes" would always read as the first, and the second class never occur
+            if (map.Labels?.GroupBy(l => l).FirstOrDefault(g => g.Count() > 1)?.Key is { } twice)
+                throw new BlobException($"{path}:{LineOfSecond(text, "labels", twice)}: \"labels\" lists \"{twice}\" twice; each class needs its own name");
             return map;
         }
+
+        /// <summary>The 1-based line of the second time VALUE appears in the top-level array KEY of the JSON text.</summary>
+        static int LineOfSecond(string text, string key, string value)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+            var reader = new Utf8JsonReader(bytes);
+            bool inArray = false;
+            int seen = 0;
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1) inArray = reader.ValueTextEquals(key);
+                else if (inArray && reader.TokenType == JsonTokenType.String && reader.ValueTextEquals(value) && ++seen == 2)
+                    return LineAt(bytes, reader.TokenStartIndex);
+            }
+            return 1;
+        }
+
+        /// <summary>The first key an object of the JSON text repeats, and the 1-based line of its second use.</summary>
+        static (string Key, int Line)? LineOfDuplicateKey(string text)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+            var reader = new Utf8JsonReader(bytes);
+            var objects = new Stack<HashSet<string>>();
+            try
+            {
+                while (reader.Read())
+                {
+                    if (reader.TokenType == JsonTokenType.StartObject) objects.Push([]);
+                    else if (reader.TokenType == JsonTokenType.EndObject) objects.Pop();
+                    else if (reader.TokenType == JsonTokenType.PropertyName && !objects.Peek().Add(reader.GetString()!))
+                        return (reader.GetString()!, LineAt(bytes, reader.TokenStartIndex));
+                }
+            }
+            catch (JsonException) { }
+            return null;
+        }
+
+        static int LineAt(byte[] bytes, long offset) => 1 + bytes.AsSpan(0, (int)offset).Count((byte)'\n');
 
         public Example ToExample(JsonRecord r, int index)
         {

@@ -51,11 +51,27 @@ public sealed record MethodOptions
     /// </summary>
     public IReadOnlyList<string> Apply(nn.Module model)
     {
+        RequireRankFits(model);
         var names = AdapterInjection.Inject(model, Targets, (layer, _) => Kind.CreateAdapter(layer, this));
         foreach (var (name, p) in model.named_parameters())
             if (FullyTrained.Any(t => AdapterInjection.Matches(name[..Math.Max(0, name.LastIndexOf('.'))], t) && !name.Contains(".adapter.")))
                 p.requires_grad = true;
         return names;
+    }
+
+    /// <summary>
+    /// Refuses a rank beyond both dimensions of the smallest targeted layer before any adapter is allocated: such a
+    /// rank only adds parameters there, and a mistyped one (2147483647) would ask for terabytes. A rank above one
+    /// dimension alone is allowed (the official BLoB code puts rank 8 on a two-label head).
+    /// </summary>
+    void RequireRankFits(nn.Module model)
+    {
+        if (Rank < 1) throw new BlobException($"--rank {Rank}: must be at least 1");
+        var smallest = AdapterInjection.LinearLayers(model).Where(l => Targets.Any(t => AdapterInjection.Matches(l.Name, t)))
+            .MinBy(l => Math.Max(l.Layer.InFeatures, l.Layer.OutFeatures));
+        if (smallest.Layer is { } layer && Rank > Math.Max(layer.InFeatures, layer.OutFeatures))
+            throw new BlobException($"--rank {Rank}: larger than both dimensions of '{smallest.Name}' ({layer.OutFeatures} × {layer.InFeatures}), " +
+                                    $"the smallest adapted layer; at most {Math.Max(layer.InFeatures, layer.OutFeatures)}");
     }
 }
 

@@ -70,6 +70,16 @@ public static class PeftAdapterFormat
                 if (!adapted.Contains(name))
                     throw new BlobException($"{weightsPath}: no tensor '{Prefix}{name}.lora_A.weight' for the targeted layer '{name}'");
 
+        // each layer's rank against its lora_A's rows, before any adapter is allocated (an "r" of 2147483647 would be terabytes)
+        foreach (var name in adapted)
+        {
+            int rank = config.RankOf(name);
+            long rows = weights.Entry($"{Prefix}{name}.lora_A.weight").Shape is [var r, _] ? r : -1;
+            if (rows != rank)
+                throw new BlobException($"{config.Path}: {config.RankKeyOf(name)} is {rank}, but '{Prefix}{name}.lora_A.weight' in {WeightsFile} " +
+                                        (rows < 0 ? "is not a matrix" : $"has {rows} rows"));
+        }
+
         foreach (var name in adapted)
         {
             var layer = layers[name];
@@ -223,7 +233,9 @@ sealed class PeftConfig
 
     public static JsonObject ReadObject(string path)
     {
-        try { return JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new BlobException($"{path}: not a JSON object"); }
+        // a repeated key is refused: which of its values counts would be the parser's choice, not the file's
+        var strict = new JsonDocumentOptions { AllowDuplicateProperties = false };
+        try { return JsonNode.Parse(File.ReadAllText(path), documentOptions: strict) as JsonObject ?? throw new BlobException($"{path}: not a JSON object"); }
         catch (JsonException e) { throw new BlobException($"{path}: not valid JSON ({e.Message})"); }
     }
 
@@ -246,20 +258,20 @@ sealed class PeftConfig
             {
                 Path = path,
                 Json = json,
-                R = json["r"]?.GetValue<int>() ?? throw new BlobException($"{path}: no \"r\""),
-                Alpha = json["lora_alpha"]?.GetValue<double>() ?? throw new BlobException($"{path}: no \"lora_alpha\""),
-                Dropout = json["lora_dropout"]?.GetValue<double>() ?? 0,
+                R = Rank(path, "r", json["r"] ?? throw new BlobException($"{path}: no \"r\"")),
+                Alpha = Finite(path, "lora_alpha", json["lora_alpha"] ?? throw new BlobException($"{path}: no \"lora_alpha\"")),
+                Dropout = json["lora_dropout"] is { } dropout ? DropoutProbability(path, dropout) : 0,
                 UseRsLora = json["use_rslora"]?.GetValue<bool>() ?? false,
                 TargetModules = json["target_modules"] switch
                 {
-                    JsonArray a => a.Select(t => t!.GetValue<string>()).ToList(),
+                    JsonArray a => a.Select(t => Text(path, "target_modules", t)).ToList(),
                     JsonValue s => ["re:" + s.GetValue<string>()],   // a string is a regular expression over full names
                     _ => null,
                 },
                 RestrictsLayers = json["layers_to_transform"] is not null || json["exclude_modules"] is not null,
-                ModulesToSave = json["modules_to_save"] is JsonArray m ? m.Select(t => t!.GetValue<string>()).ToList() : [],
-                RankPattern = (json["rank_pattern"] as JsonObject)?.ToDictionary(p => p.Key, p => p.Value!.GetValue<int>()) ?? new(),
-                AlphaPattern = (json["alpha_pattern"] as JsonObject)?.ToDictionary(p => p.Key, p => p.Value!.GetValue<double>()) ?? new(),
+                ModulesToSave = json["modules_to_save"] is JsonArray m ? m.Select(t => Text(path, "modules_to_save", t)).ToList() : [],
+                RankPattern = (json["rank_pattern"] as JsonObject)?.ToDictionary(p => p.Key, p => Rank(path, $"rank_pattern.{p.Key}", p.Value)) ?? new(),
+                AlphaPattern = (json["alpha_pattern"] as JsonObject)?.ToDictionary(p => p.Key, p => Finite(path, $"alpha_pattern.{p.Key}", p.Value)) ?? new(),
             };
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException)
@@ -267,6 +279,27 @@ sealed class PeftConfig
             throw new BlobException($"{path}: a field has the wrong type ({e.Message})");
         }
     }
+
+    /// <summary>A LoRA rank: a whole number of at least 1 (0 or -8 would reach the allocator as a size).</summary>
+    static int Rank(string path, string key, JsonNode? node) =>
+        node is JsonValue v && v.TryGetValue<double>(out double d) && d == Math.Floor(d) && d >= 1 && d <= int.MaxValue ? (int)d
+            : throw new BlobException($"{path}: \"{key}\" is {node?.ToJsonString() ?? "null"}; expected a rank, a whole number of at least 1");
+
+    static double Finite(string path, string key, JsonNode? node) =>
+        node is JsonValue v && v.TryGetValue<double>(out double d) && double.IsFinite(d) ? d
+            : throw new BlobException($"{path}: \"{key}\" is {node?.ToJsonString() ?? "null"}; expected a finite number");
+
+    static double DropoutProbability(string path, JsonNode node) =>
+        Finite(path, "lora_dropout", node) is var p and >= 0 and < 1 ? p
+            : throw new BlobException($"{path}: \"lora_dropout\" is {node.ToJsonString()}; expected a probability in [0, 1)");
+
+    static string Text(string path, string key, JsonNode? node) =>
+        node is JsonValue v && v.TryGetValue<string>(out var s) ? s
+            : throw new BlobException($"{path}: \"{key}\" holds {node?.ToJsonString() ?? "null"}; expected module names");
+
+    /// <summary>Where the rank of a layer comes from: "rank_pattern.KEY" when a pattern gives it, else "r".</summary>
+    public string RankKeyOf(string layer) =>
+        RankPattern.Keys.FirstOrDefault(k => layer == k || layer.EndsWith("." + k)) is { } key ? $"\"rank_pattern.{key}\"" : "\"r\"";
 
     /// <summary>rank_pattern and alpha_pattern keys match a layer whose name ends with them, as in PEFT.</summary>
     public int RankOf(string layer) => Pattern(RankPattern, layer) ?? R;

@@ -30,6 +30,8 @@ public sealed record BertSettings(
         string type = c.GetString("position_embedding_type") ?? "absolute";
         if (type != "absolute") throw new BlobException($"{c.Path}: position_embedding_type '{type}' is not supported");
         bool roberta = c.ModelType is "roberta" or "xlm-roberta";
+        int hidden = c.GetInt("hidden_size"), heads = c.GetInt("num_attention_heads");
+        if (hidden % heads != 0) throw new BlobException($"{c.Path}: hidden_size {hidden} is not a multiple of num_attention_heads {heads}");
         return new BertSettings(
             c.GetInt("vocab_size"), c.GetInt("hidden_size"), c.GetInt("num_hidden_layers"),
             c.GetInt("num_attention_heads"), c.GetInt("intermediate_size"), c.GetInt("max_position_embeddings"),

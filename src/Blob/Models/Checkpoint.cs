@@ -87,6 +87,27 @@ public sealed class Checkpoint : IDisposable
     readonly HashSet<string> _used = [];
 
     /// <summary>
+    /// Checks config.json against the stored shapes before the model is allocated, from the headers alone: each matrix
+    /// size it gives (vocab_size, hidden_size, intermediate_size, GPT-2's n_embd and n_inner) must be a dimension of
+    /// some stored tensor, and its layer count no more than the layers the tensor names number. A config that disagrees
+    /// (hidden_size 1048576 over a 64-wide checkpoint) would otherwise allocate gigabytes before the first tensor is read.
+    /// </summary>
+    public void RequireSizesOf(ModelConfig config)
+    {
+        // a tensor the index names but its shard lacks is left to the load, which names it as the model asks for it
+        var dimensions = Names.Where(n => FileHolding(n).Contains(n)).SelectMany(ShapeOf).ToHashSet();
+        foreach (var key in new[] { "vocab_size", "hidden_size", "intermediate_size", "n_embd", "n_inner" })
+            if (config.GetIntOrNull(key) is { } size && !dimensions.Contains(size))
+                throw new BlobException($"{config.Path}: {key} is {size}, but no tensor in {ListingPath} has a dimension of that size; config and weights disagree");
+        // "model.layers.11.mlp...", "h.11.attn...", "encoder.layer.11...": the first number in a name is its layer
+        int stored = Names.Select(n => System.Text.RegularExpressions.Regex.Match(n, @"\.(\d+)\."))
+            .Where(m => m.Success && int.TryParse(m.Groups[1].Value, out _)).Select(m => int.Parse(m.Groups[1].Value) + 1).DefaultIfEmpty(0).Max();
+        foreach (var key in new[] { "num_hidden_layers", "n_layer" })
+            if (config.GetIntOrNull(key) is { } layers && layers > stored)
+                throw new BlobException($"{config.Path}: {key} is {layers}, but the tensors in {ListingPath} hold {stored} layers; config and weights disagree");
+    }
+
+    /// <summary>
     /// Refuses weights the model left unread (say, layers beyond config.json's num_hidden_layers): config and weights
     /// disagree, and the model would run without them. Buffers that transformers saves but recomputes
     /// (rotary inv_freq, GPT-2's attention masks) and, where <paramref name="alsoUnused"/> says so, a tied lm_head

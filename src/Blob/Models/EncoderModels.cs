@@ -29,9 +29,10 @@ public static class EncoderModels
     {
         var config = ModelConfig.Load(dir);
         if (!Types.Contains(PretrainedModels.ModelType(config))) throw PretrainedModels.Unsupported(config, Types);
+        using var checkpoint = Checkpoint.Open(Path.GetDirectoryName(config.Path)!);
+        checkpoint.RequireSizesOf(config);   // before the model is allocated
         var model = new BertForSequenceClassification(config, BertSettings.FromConfig(config), numLabels ?? NumLabels(config), pooling, baseDtype);
-        using (var checkpoint = Checkpoint.Open(Path.GetDirectoryName(config.Path)!))
-            LoadWeights(model, checkpoint, seed);
+        LoadWeights(model, checkpoint, seed);
         model.eval();
         if (device is not null && device.type != DeviceType.CPU) model.to(device);
         return model;
@@ -48,9 +49,10 @@ public static class EncoderModels
     {
         var config = ModelConfig.Load(dir);
         if (!Types.Contains(PretrainedModels.ModelType(config))) throw PretrainedModels.Unsupported(config, Types);
+        using var checkpoint = Checkpoint.Open(Path.GetDirectoryName(config.Path)!);
+        checkpoint.RequireSizesOf(config);   // before the model is allocated
         var model = new BertForMultipleChoice(config, BertSettings.FromConfig(config), pooling, baseDtype);
-        using (var checkpoint = Checkpoint.Open(Path.GetDirectoryName(config.Path)!))
-            LoadWeights(model, checkpoint, seed);
+        LoadWeights(model, checkpoint, seed);
         model.eval();
         if (device is not null && device.type != DeviceType.CPU) model.to(device);
         return model;

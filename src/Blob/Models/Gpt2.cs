@@ -19,7 +19,9 @@ public sealed record Gpt2Options(int VocabSize, int Positions, int Embd, int Hea
             throw new BlobException($"{c.Path}: activation_function '{act}' is not supported for gpt2 (gelu_new, gelu_pytorch_tanh, gelu)");
         if (c.GetBool("scale_attn_by_inverse_layer_idx", false) || c.GetBool("reorder_and_upcast_attn", false))
             throw new BlobException($"{c.Path}: scale_attn_by_inverse_layer_idx and reorder_and_upcast_attn are not supported");
-        return new Gpt2Options(c.GetInt("vocab_size"), c.GetInt("n_positions"), embd, c.GetInt("n_head"), c.GetInt("n_layer"),
+        int heads = c.GetInt("n_head");
+        if (embd % heads != 0) throw new BlobException($"{c.Path}: n_embd {embd} is not a multiple of n_head {heads}");
+        return new Gpt2Options(c.GetInt("vocab_size"), c.GetInt("n_positions"), embd, heads, c.GetInt("n_layer"),
             c.GetIntOrNull("n_inner") ?? 4 * embd, c.GetDouble("layer_norm_epsilon", 1e-5), act);
     }
 }

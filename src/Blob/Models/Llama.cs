@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Blob.Runtime;
 using Blob.Data;
 using Blob.Layers;
@@ -28,15 +29,22 @@ public sealed record LlamaOptions(
         var scaling = c.Raw["rope_scaling"] as System.Text.Json.Nodes.JsonObject ?? rope;   // transformers 4
         double theta = c.Has("rope_theta") ? c.GetDouble("rope_theta")
             : rope?["rope_theta"] is { } nested ? (nested is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<double>(out var t) ? t : double.NaN) : 10000.0;
-        if (!(double.IsFinite(theta) && theta > 0)) // 0 or less gives NaN positions everywhere
-            throw new BlobException($"{c.Path}: rope_theta is {(c.Has("rope_theta") ? c.Raw["rope_theta"] : rope?["rope_theta"])?.ToJsonString()}; expected a number above 0");
+        // 0 or less gives NaN positions everywhere; below 1 the frequencies grow with the dimension, and a tiny base overflows them
+        if (!(double.IsFinite(theta) && theta >= 1))
+            throw new BlobException($"{c.Path}: rope_theta is {(c.Has("rope_theta") ? c.Raw["rope_theta"] : rope?["rope_theta"])?.ToJsonString()}; expected a number of at least 1");
+        // each head's width times the heads must fill the hidden size unless head_dim says otherwise, and query heads share key/value heads evenly
+        int kvHeads = c.GetInt("num_key_value_heads", heads);
+        if (!c.Has("head_dim") && hidden % heads != 0)
+            throw new BlobException($"{c.Path}: hidden_size {hidden} is not a multiple of num_attention_heads {heads} (and no head_dim is given)");
+        if (heads % kvHeads != 0)
+            throw new BlobException($"{c.Path}: num_attention_heads {heads} is not a multiple of num_key_value_heads {kvHeads}");
         return new LlamaOptions(
             VocabSize: c.GetInt("vocab_size"),
             HiddenSize: hidden,
             IntermediateSize: c.GetInt("intermediate_size"),
             Layers: c.GetInt("num_hidden_layers"),
             Heads: heads,
-            KvHeads: c.GetInt("num_key_value_heads", heads),
+            KvHeads: kvHeads,
             HeadDim: c.GetIntOrNull("head_dim") ?? hidden / heads,
             RmsNormEps: c.GetDouble("rms_norm_eps", 1e-6),
             RopeTheta: theta,
@@ -49,10 +57,16 @@ public sealed record LlamaOptions(
             SlidingWindow: type == "mistral" || c.GetBool("use_sliding_window", false) ? c.GetIntOrNull("sliding_window") : null);
     }
 
-    static RopeScaling? ReadScaling(ModelConfig c, System.Text.Json.Nodes.JsonObject? s)
+    static RopeScaling? ReadScaling(ModelConfig c, JsonObject? s)
     {
-        string kind = s?["rope_type"]?.GetValue<string>() ?? s?["type"]?.GetValue<string>() ?? "default";
-        double Get(string key, double fallback) => s?[key]?.GetValue<double>() ?? fallback;
+        BlobException Wrong(string key, JsonNode n, string expected) =>
+            new($"{c.Path}: the rotary scaling's \"{key}\" is {n.ToJsonString()}; expected {expected}");
+        string? Text(string key) => s?[key] is not { } n ? null
+            : n is JsonValue v && v.TryGetValue<string>(out var t) ? t : throw Wrong(key, n, "a string");
+        // factors and lengths: a zero or negative one divides positions by zero or flips them
+        double Get(string key, double fallback) => s?[key] is not { } n ? fallback
+            : n is JsonValue v && v.TryGetValue<double>(out var d) && double.IsFinite(d) && d > 0 && d <= 1 << 24 ? d : throw Wrong(key, n, "a number above 0");
+        string kind = Text("rope_type") ?? Text("type") ?? "default";
         return kind switch
         {
             "default" => null,

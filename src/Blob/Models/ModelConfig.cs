@@ -23,7 +23,9 @@ public sealed class ModelConfig
         if (!File.Exists(path)) throw new BlobException($"{path}: no config.json (a Hugging Face model folder has one)");
         try
         {
-            var node = JsonNode.Parse(File.ReadAllText(path)) as JsonObject
+            // a repeated key is refused: which of its values counts would be the parser's choice, not the file's
+            var strict = new JsonDocumentOptions { AllowDuplicateProperties = false };
+            var node = JsonNode.Parse(File.ReadAllText(path), documentOptions: strict) as JsonObject
                 ?? throw new BlobException($"{path}: config.json is not a JSON object");
             return new ModelConfig(path, node);
         }
@@ -32,15 +34,29 @@ public sealed class ModelConfig
 
     public bool Has(string key) => Raw[key] is not null;
 
-    public string? GetString(string key) => Raw[key] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+    // The typed look-ups: a key that is absent or null takes the fallback; a single value of another kind ("64" where
+    // a number belongs, "false" where true/false does) is refused, since a fallback in its place would misread the file.
+    // Lists and objects are left to the caller (eos_token_id may be a list).
 
-    public int GetInt(string key, int? fallback = null) => Raw[key] is JsonValue v && v.TryGetValue<double>(out var d)
-        ? CheckedInt(key, d) : fallback ?? throw Missing(key);
+    public string? GetString(string key) => Scalar(key, JsonValueKind.String, "a string") is { } v ? v.GetValue<string>() : null;
 
-    public int? GetIntOrNull(string key) => Raw[key] is JsonValue v && v.TryGetValue<double>(out var d) ? CheckedInt(key, d) : null;
+    public int GetInt(string key, int? fallback = null) => Number(key) is { } d ? CheckedInt(key, d) : fallback ?? throw Missing(key);
 
-    public double GetDouble(string key, double? fallback = null) => Raw[key] is JsonValue v && v.TryGetValue<double>(out var d)
-        ? CheckedDouble(key, d) : fallback ?? throw Missing(key);
+    public int? GetIntOrNull(string key) => Number(key) is { } d ? CheckedInt(key, d) : null;
+
+    public double GetDouble(string key, double? fallback = null) => Number(key) is { } d ? CheckedDouble(key, d) : fallback ?? throw Missing(key);
+
+    /// <summary>A number, or null where the key is absent or null; 1e400 (beyond a double) is refused.</summary>
+    double? Number(string key) => Scalar(key, JsonValueKind.Number, "a number") is not { } v ? null
+        : v.TryGetValue<double>(out double d) && double.IsFinite(d) ? d : throw new BlobException($"{Path}: {key} is {v.ToJsonString()}; expected a finite number");
+
+    /// <summary>The key's value when it is a single value of the given kind; null when absent, null, a list or an object.</summary>
+    JsonValue? Scalar(string key, JsonValueKind kind, string expected)
+    {
+        if (Raw[key] is not JsonValue v || v.GetValueKind() == JsonValueKind.Null) return null;
+        bool matches = v.GetValueKind() == kind || kind == JsonValueKind.True && v.GetValueKind() == JsonValueKind.False;
+        return matches ? v : throw new BlobException($"{Path}: {key} is {v.ToJsonString()}; expected {expected}");
+    }
 
     /// <summary>Sizes a network is built from: at least 1, and small enough that a mistyped one is not a terabyte allocation.</summary>
     static readonly HashSet<string> Sizes = ["vocab_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "hidden_size",
@@ -73,7 +89,7 @@ public sealed class ModelConfig
     BlobException OutOfRange(string key, double value, string expected) =>
         new($"{Path}: {key} is {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}; expected {expected}");
 
-    public bool GetBool(string key, bool fallback) => Raw[key] is JsonValue v && v.TryGetValue<bool>(out var b) ? b : fallback;
+    public bool GetBool(string key, bool fallback) => Scalar(key, JsonValueKind.True, "true or false") is { } v ? v.GetValue<bool>() : fallback;
 
     BlobException Missing(string key) => new($"{Path}: config.json has no '{key}'");
 }

@@ -51,6 +51,7 @@ public static class PretrainedModels
         CheckDtype(options.BaseDtype);
         var config = ModelConfig.Load(directory);
         using var checkpoint = Checkpoint.Open(directory);
+        if (CausalLMTypes.Contains(ModelType(config))) checkpoint.RequireSizesOf(config);
         switch (ModelType(config))
         {
             case "llama" or "mistral" or "qwen2" or "qwen3":

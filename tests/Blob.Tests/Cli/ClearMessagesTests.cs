@@ -68,6 +68,60 @@ public class ClearMessagesTests : IDisposable
         Assert.Contains("--resume", r.Error);
     }
 
+    [Theory]
+    [InlineData("train", "--train-file")]
+    [InlineData("train", "--mapping")]
+    [InlineData("eval", "--eval-file")]
+    [InlineData("compare", "--train-file")]
+    public void CustomTaskFilesWithABuiltInTaskAreRefusedNotIgnored(string command, string option)
+    {
+        string file = Path.Combine(_dir, "mine.jsonl");
+        File.WriteAllText(file, "{}\n");
+        string[] args = [command, "--task", "demo-facts", option, file, "--device", "cpu", "--quiet", "--output", Path.Combine(_dir, "out")];
+        if (command == "eval") args = [.. args, "--adapter", _dir];
+        var r = Refused(args);
+        Assert.Contains($"{option} is for --task custom", r.Error);
+        Assert.Contains("demo-facts", r.Error);
+        Assert.False(File.Exists(Path.Combine(_dir, "out")) || File.Exists(Path.Combine(_dir, "out", "settings.json")), "nothing was run");
+    }
+
+    [Theory]
+    [InlineData("2147483647")]   // a terabyte allocation if it reached libtorch
+    [InlineData("385")]          // the built-in model's adapted layers are 384 × 384
+    public void ARankTheModelCannotHoldIsRefusedNamingRank(string rank)
+    {
+        var r = Refused("train", "--task", "demo-facts", "--rank", rank, "--device", "cpu", "--quiet", "--output", Path.Combine(_dir, "rank"));
+        Assert.Contains($"--rank {rank}", r.Error);
+        Assert.Contains("at most 384", r.Error);
+    }
+
+    [Fact]
+    public void ANativeErrorPrintsNoNativeFramesWithoutVerbose()
+    {
+        // libtorch's errors carry its C++ stack in their message
+        const string native = "DefaultCPUAllocator: not enough memory: you tried to allocate 3298534883328 bytes.\n" +
+                              "Exception raised from alloc_cpu at ../c10/core/impl/alloc_cpu.cpp:90 (most recent call first):\n" +
+                              "frame #0: c10::Error::Error(c10::SourceLocation, std::string) + 0x9c (0x7f in libc10.so)";
+        (int Code, string Error) Run(params string[] args)
+        {
+            var root = new System.CommandLine.RootCommand { Options = { Blob.Cli.Commands.CommonOptions.Verbose } };
+            var fails = new System.CommandLine.Command("fail");
+            fails.SetAction(new Func<System.CommandLine.ParseResult, int>(_ => throw new System.Runtime.InteropServices.ExternalException(native)));
+            root.Subcommands.Add(fails);
+            var oldError = Console.Error;
+            var stderr = new StringWriter();
+            Console.SetError(stderr);
+            try { return (Blob.Cli.Commands.CommandRunner.Run(root, args), stderr.ToString()); }
+            finally { Console.SetError(oldError); }
+        }
+        var (code, error) = Run("fail");
+        Assert.Equal(1, code);
+        Assert.Contains("error: ExternalException: DefaultCPUAllocator: not enough memory", error);
+        Assert.DoesNotContain("frame #", error);
+        Assert.DoesNotContain("Exception raised from", error);
+        Assert.Contains("frame #0", Run("fail", "--verbose").Error);   // the whole story on request
+    }
+
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
     static extern int Kill(int pid, int signal);
 }

@@ -122,4 +122,71 @@ public sealed class CustomTaskTests : IDisposable
         var missing = Path.Combine(dir, "none.json");
         Assert.Contains(missing, Assert.Throws<BlobException>(() => CustomTask.Load(missing, data, data)).Message);
     }
+
+    [Fact]
+    public void ADuplicateCsvHeaderNameNamesFileLineAndBothColumns()
+    {
+        var map = Write("nli.json", PairMapping);
+        var data = Write("dup.csv", "\npremise,hypothesis,premise,label\np,h,q,yes\n");
+        var e = Assert.Throws<BlobException>(() => CustomTask.Load(map, data, data));
+        Assert.StartsWith($"{data}:2:", e.Message);
+        Assert.Contains("\"premise\" twice (columns 1 and 3)", e.Message);
+    }
+
+    [Fact]
+    public void ARowWithMoreCellsThanTheHeaderIsRefused()
+    {
+        // an unquoted comma in the premise: cut to the header's three columns, the row would read "p1" and " p2"
+        var map = Write("nli.json", PairMapping);
+        var data = Write("extra.csv", "premise,hypothesis,label\np,h,yes\np1, p2,h,no\n");
+        var e = Assert.Throws<BlobException>(() => CustomTask.Load(map, data, data));
+        Assert.StartsWith($"{data}:3:", e.Message);
+        Assert.Contains("4 cells, but the header has 3 columns", e.Message);
+    }
+
+    /// <summary>"café" in Latin-1 (0xE9 alone is not UTF-8) on the given line of an otherwise valid file.</summary>
+    string WriteLatin1(string name, string before, string after)
+    {
+        var path = Path.Combine(dir, name);
+        File.WriteAllBytes(path, [.. System.Text.Encoding.UTF8.GetBytes(before + "caf"), 0xE9, .. System.Text.Encoding.UTF8.GetBytes(after)]);
+        return path;
+    }
+
+    [Fact]
+    public void InvalidUtf8IsRefusedNamingTheLineInsteadOfReadAsReplacementCharacters()
+    {
+        var map = Write("nli.json", PairMapping);
+        var valid = Write("ok.jsonl", """{"premise": "p", "hypothesis": "h", "label": "yes"}""");
+        var jsonl = WriteLatin1("latin1.jsonl", "{\"premise\": \"p\", \"hypothesis\": \"h\", \"label\": \"yes\"}\n{\"premise\": \"", "\", \"hypothesis\": \"h\", \"label\": \"no\"}\n");
+        var e = Assert.Throws<BlobException>(() => CustomTask.Load(map, valid, jsonl));
+        Assert.StartsWith($"{jsonl}:2:", e.Message);
+        Assert.Contains("not valid UTF-8", e.Message);
+
+        var csv = WriteLatin1("latin1.csv", "premise,hypothesis,label\np,h,yes\n\n", ",h,no\n");
+        Assert.StartsWith($"{csv}:4:", Assert.Throws<BlobException>(() => CustomTask.Load(map, csv, valid)).Message);
+
+        var latinMap = WriteLatin1("latin1.json", "{\"text\": \"premise\", \"label\": \"label\",\n \"labels\": [\"", "\", \"no\"]}");
+        Assert.StartsWith($"{latinMap}:2:", Assert.Throws<BlobException>(() => CustomTask.Load(latinMap, valid, valid)).Message);
+    }
+
+    [Fact]
+    public void AMappingThatNamesALabelTwiceIsBlamedWithItsLine()
+    {
+        var map = Write("twice.json", "{\"text\": \"premise\", \"text_pair\": \"hypothesis\", \"label\": \"label\",\n \"labels\": [\"yes\",\n \"no\",\n \"yes\"]}");
+        var data = Write("d.jsonl", """{"premise": "p", "hypothesis": "h", "label": "yes"}""");
+        var e = Assert.Throws<BlobException>(() => CustomTask.Load(map, data, data));
+        Assert.StartsWith($"{map}:4:", e.Message);
+        Assert.Contains("\"yes\" twice", e.Message);
+        Assert.DoesNotContain(data, e.Message);
+    }
+
+    [Fact]
+    public void AMappingWithADuplicateKeyIsRefused()
+    {
+        var map = Write("keys.json", "{\"text\": \"premise\", \"label\": \"label\",\n \"text\": \"hypothesis\", \"labels\": [\"yes\", \"no\"]}");
+        var data = Write("d.jsonl", """{"premise": "p", "hypothesis": "h", "label": "yes"}""");
+        var e = Assert.Throws<BlobException>(() => CustomTask.Load(map, data, data));
+        Assert.StartsWith($"{map}:2:", e.Message);
+        Assert.Contains("\"text\" is given twice", e.Message);
+    }
 }

@@ -126,4 +126,47 @@ public class ConfigAgainstWeightsTests : IDisposable
         Assert.Single(r.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains(AWeight, r.Error);
     }
+
+    [SharedTheory("fixtures/stories260k")]
+    [InlineData("hidden_size", 96, "no tensor")]
+    [InlineData("intermediate_size", 1048576, "no tensor")]   // within the size range, but 5 layers of it would be 10 GB
+    [InlineData("vocab_size", 1000, "no tensor")]
+    [InlineData("num_hidden_layers", 1000, "hold 5 layers")]
+    public void ConfigSizesAreCheckedAgainstTheStoredShapesBeforeTheModelIsAllocated(string key, int value, string problem)
+    {
+        string dir = Copy("stories260k", c => c[key] = value);
+        var message = Refused(dir);
+        Assert.Contains($"{key} is {value}", message);
+        Assert.Contains(problem, message);
+        Assert.Contains("config and weights disagree", message);
+    }
+
+    [SharedFact("fixtures/stories260k")]
+    public void AValueOfTheWrongKindIsRefusedNotDefaulted()
+    {
+        // "false" as a string would read as absent, and the default would decide instead of the file
+        Assert.Contains("tie_word_embeddings is \"false\"; expected true or false", Refused(Copy("stories260k", c => c["tie_word_embeddings"] = "false")));
+        Assert.Contains("hidden_size is \"64\"; expected a number", Refused(Copy("stories260k", c => c["hidden_size"] = "64")));
+        Assert.Contains("rms_norm_eps is true; expected a number", Refused(Copy("stories260k", c => c["rms_norm_eps"] = true)));
+    }
+
+    [SharedFact("fixtures/stories260k")]
+    public void ARepeatedKeyIsRefused()
+    {
+        string dir = Copy("stories260k");
+        string path = Path.Combine(dir, "config.json");
+        File.WriteAllText(path, "{\"num_hidden_layers\": 2, " + File.ReadAllText(path)[1..]);
+        Assert.Contains("config.json", Refused(dir));
+    }
+
+    [SharedTheory("fixtures/stories260k")]
+    [InlineData("rope_theta", 1e-300, "rope_theta")]            // positive, but the rotary frequencies overflow
+    [InlineData("num_attention_heads", 5.0, "not a multiple")]   // 64 wide in 5 heads
+    [InlineData("num_key_value_heads", 3.0, "not a multiple")]   // 8 query heads cannot share 3
+    public void ValuesThatWouldGiveNaNOrANativeShapeErrorAreRefused(string key, double value, string problem)
+    {
+        var message = Refused(Copy("stories260k", c => c[key] = value));
+        Assert.Contains("config.json", message);
+        Assert.Contains(problem, message);
+    }
 }

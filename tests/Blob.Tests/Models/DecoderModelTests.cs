@@ -274,12 +274,13 @@ public class DecoderModelTests(ITestOutputHelper output)
     {
         string dir = CopyFixture("mistral");
         string config = Path.Combine(dir, "config.json");
-        File.WriteAllText(config, File.ReadAllText(config).Replace("\"intermediate_size\": 128", "\"intermediate_size\": 96"));
+        // fewer key/value heads: k_proj [16, 64] where the weights hold [32, 64] (sizes the early check does not see)
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"num_key_value_heads\": 2", "\"num_key_value_heads\": 1"));
         var e = LoadFails(dir);
         output.WriteLine(e.Message);
         Assert.Contains("model.safetensors", e.Message);
-        Assert.Contains("[128, 64]", e.Message);
-        Assert.Contains("[96, 64]", e.Message);
+        Assert.Contains("[32, 64]", e.Message);
+        Assert.Contains("[16, 64]", e.Message);
     }
 
     [SharedFact("fixtures/llama")]
