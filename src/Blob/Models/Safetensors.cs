@@ -102,9 +102,11 @@ public sealed unsafe class SafetensorsFile : IDisposable
             {
                 if (name == "__metadata__")
                 {
-                    if (node.ValueKind == JsonValueKind.Object)
-                        foreach (var (k, v) in Properties(node, "__metadata__"))
-                            _metadata[k] = v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText();
+                    // the format's metadata is a map of strings to strings (the reference reader refuses anything else)
+                    if (node.ValueKind != JsonValueKind.Object) throw Error(Path, "__metadata__ is not a JSON object of strings");
+                    foreach (var (k, v) in Properties(node, "__metadata__"))
+                        _metadata[k] = v.ValueKind == JsonValueKind.String ? v.GetString()!
+                            : throw Error(Path, $"__metadata__ '{k}' is not a string");
                     continue;
                 }
                 _entries[name] = ParseEntry(name, node, dataLength, fileLength);

@@ -145,6 +145,15 @@ public class SafetensorsValidationTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("data section has 20 bytes", e.Message);
     }
 
+    /// <summary>The format's metadata is a map of strings to strings: anything else is refused by name.</summary>
+    [Fact]
+    public void MalformedMetadataIsRefused()
+    {
+        Assert.Contains("__metadata__ is not a JSON object", Refused(Write("""{"__metadata__":[1]}""", [])).Message);
+        Assert.Contains("__metadata__ 'format' is not a string", Refused(Write("""{"__metadata__":{"format":{"x":1}}}""", [])).Message);
+        Assert.Contains("__metadata__ 'n' is not a string", Refused(Write("""{"__metadata__":{"n":3}}""", [])).Message);
+    }
+
     [Fact]
     public void DuplicateKeysAreRefusedByName()
     {
