@@ -16,7 +16,7 @@ namespace Blob.Experiments;
 public sealed record ExperimentSpec
 {
     public string Model { get; init; } = ModelZoo.BuiltIn;
-    /// <summary>A registry name (rte, mrpc, obqa, ...), "demo-facts", or "custom" with the three files below.</summary>
+    /// <summary>A registry name (rte, mrpc, obqa, ...), a built-in generated task ("demo-facts", "demo-noisy"), or "custom" with the three files below.</summary>
     public string Task { get; init; } = DemoTask.Name;
     public string? DataRoot { get; init; }
     public string? CustomMapping { get; init; }
@@ -322,6 +322,7 @@ public static class Experiment
     public static TaskData LoadTask(ExperimentSpec spec)
     {
         if (spec.Task == DemoTask.Name) return DemoTask.Generate();
+        if (spec.Task == NoisyDemoTask.Name) return NoisyDemoTask.Generate();
         if (spec.Task == "custom")
         {
             if (spec.CustomMapping is null || spec.CustomTrain is null || spec.CustomEval is null)
