@@ -28,7 +28,7 @@ public static class TrainCommand
         {
             var kind = MethodRegistry.Parse(p.GetValue(method)!);
             // a bad or busy --output is refused before any download or model load (RunOne holds the lock for the run)
-            if (p.GetValue(output) is { } given) RunLock.Folder(given).Dispose();
+            if (p.GetValue(output) is { } given) RunLock.Probe(given);
             var spec = options.Read(p, kind, p.GetValue(seed));
             if (p.GetValue(conformal) is { } alpha) ConformalOption.Require(spec, alpha);
             string dir = p.GetValue(output) ?? Path.Combine("runs", spec.Task, kind.Name, $"seed-{spec.Training.Seed}");

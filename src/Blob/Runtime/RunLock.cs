@@ -35,6 +35,17 @@ public sealed class RunLock : IDisposable
         return Acquire(System.IO.Path.Combine(dir, FileName), dir, option);
     }
 
+    /// <summary>
+    /// Checks an output folder before a run starts, without creating it: an empty path, a file, or a folder another run
+    /// holds is refused as <see cref="Folder"/> refuses it; a folder that does not exist yet is left to the run.
+    /// </summary>
+    public static void Probe(string dir, string option = "--output")
+    {
+        if (string.IsNullOrWhiteSpace(dir)) throw new BlobException($"{option}: the path is empty");
+        if (File.Exists(dir)) throw new BlobException($"{option} {dir}: is a file, not a folder");
+        if (Directory.Exists(dir)) Folder(dir, option).Dispose();
+    }
+
     /// <summary>Locks an output file (through "FILE.lock" beside it) for one writer, as <see cref="Folder"/> does a folder.</summary>
     public static RunLock OutputFile(string file, string option = "--output")
     {
