@@ -19,3 +19,12 @@ require_bf16() {
   local resolved; resolved=$(./blob info | sed -n 's/^--precision auto: //p')
   [ "$resolved" = bf16 ] || { echo "this CPU resolves --precision auto to $resolved; the kept runs are bf16: run this where auto is bf16" >&2; exit 2; }
 }
+# workspace OUT: makes OUT (absolute in $out), restores the kept records (RESULTS, default experiments/results) into it
+# first, and keeps what finishes there back into RESULTS on exit (experiments/keep-results.sh)
+workspace() {
+  results=${RESULTS:-experiments/results}
+  mkdir -p "$1"; out=$(cd "$1" && pwd)
+  if [ -d "$results" ]; then cp -rn "$results"/. "$out"/ || true; fi
+  trap 'experiments/keep-results.sh "$out" "$results" > /dev/null' EXIT
+}
+keep() { experiments/keep-results.sh "$out" "$results" > /dev/null; }

@@ -15,12 +15,8 @@ set -euo pipefail
 out=${1:?usage: experiments/setup-study.sh OUT TASK...}; shift
 [ $# -gt 0 ] || set -- mrpc boolq arc-c
 cd "$(dirname "$0")/.."
-results=${RESULTS:-experiments/results}
-mkdir -p "$out"; out=$(cd "$out" && pwd)
-if [ -d "$results" ]; then cp -rn "$results"/. "$out"/ || true; fi
-keep() { experiments/keep-results.sh "$out" "$results" > /dev/null; }
-trap keep EXIT
 . experiments/protocol.sh
+workspace "$out"
 require_bf16
 common+=(--precision auto --quiet --seeds 1)
 # γ with at least 30 KL cycles in 4 epochs: M = floor(100 N^(pi/γ) / 32) with N the training split (after the validation carve)

@@ -8,12 +8,8 @@
 set -euo pipefail
 out=${1:?usage: experiments/setup-tables.sh OUT BLOB_FLAGS TASK...}; flags=${2?usage: experiments/setup-tables.sh OUT BLOB_FLAGS TASK...}; shift 2
 cd "$(dirname "$0")/.."
-results=${RESULTS:-experiments/results}
-mkdir -p "$out"; out=$(cd "$out" && pwd)
-if [ -d "$results" ]; then cp -rn "$results"/. "$out"/ || true; fi
-keep() { experiments/keep-results.sh "$out" "$results" > /dev/null; }
-trap keep EXIT
 . experiments/protocol.sh
+workspace "$out"
 require_bf16
 log() { echo "== $(date -u +%FT%TZ) $*"; }
 for task in "$@"; do

@@ -53,8 +53,15 @@ public sealed record ExperimentSpec
     /// run evaluates its validation split as well as dev, since the calibration is fitted there.
     /// </summary>
     [JsonIgnore]
-    public EvaluatedSplits Splits => (Evaluate ?? (ValidationFraction > 0 ? EvaluatedSplits.Validation : EvaluatedSplits.Dev)) is var splits
-        && splits == EvaluatedSplits.Dev && Calibrate is not null && ValidationFraction > 0 ? EvaluatedSplits.Both : splits;
+    public EvaluatedSplits Splits
+    {
+        get
+        {
+            var splits = Evaluate ?? (ValidationFraction > 0 ? EvaluatedSplits.Validation : EvaluatedSplits.Dev);
+            bool calibrated = Calibrate is not null && ValidationFraction > 0;
+            return splits == EvaluatedSplits.Dev && calibrated ? EvaluatedSplits.Both : splits;
+        }
+    }
 }
 
 /// <summary>

@@ -34,8 +34,9 @@ public static class RunCalibration
     /// </summary>
     public static Calibration Apply(string runDir, Calibrator calibrator, IEnumerable<RunFiles> splits)
     {
-        if (Load(runDir) is { } other && other.Kind != calibrator) Clear(runDir); // another kind's files are not this one's
-        var calibration = Load(runDir, calibrator) ?? Fit(runDir, calibrator);
+        var saved = Load(runDir);
+        if (saved is not null && saved.Kind != calibrator) Clear(runDir); // another kind's files are not this one's
+        var calibration = saved?.Kind == calibrator ? saved : Fit(runDir, calibrator);
         foreach (var split in splits)
         {
             var files = FilesOf(split);
