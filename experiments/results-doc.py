@@ -18,7 +18,7 @@ NOTES = os.path.join("experiments", "results-notes.md")
 OUT = os.path.join("docs", "results.md")
 RESULTS = os.path.join("experiments", "results")
 SCRIPTS = {"readme-table.py", "goal.py", "nll-floor.py", "blob-diagnosis.py", "blob-study.py", "table8.py",
-           "confidence.py", "wall-time.py", "ts-goal.py", "setup-study.py", "kept-table.py"}
+           "confidence.py", "wall-time.py", "ts-goal.py", "setup-study.py", "kept-table.py", "decisive-table.py"}
 DIRECTIVE = re.compile(r"^\{\{\s*(\S+)((?:\s+\S+)*)\s*\}\}\s*$")
 
 

@@ -4,8 +4,9 @@ by split. The goal: BLoB has lower NLL and lower ECE than MLE + TS with accuracy
 (a comparison run with compare --calibrate temperature) and each split it holds (dev, and every out-of-distribution
 set ood-TASK), the means over the seeds both methods have: BLoB (N = 10) and BLoB + TS beside MLE + TS.
 BLOB_DIR, where given as TABLE_DIR=BLOB_DIR, takes BLoB's runs from another comparison (a BLoB setup chosen later),
-and MLE's from TABLE_DIR. A split where MLE + TS has no calibrated runs is reported as such.
-Usage: experiments/ts-goal.py TABLE_DIR[=BLOB_DIR]..."""
+and MLE's from TABLE_DIR; MLE_DIR, where given as TABLE_DIR=BLOB_DIR=MLE_DIR, takes MLE's from a third (MLE's own
+chosen setup). A split where MLE + TS has no calibrated runs is reported as such.
+Usage: experiments/ts-goal.py TABLE_DIR[=BLOB_DIR[=MLE_DIR]]..."""
 import glob, json, os, re, statistics, sys
 
 
@@ -20,14 +21,15 @@ def mean(rs, key):
 print("| table | split | seeds | ACC: BLoB − MLE+TS | ECE: MLE+TS / BLoB / BLoB+TS | NLL: MLE+TS / BLoB / BLoB+TS | BLoB beats MLE+TS |")
 print("| --- | --- | ---: | ---: | ---: | ---: | --- |")
 for arg in sys.argv[1:]:
-    table, _, blob_table = arg.partition("=")
-    blob_table = blob_table or table
+    table, blob_table, mle_table = (arg.split("=") + ["", ""])[:3]
+    blob_table, mle_table = blob_table or table, mle_table or table
     splits = ["result.json"] + sorted(os.path.basename(f) for f in glob.glob(os.path.join(table, "blob", "seed-1", "ood-*.json"))
                                       if re.fullmatch(r"ood-[a-z0-9-]+\.json", os.path.basename(f)) and not f.endswith("-predictions.json"))
-    label = os.path.basename(table.rstrip("/")) + ("" if blob_table == table else f" (BLoB: {os.path.basename(blob_table.rstrip('/'))})")
+    label = os.path.basename(table.rstrip("/")) + "".join(f" ({who}: {os.path.basename(t.rstrip('/'))})"
+                                                          for who, t in (("BLoB", blob_table), ("MLE", mle_table)) if t != table)
     for name in splits:
         split = "dev" if name == "result.json" else name[:-5]
-        mle_ts = runs(table, "mle", "calibrated-" + name)
+        mle_ts = runs(mle_table, "mle", "calibrated-" + name)
         blob, blob_ts = runs(blob_table, "blob", name), runs(blob_table, "blob", "calibrated-" + name)
         seeds = sorted(set(mle_ts) & set(blob))
         if not seeds:

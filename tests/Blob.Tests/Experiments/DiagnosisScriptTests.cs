@@ -76,7 +76,8 @@ public class DiagnosisScriptTests : IDisposable
     }
     /// <summary>
     /// experiments/ts-goal.py: BLoB beats MLE + TS on a split only with lower NLL and lower ECE at accuracy within 2
-    /// points; it averages the seeds both have, and reads BLoB from another table where given (TABLE=BLOB_TABLE).
+    /// points; it averages the seeds both have, and reads BLoB from another table where given (TABLE=BLOB_TABLE), and MLE
+    /// from a third (TABLE=BLOB_TABLE=MLE_TABLE).
     /// </summary>
     [Fact]
     public void TsGoalComparesBlobWithTheCalibratedMleSplitBySplit()
@@ -95,16 +96,50 @@ public class DiagnosisScriptTests : IDisposable
             Write("t", "blob", seed, "ood-x.json", 0.70, 0.04, 0.60);
             Write("t", "mle", seed, "calibrated-ood-x.json", 0.75, 0.05, 0.55); // 5 points less accurate and a higher NLL
             Write("u", "blob", seed, "result.json", 0.80, 0.06, 0.49);       // another setup: a higher ECE
+            Write("v", "mle", seed, "calibrated-result.json", 0.80, 0.07, 0.60); // MLE in another setup: worse on both
         }
         Write("t", "blob", 3, "result.json", 0.10, 0.90, 9.0); // a seed MLE + TS lacks: left out
         string output = Python("import runpy, sys; sys.argv = ['ts-goal.py'] + sys.argv[1:]; runpy.run_path('ts-goal.py', run_name='__main__')",
-            Path.Combine(_dir, "t"), $"{Path.Combine(_dir, "t")}={Path.Combine(_dir, "u")}");
+            Path.Combine(_dir, "t"), $"{Path.Combine(_dir, "t")}={Path.Combine(_dir, "u")}",
+            $"{Path.Combine(_dir, "t")}={Path.Combine(_dir, "u")}={Path.Combine(_dir, "v")}");
         var rows = output.Split('\n').Where(l => l.StartsWith("| t |") || l.StartsWith("| t (")).ToList();
-        Assert.Equal(4, rows.Count);
+        Assert.Equal(6, rows.Count);
         Assert.Contains("| dev | 2 | -1.00 |", rows[0]);
         Assert.EndsWith("| yes |", rows[0]);
         Assert.EndsWith("| no: NLL, ACC |", rows[1]);
         Assert.Contains("(BLoB: u) | dev", rows[2]);
         Assert.EndsWith("| no: ECE |", rows[2]);
+        Assert.Contains("(BLoB: u) (MLE: v) | dev", rows[4]);
+        Assert.EndsWith("| yes |", rows[4]);
+    }
+
+    /// <summary>
+    /// experiments/decisive-table.py: the kept table's rows, then BLoB and MLE in the setups the study chose (named from
+    /// TABLE-setup/chosen.txt), each followed by its "+ TS" row; a method a folder lacks has no row.
+    /// </summary>
+    [Fact]
+    public void DecisiveTableAddsTheChosenSetupsAfterTheKeptRows()
+    {
+        void Write(string table, string method, int seed, string file, double accuracy)
+        {
+            string run = Path.Combine(_dir, table, method, $"seed-{seed}");
+            Directory.CreateDirectory(run);
+            File.WriteAllText(Path.Combine(run, file), string.Create(CultureInfo.InvariantCulture,
+                $$"""{"accuracy": {{accuracy}}, "ece": 0.05, "nll": 0.5, "brier": 0.3, "count": 40}"""));
+        }
+        foreach (int seed in new[] { 1, 2 })
+            foreach (var (table, method) in new[] { ("t", "mle"), ("t", "blob"), ("t-setup", "blob"), ("t-setup-mle", "mle") })
+            {
+                Write(table, method, seed, "result.json", 0.5 + 0.1 * seed);
+                Write(table, method, seed, "calibrated-result.json", 0.5 + 0.1 * seed);
+            }
+        File.WriteAllText(Path.Combine(_dir, "t-setup", "chosen.txt"), "BLoB: --kl-gamma 60; MLE: --head adapted-frozen (the setup study's choice)\n");
+        var rows = Python("import runpy, sys; sys.argv = ['decisive-table.py'] + sys.argv[1:]; runpy.run_path('decisive-table.py', run_name='__main__')",
+            _dir, "t").Split('\n').Where(l => l.StartsWith("| ") && !l.StartsWith("| ---")).ToList();
+        Assert.StartsWith("| t (dev, n = 40) |", rows[0]);
+        Assert.Equal(["MLE", "MLE + TS", "MLE, --head adapted-frozen", "MLE, --head adapted-frozen + TS", "BLoB as specified (N = 10)",
+            "BLoB as specified (N = 10) + TS", "BLoB, --kl-gamma 60 (N = 10)", "BLoB, --kl-gamma 60 (N = 10) + TS"],
+            rows.Skip(1).Select(r => r.Split('|')[1].Trim()));
+        Assert.Contains("| 65.00 ± 7.07 | 5.00 ± 0.00 |", rows[1]); // seeds 1 and 2: 60 and 70
     }
 }
