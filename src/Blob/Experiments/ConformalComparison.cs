@@ -12,8 +12,8 @@ public sealed record ComparedRun(string Method, int Seed, string Dir);
 /// coverage, mean set size and singleton fraction of LAC and APS per split and method; conformal-coverage.png and
 /// conformal-set-size.png (dev); and, with --ood sets, table-ood-detection.md/.csv, the AUROC and FPR at 95% TPR of
 /// telling each OOD set's questions from dev's (<see cref="OodDetection"/>) by 1 − max probability, predictive entropy
-/// and mutual information (n/a: the kept predictions are averaged, so the per-sample disagreement is not recorded),
-/// with ood-roc.png.
+/// and mutual information (recorded per example by the methods that sample; n/a for the others and for predictions
+/// written before it was recorded), with ood-roc.png.
 /// </summary>
 public static class ConformalComparison
 {
@@ -78,52 +78,66 @@ public static class ConformalComparison
         var table = new SeedTable("OOD set", DetectionColumns);
         var maxPanels = new List<(string, IReadOnlyList<RocSeries>)>();
         var entropyPanels = new List<(string, IReadOnlyList<RocSeries>)>();
+        var miPanels = new List<(string, IReadOnlyList<RocSeries>)>();
         foreach (var ood in oodTasks)
         {
             var maxSeries = new List<RocSeries>();
             var entropySeries = new List<RocSeries>();
-            foreach (var method in methods)
+            var miSeries = new List<RocSeries>();
+            foreach (var (method, color) in methods.Select((m, i) => (m, i)))
             {
                 var pairs = runs.Where(r => r.Method == method)
-                    .Select(r => (Id: Load(r.Dir, RunFiles.Dev), Ood: Load(r.Dir, RunFiles.OutOfDistribution(ood))))
-                    .Where(x => x.Id is not null && x.Ood is not null).Select(x => (Id: x.Id!.Value.Probs, Ood: x.Ood!.Value.Probs)).ToList();
+                    .Select(r => (Id: Load(r.Dir, RunFiles.Dev), Ood: Load(r.Dir, RunFiles.OutOfDistribution(ood)),
+                        IdMi: MutualInformation(r.Dir, RunFiles.Dev), OodMi: MutualInformation(r.Dir, RunFiles.OutOfDistribution(ood))))
+                    .Where(x => x.Id is not null && x.Ood is not null)
+                    .Select(x => (Id: x.Id!.Value.Probs, Ood: x.Ood!.Value.Probs, x.IdMi, x.OodMi)).ToList();
                 if (pairs.Count == 0) continue;
                 table.Add(ood, method, pairs.Select(x =>
                 {
                     var byMax = Detect(x.Id, x.Ood, OodDetection.OneMinusMaxProbability);
                     var byEntropy = Detect(x.Id, x.Ood, Uncertainty.Entropy);
-                    return new double?[] { byMax.Auroc, byMax.Fpr95, byEntropy.Auroc, byEntropy.Fpr95, null, null };
+                    var byMi = x.IdMi is not null && x.OodMi is not null ? OodDetection.Detect(x.IdMi, x.OodMi) : null;
+                    return new double?[] { byMax.Auroc, byMax.Fpr95, byEntropy.Auroc, byEntropy.Fpr95, byMi?.Auroc, byMi?.Fpr95 };
                 }).ToList());
                 var id = pairs.SelectMany(x => x.Id).ToArray();
                 var shifted = pairs.SelectMany(x => x.Ood).ToArray();
-                maxSeries.Add(Roc(method, id, shifted, OodDetection.OneMinusMaxProbability));
-                entropySeries.Add(Roc(method, id, shifted, Uncertainty.Entropy));
+                maxSeries.Add(Roc(method, id, shifted, OodDetection.OneMinusMaxProbability) with { ColorIndex = color });
+                entropySeries.Add(Roc(method, id, shifted, Uncertainty.Entropy) with { ColorIndex = color });
+                // the picture pools the seeds that recorded it on both sides
+                var recorded = pairs.Where(x => x.IdMi is not null && x.OodMi is not null).ToList();
+                if (recorded.Count > 0)
+                    miSeries.Add(Roc(method, recorded.SelectMany(x => x.IdMi!).ToArray(), recorded.SelectMany(x => x.OodMi!).ToArray()) with { ColorIndex = color });
             }
             maxPanels.Add(($"{ood}: 1 − max p", maxSeries));
             entropyPanels.Add(($"{ood}: entropy", entropySeries));
+            miPanels.Add(($"{ood}: mutual information", miSeries));
         }
         if (table.Count == 0) yield break; // no run kept its OOD predictions: nothing to detect with
         table.Save(Path.Combine(dir, "table-ood-detection.md"), Path.Combine(dir, "table-ood-detection.csv"),
         [
             $"trained on {task}: telling each OOD set's questions from {task}'s dev questions by an uncertainty score; the OOD questions are the positives",
             "AUROC: the probability that an OOD question scores more uncertain than a dev question (ties ½; 50 is chance, higher is better); FPR95: the fraction of dev questions flagged at the threshold that flags 95% of the OOD ones (lower is better)",
-            "1−max p: one minus the top probability; entropy: the predictive entropy of the (averaged) probabilities; MI: the mutual information between answer and weights, n/a: the kept predictions are averaged over samples, so their disagreement is not recorded",
+            "1−max p: one minus the top probability; entropy: the predictive entropy of the (averaged) probabilities; MI: the mutual information between answer and weights over the prediction's samples (how much they disagree), n/a where the predictions do not record it (a method that predicts in one pass, or runs written before it was recorded)",
             "s: the seeds that kept both the dev and the OOD set's predictions (runs older than the OOD predictions files have none)",
         ]);
         yield return Path.Combine(dir, "table-ood-detection.md");
         yield return Path.Combine(dir, "table-ood-detection.csv");
-        RocDiagram.Save(Path.Combine(dir, "ood-roc.png"), [.. maxPanels, .. entropyPanels], oodTasks.Count);
+        // a row of mutual information where some method recorded it
+        RocDiagram.Save(Path.Combine(dir, "ood-roc.png"),
+            [.. maxPanels, .. entropyPanels, .. miPanels.Any(p => p.Item2.Count > 0) ? miPanels : []], oodTasks.Count);
         yield return Path.Combine(dir, "ood-roc.png");
     }
 
     static DetectionResult Detect(double[][] id, double[][] ood, Func<IReadOnlyList<double>, double> score) =>
         OodDetection.Detect(id.Select(p => score(p)).ToArray(), ood.Select(p => score(p)).ToArray());
 
-    static RocSeries Roc(string method, double[][] id, double[][] ood, Func<IReadOnlyList<double>, double> score)
+    static RocSeries Roc(string method, double[][] id, double[][] ood, Func<IReadOnlyList<double>, double> score) =>
+        Roc(method, id.Select(p => score(p)).ToArray(), ood.Select(p => score(p)).ToArray());
+
+    static RocSeries Roc(string method, double[] id, double[] ood)
     {
-        var (i, o) = (id.Select(p => score(p)).ToArray(), ood.Select(p => score(p)).ToArray());
-        var (fpr, tpr) = OodDetection.Roc(i, o);
-        return new RocSeries(method, fpr, tpr, OodDetection.Auroc(i, o));
+        var (fpr, tpr) = OodDetection.Roc(id, ood);
+        return new RocSeries(method, fpr, tpr, OodDetection.Auroc(id, ood));
     }
 
     /// <summary>A method's dev coverage at each α of <see cref="CoverageAlphas"/>, the mean over its seeds.</summary>
@@ -161,6 +175,13 @@ public static class ConformalComparison
         if (!File.Exists(path)) return null;
         var loaded = Experiment.LoadPredictions(path);
         return loaded.Labels.Length == 0 ? null : loaded;
+    }
+
+    /// <summary>A split's per-example mutual information, or null where its predictions record none.</summary>
+    static double[]? MutualInformation(string dir, RunFiles files)
+    {
+        var path = Path.Combine(dir, files.Predictions!);
+        return File.Exists(path) ? Experiment.LoadMutualInformation(path) : null;
     }
 
     static string Num(double x) => x.ToString("G", System.Globalization.CultureInfo.InvariantCulture);

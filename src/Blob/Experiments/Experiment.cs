@@ -163,10 +163,11 @@ public static class Experiment
                 Predictor by, string methodName)
             {
                 random.set_rng_state(afterTraining);
-                var (r, p, l, variance) = Evaluate(set, examples, tm, classifier, by, training, trained, Labelled(onPredict, set.Name), note,
+                var (r, p, l, variance, mutualInformation) = Evaluate(set, examples, tm, classifier, by, training, trained, Labelled(onPredict, set.Name), note,
                     withEmbeddingVariance: files.EmbeddingVariance is not null);
                 r = r with { Method = methodName, TrainSeconds = Math.Round(trained.Elapsed.TotalSeconds, 1), EvalSeconds = Math.Round(clock.Elapsed.TotalSeconds, 1), Split = files.Split };
-                files.Save(outputDir, r, p, l, $"{set.Name}{files.Caption}: {method.Kind.DisplayName} (seed {training.Seed})", method.Kind.DisplayName, variance);
+                files.Save(outputDir, r, p, l, $"{set.Name}{files.Caption}: {method.Kind.DisplayName} (seed {training.Seed})", method.Kind.DisplayName,
+                    variance, mutualInformation);
                 clock.Restart();
                 NativeAllocator.ReleaseFreePages();
                 return (r, p, l);
@@ -270,18 +271,19 @@ public static class Experiment
     }
 
     /// <summary>
-    /// One split's prediction and metrics; with <paramref name="withEmbeddingVariance"/>, a predictor that samples also
-    /// records each example's final-embedding variance from the same passes (null otherwise).
+    /// One split's prediction and metrics; a predictor that samples also records, from the same passes, each example's
+    /// mutual information and, with <paramref name="withEmbeddingVariance"/>, its final-embedding variance (null otherwise).
     /// </summary>
-    static (RunResult, double[][], int[], double[]?) Evaluate(TaskData task, IReadOnlyList<Example> examples, TaskModel tm, IClassifier classifier,
-        Predictor predictor, TrainingOptions training,
+    static (RunResult, double[][], int[], double[]? EmbeddingVariance, double[]? MutualInformation) Evaluate(TaskData task,
+        IReadOnlyList<Example> examples, TaskModel tm, IClassifier classifier, Predictor predictor, TrainingOptions training,
         TrainingResult trained, Action<PredictionProgress>? progress, string? note = null, bool withEmbeddingVariance = false)
     {
         var data = new TextBatchSource(task, examples, tm.Tokenizer, training.MaxLength);
         double[][] probs;
-        double[]? variance = null;
-        if (withEmbeddingVariance && predictor.PredictWithEmbeddingVariance is { } sampling && FinalEmbeddings.Head(classifier.Module) is not null)
-            (probs, variance) = sampling(classifier, data, progress);
+        double[]? variance = null, mutualInformation = null;
+        if (predictor.PredictSampled is { } sampled)
+            (probs, mutualInformation, variance) = sampled(classifier, data,
+                withEmbeddingVariance && FinalEmbeddings.Head(classifier.Module) is not null, progress);
         else probs = predictor.Predict(classifier, data, progress);
         Metrics.RequireFinite(probs, task.Name);
         var labels = data.Labels;
@@ -295,7 +297,7 @@ public static class Experiment
         if (data.TruncationNote("evaluation") is { } truncation) notes.Add(truncation);
         if (note is not null) notes.Add(note);
         return (RunResult.From(task.Name, training.Method.Kind.Name, (int)training.Seed,
-            Metrics.Evaluate(probs, labels), notes), probs, labels, variance);
+            Metrics.Evaluate(probs, labels), notes), probs, labels, variance, mutualInformation);
     }
 
     /// <summary>
@@ -353,9 +355,19 @@ public static class Experiment
         return task with { Train = Take(task.Train, maxTrain), Eval = Take(task.Eval, maxEval) };
     }
 
-    /// <summary>Probabilities that are not finite (a diverged model's) are written as null, which JSON allows, and read back as NaN.</summary>
-    public static void SavePredictions(string path, double[][] probabilities, int[] labels) =>
-        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(new { labels, probabilities }, PredictionJson));
+    /// <summary>
+    /// A split's predictions file: labels, probabilities and, for a method that samples, each example's mutual
+    /// information over the samples ("mutual_information"; files without it, older ones included, are read the same).
+    /// Numbers that are not finite (a diverged model's) are written as null, which JSON allows, and read back as NaN.
+    /// </summary>
+    public static void SavePredictions(string path, double[][] probabilities, int[] labels, double[]? mutualInformation = null)
+    {
+        if (mutualInformation is not null && mutualInformation.Length != labels.Length)
+            throw new ArgumentException($"{mutualInformation.Length} mutual informations for {labels.Length} examples");
+        AtomicFile.WriteAllText(path, mutualInformation is null
+            ? JsonSerializer.Serialize(new { labels, probabilities }, PredictionJson)
+            : JsonSerializer.Serialize(new { labels, probabilities, mutual_information = mutualInformation }, PredictionJson));
+    }
 
     static readonly JsonSerializerOptions PredictionJson = new() { Converters = { new NonFiniteAsNullConverter() } };
 
@@ -364,7 +376,21 @@ public static class Experiment
         using var doc = JsonDocument.Parse(File.ReadAllText(path));
         var labels = doc.RootElement.GetProperty("labels").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         var probs = doc.RootElement.GetProperty("probabilities").EnumerateArray()
-            .Select(row => row.EnumerateArray().Select(v => v.ValueKind == JsonValueKind.Null ? double.NaN : v.GetDouble()).ToArray()).ToArray();
+            .Select(row => row.EnumerateArray().Select(Number).ToArray()).ToArray();
         return (probs, labels);
     }
+
+    /// <summary>The file's per-example mutual information, or null where it records none (a one-pass method, or an older file).</summary>
+    public static double[]? LoadMutualInformation(string path)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        if (!doc.RootElement.TryGetProperty("mutual_information", out var values)) return null;
+        var mutualInformation = values.EnumerateArray().Select(Number).ToArray();
+        int examples = doc.RootElement.GetProperty("labels").GetArrayLength();
+        if (mutualInformation.Length != examples)
+            throw new BlobException($"{path}: {mutualInformation.Length} mutual information values for {examples} examples");
+        return mutualInformation;
+    }
+
+    static double Number(JsonElement v) => v.ValueKind == JsonValueKind.Null ? double.NaN : v.GetDouble();
 }

@@ -80,15 +80,19 @@ public sealed record RunFiles(string Result, string? Predictions = null, string?
         EmbeddingVariance is not null && File.Exists(Path.Combine(dir, EmbeddingVariance))
             ? Evaluation.EmbeddingVariance.Read(Path.Combine(dir, EmbeddingVariance)) : null;
 
-    /// <summary>Writes the split's files, its embedding variance too where <paramref name="embeddingVariance"/> is given; the result last.</summary>
-    public void Save(string dir, RunResult result, double[][] probs, int[] labels, string title, string method, double[]? embeddingVariance = null)
+    /// <summary>
+    /// Writes the split's files, its embedding variance too where <paramref name="embeddingVariance"/> is given, and the
+    /// predictions with each example's <paramref name="mutualInformation"/> where given; the result last.
+    /// </summary>
+    public void Save(string dir, RunResult result, double[][] probs, int[] labels, string title, string method, double[]? embeddingVariance = null,
+        double[]? mutualInformation = null)
     {
         if (EmbeddingVariance is not null && embeddingVariance is not null)
             AtomicFile.WriteAllText(Path.Combine(dir, EmbeddingVariance),
                 Evaluation.EmbeddingVariance.ToCsv(Evaluation.EmbeddingVariance.Rows(probs, labels, embeddingVariance)));
         if (RiskCoverage is not null && labels.Length > 0)
             AtomicFile.WriteAllText(Path.Combine(dir, RiskCoverage), Metrics.RiskCoverage(probs, labels).ToCsv());
-        if (Predictions is not null) Experiment.SavePredictions(Path.Combine(dir, Predictions), probs, labels);
+        if (Predictions is not null) Experiment.SavePredictions(Path.Combine(dir, Predictions), probs, labels, mutualInformation);
         if (Diagram is not null)
             ReliabilityDiagram.Save(Path.Combine(dir, Diagram), title, new ReliabilitySeries(method, Metrics.ReliabilityBins(probs, labels), result.Ece));
         result.Save(Path.Combine(dir, Result));

@@ -29,20 +29,25 @@ public sealed record PredictionSetup(IClassifier Classifier, IBatchSource Train,
 public delegate double[][] PredictFunction(IClassifier classifier, IBatchSource data, Action<PredictionProgress>? progress);
 
 /// <summary>
-/// The same prediction as a <see cref="PredictFunction"/>, and with it each example's variance of its final embedding
-/// over the prediction's samples (<see cref="FinalEmbeddings.Variance"/>), in the data source's order.
+/// A prediction that samples, in the data source's order: the probabilities (those of its <see cref="PredictFunction"/>),
+/// each example's mutual information over the samples (<see cref="MutualInformationRecorder"/>) and, where asked for
+/// and the samples pass through the network, each example's variance of its final embedding over them
+/// (<see cref="FinalEmbeddings.Variance"/>; null otherwise).
 /// </summary>
-public delegate (double[][] Probabilities, double[] EmbeddingVariance) EmbeddingPredictFunction(IClassifier classifier,
-    IBatchSource data, Action<PredictionProgress>? progress);
+public sealed record SampledPrediction(double[][] Probabilities, double[] MutualInformation, double[]? EmbeddingVariance);
+
+/// <summary>The same prediction as a <see cref="PredictFunction"/>, with what its samples say of each example.</summary>
+public delegate SampledPrediction SampledPredictFunction(IClassifier classifier, IBatchSource data, bool withEmbeddingVariance,
+    Action<PredictionProgress>? progress);
 
 /// <summary>
 /// A method's prediction, and the note that says in results how it predicts. Owned is what the prediction holds
-/// (a fitted Laplace approximation); disposing the predictor disposes it. PredictWithEmbeddingVariance is the same
-/// prediction that also records the final embeddings' variance over its samples, for the methods that sample
-/// (N weight samples or dropout masks, an ensemble's members); null for those that predict in one pass.
+/// (a fitted Laplace approximation); disposing the predictor disposes it. PredictSampled is the same prediction that
+/// also records what its samples say of each example, for the methods that sample (N weight samples or dropout masks,
+/// an ensemble's members, Laplace's Monte Carlo logits); null for those that predict in one pass.
 /// </summary>
 public sealed record Predictor(PredictFunction Predict, string Note, IDisposable? Owned = null,
-    EmbeddingPredictFunction? PredictWithEmbeddingVariance = null) : IDisposable
+    SampledPredictFunction? PredictSampled = null) : IDisposable
 {
     public void Dispose() => Owned?.Dispose();
 }
@@ -57,8 +62,8 @@ public static class BayesianPrediction
     public static Predictor Averaging(PredictionSetup setup, int samples) => new(
         (classifier, data, progress) => Predict(classifier, data, samples, setup.BatchSize, setup.Device, progress, setup.Cancel),
         samples == 0 ? "prediction with the mean weights (N = 0)" : $"prediction averages N = {samples} samples",
-        PredictWithEmbeddingVariance: samples == 0 ? null : (classifier, data, progress) =>
-            PredictWithEmbeddings(classifier, data, samples, setup.BatchSize, setup.Device, progress, setup.Cancel));
+        PredictSampled: samples == 0 ? null : (classifier, data, withEmbeddingVariance, progress) =>
+            PredictSampled(classifier, data, samples, setup.BatchSize, setup.Device, withEmbeddingVariance, progress, setup.Cancel));
 
     /// <summary>
     /// Tokens (examples × padded length) that one forward call of batched sampling may hold, replicas included:
@@ -89,35 +94,45 @@ public static class BayesianPrediction
     /// </summary>
     public static double[][] Predict(IClassifier classifier, IBatchSource data, int samples, int batchSize, Device device,
         Action<PredictionProgress>? progress = null, CancellationToken cancel = default, int? samplesPerCall = null) =>
-        Run(classifier, data, samples, batchSize, device, progress, cancel, samplesPerCall, null);
+        Run(classifier, data, samples, batchSize, device, progress, cancel, samplesPerCall, null, null);
 
     /// <summary>
-    /// <see cref="Predict"/>, and each example's variance of its final embedding over the samples
-    /// (<see cref="FinalEmbeddings"/>), recorded from the same passes (the probabilities are the same numbers).
-    /// <paramref name="embeddingSamples"/> is how many times one prediction runs the head per example: N (at least 1),
-    /// unless the classifier runs it more often itself (an ensemble's members: their number).
+    /// <see cref="Predict"/>, and from the same passes (the probabilities are the same numbers) each example's mutual
+    /// information over the N samples and, with <paramref name="withEmbeddingVariance"/>, its final embedding's variance
+    /// over them (<see cref="FinalEmbeddings"/>; the model must have a head). <paramref name="embeddingSamples"/> is how
+    /// many times one prediction runs the head per example: N (at least 1), unless the classifier runs it more often
+    /// itself (an ensemble's members: their number). <paramref name="disagreement"/> is the recorder where the
+    /// classifier adds its own samples (an ensemble's members, <see cref="EnsembleClassifier"/>); null: the N samples'
+    /// probabilities are added.
     /// </summary>
-    public static (double[][] Probabilities, double[] EmbeddingVariance) PredictWithEmbeddings(IClassifier classifier, IBatchSource data,
-        int samples, int batchSize, Device device, Action<PredictionProgress>? progress = null, CancellationToken cancel = default,
-        int? samplesPerCall = null, int? embeddingSamples = null)
+    public static SampledPrediction PredictSampled(IClassifier classifier, IBatchSource data, int samples, int batchSize, Device device,
+        bool withEmbeddingVariance, Action<PredictionProgress>? progress = null, CancellationToken cancel = default,
+        int? samplesPerCall = null, int? embeddingSamples = null, MutualInformationRecorder? disagreement = null)
     {
-        var variance = new double[data.Count];
-        using var recorder = new EmbeddingRecorder(classifier.Module);
+        var mutualInformation = new double[data.Count];
+        var variance = withEmbeddingVariance ? new double[data.Count] : null;
+        using var embeddings = withEmbeddingVariance ? new EmbeddingRecorder(classifier.Module) : null;
+        var recorder = disagreement ?? new MutualInformationRecorder();
         var probs = Run(classifier, data, samples, batchSize, device, progress, cancel, samplesPerCall,
+            disagreement is null ? recorder.Add : null,
             indices =>
             {
-                var batch = recorder.TakeVariance(embeddingSamples ?? Math.Max(1, samples), indices.Length);
-                for (int i = 0; i < indices.Length; i++) variance[indices[i]] = batch[i];
+                var mi = recorder.Take();
+                for (int i = 0; i < indices.Length; i++) mutualInformation[indices[i]] = mi[i];
+                if (embeddings is null) return;
+                var batch = embeddings.TakeVariance(embeddingSamples ?? Math.Max(1, samples), indices.Length);
+                for (int i = 0; i < indices.Length; i++) variance![indices[i]] = batch[i];
             });
-        return (probs, variance);
+        return new SampledPrediction(probs, mutualInformation, variance);
     }
 
     /// <summary>
     /// The prediction loop, over batches of similar length (<see cref="BatchOrder"/>); the result is in the data's order.
+    /// <paramref name="onSamples"/> sees each call's per-sample probabilities (see <see cref="AveragedProbabilities"/>);
     /// <paramref name="afterBatch"/> (the batch's example indices), where given, runs after each batch inside its scope.
     /// </summary>
     static double[][] Run(IClassifier classifier, IBatchSource data, int samples, int batchSize, Device device,
-        Action<PredictionProgress>? progress, CancellationToken cancel, int? samplesPerCall, Action<int[]>? afterBatch)
+        Action<PredictionProgress>? progress, CancellationToken cancel, int? samplesPerCall, Action<Tensor>? onSamples, Action<int[]>? afterBatch)
     {
         var model = classifier.Module;
         model.eval();
@@ -139,7 +154,7 @@ public static class BayesianPrediction
                     if (passesDone < passes) Stop(cancel, done, data.Count); // a call is about to start
                     if (passesDone > 0)
                         progress?.Invoke(new PredictionProgress(passesDone == passes ? done + indices.Length : done, data.Count, passesDone, passes));
-                }, samplesPerCall).cpu().to(ScalarType.Float64);
+                }, samplesPerCall, onSamples).cpu().to(ScalarType.Float64);
                 var flat = probs.data<double>().ToArray();
                 int classes = (int)probs.shape[1];
                 for (int i = 0; i < indices.Length; i++) result[indices[i]] = flat.AsSpan(i * classes, classes).ToArray();

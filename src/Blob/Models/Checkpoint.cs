@@ -117,10 +117,14 @@ public sealed class Checkpoint : IDisposable
     {
         static bool Recomputed(string name) =>
             name.EndsWith(".rotary_emb.inv_freq") || name.EndsWith(".attn.bias") || name.EndsWith(".attn.masked_bias");
-        if (Names.Where(n => !_used.Contains(n) && !Recomputed(n) && alsoUnused?.Invoke(n) != true).Order().FirstOrDefault() is { } unused)
-            throw new BlobException($"{ListingPath}: tensor '{unused}' is not used by the model config.json describes " +
-                                    "(a config with fewer layers, or other names, than its weights); refusing a model whose config and weights disagree");
+        if (Names.Where(n => !_used.Contains(n) && !Recomputed(n) && alsoUnused?.Invoke(n) != true).Order(StringComparer.Ordinal).FirstOrDefault() is { } unused)
+            throw Unused(ListingPath, unused);
     }
+
+    /// <summary>The one-line refusal of a stored tensor the model leaves unread, naming the file and the tensor.</summary>
+    public static BlobException Unused(string source, string tensor) =>
+        new($"{source}: tensor '{tensor}' is not used by the model its config describes " +
+            "(a config with fewer layers, or other names, than its weights); refusing a model whose config and weights disagree");
 
     SafetensorsFile FileHolding(string name)
     {

@@ -64,24 +64,29 @@ public static class EncoderModels
     /// <summary>
     /// Copies the checkpoint's tensors into the model by Hugging Face name (a bare encoder checkpoint, without the
     /// "bert."/"roberta." prefix, also fits). The head (classifier, pooler) may be absent: it is then initialised
-    /// normal(0, 0.02) with zero biases from seed and made trainable. A missing encoder tensor is an error.
+    /// normal(0, 0.02) with zero biases from seed and made trainable. A missing encoder tensor is an error, and so is a
+    /// stored tensor the model leaves unread, unless <see cref="LeftUnread"/> allows it.
     /// </summary>
     internal static void LoadWeights(nn.Module model, Checkpoint checkpoint, long seed) =>
-        LoadWeights(model, name => checkpoint.Contains(name) ? checkpoint.ShapeOf(name) : null,
+        LoadWeights(model, checkpoint.Names, name => checkpoint.Contains(name) ? checkpoint.ShapeOf(name) : null,
             (name, p) => checkpoint.CopyTo(name, p), checkpoint.ListingPath, seed);
 
     /// <summary>The same from tensors in memory (MiniLM's ONNX initializers).</summary>
     internal static void LoadWeights(nn.Module model, IReadOnlyDictionary<string, Tensor> weights,
         string source, long seed) =>
-        LoadWeights(model, name => weights.TryGetValue(name, out var t) ? t.shape : null,
+        LoadWeights(model, weights.Keys, name => weights.TryGetValue(name, out var t) ? t.shape : null,
             (name, p) => { using var _ = no_grad(); p.copy_(weights[name]); }, source, seed);
 
-    /// <summary>shapeOf(name) is null where the source has no such tensor; copy(name, p) copies it into p.</summary>
-    static void LoadWeights(nn.Module model, Func<string, long[]?> shapeOf, Action<string, Parameter> copy,
+    /// <summary>
+    /// names: every tensor the source holds; shapeOf(name) is null where it has no such tensor; copy(name, p) copies
+    /// it into p. The first unread tensor (in ordinal order) that is not <see cref="LeftUnread"/> is refused.
+    /// </summary>
+    static void LoadWeights(nn.Module model, IEnumerable<string> names, Func<string, long[]?> shapeOf, Action<string, Parameter> copy,
         string source, long seed)
     {
         using var _ = no_grad();
         var fresh = new List<(string Name, Parameter P)>();
+        var used = new HashSet<string>();
         foreach (var (name, p) in model.named_parameters())
         {
             string key = shapeOf(name) is null && shapeOf(StripPrefix(name)) is not null ? StripPrefix(name) : name;
@@ -95,9 +100,27 @@ public static class EncoderModels
             if (!shape.SequenceEqual(p.shape))
                 throw new BlobException($"{source}: '{key}' has shape [{string.Join(", ", shape)}], the config asks for [{string.Join(", ", p.shape)}]");
             copy(key, p);
+            used.Add(key);
             p.requires_grad = false;
         }
+        if (names.Where(n => !used.Contains(n) && !LeftUnread(n)).Order(StringComparer.Ordinal).FirstOrDefault() is { } unused)
+            throw Checkpoint.Unused(source, unused);
         InitFresh(fresh, seed);
+    }
+
+    /// <summary>
+    /// Tensors that real Hugging Face encoder checkpoints hold and these models may leave unread: the buffers
+    /// embeddings.position_ids and embeddings.token_type_ids (recomputed here); the pretraining heads, BERT's cls.*
+    /// (masked LM, next sentence) and RoBERTa's lm_head.*; and a head the model lacks or replaces, pooler.* (RoBERTa's
+    /// sequence classifier has no pooler) and classifier.* (of another number of labels, or another kind, initialised
+    /// fresh). Anything else unread means config and weights disagree (say, more layers stored than configured).
+    /// </summary>
+    internal static bool LeftUnread(string name)
+    {
+        string bare = StripPrefix(name);
+        return bare is "embeddings.position_ids" or "embeddings.token_type_ids"
+            || name.StartsWith("cls.") || name.StartsWith("lm_head.")
+            || bare.StartsWith("pooler.") || name.StartsWith("classifier.");
     }
 
     /// <summary>normal(0, 0.02) weights and zero biases (Hugging Face's initializer_range), from a seeded generator.</summary>

@@ -3,8 +3,14 @@ using ScottPlot;
 
 namespace Blob.Reports;
 
-/// <summary>One method's ROC curve for one score and one out-of-distribution set, with its AUROC.</summary>
-public sealed record RocSeries(string Method, double[] Fpr, double[] Tpr, double Auroc);
+/// <summary>
+/// One method's ROC curve for one score and one out-of-distribution set, with its AUROC. ColorIndex keeps a method's
+/// colour across panels that lack some methods; null: the series' place in its panel.
+/// </summary>
+public sealed record RocSeries(string Method, double[] Fpr, double[] Tpr, double Auroc)
+{
+    public int? ColorIndex { get; init; }
+}
 
 /// <summary>
 /// ROC curves of out-of-distribution detection as PNG: one panel per (score, OOD set), x the fraction of
@@ -30,7 +36,7 @@ public static class RocDiagram
             {
                 var s = panel.Series[i];
                 var line = plot.Add.ScatterLine(s.Fpr, s.Tpr);
-                line.Color = Figure.MethodColor(i);
+                line.Color = Figure.MethodColor(s.ColorIndex ?? i);
                 line.LineWidth = 2;
                 line.LegendText = $"{s.Method} ({(s.Auroc * 100).ToString("F1", CultureInfo.InvariantCulture)})";
             }

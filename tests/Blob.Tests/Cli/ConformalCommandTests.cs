@@ -102,6 +102,38 @@ public sealed class ConformalCommandTests : IDisposable
         Assert.Contains("ood-far", File.ReadAllText(Path.Combine(runs[0].Dir, RunConformal.FileName)));
     }
 
+    /// <summary>
+    /// Runs whose predictions record each question's mutual information get MI's AUROC and FPR95: OOD questions whose
+    /// samples all disagree more than dev's are detected perfectly by it, though their top probabilities say nothing.
+    /// </summary>
+    [Fact]
+    public void RecordedMutualInformationIsADetectionScore()
+    {
+        var random = new Random(4);
+        double[][] Probabilities(int n) => Enumerable.Range(0, n).Select(_ => { double p = 0.5 + 0.5 * random.NextDouble(); return new[] { p, 1 - p }; }).ToArray();
+        double[] Between(int n, double low, double high) => Enumerable.Range(0, n).Select(_ => low + (high - low) * random.NextDouble()).ToArray();
+        var runs = new List<ComparedRun>();
+        foreach (var seed in new[] { 1, 2 })
+        {
+            var dir = Path.Combine(_dir, "s", $"seed-{seed}");
+            Directory.CreateDirectory(dir);
+            Experiment.SavePredictions(Path.Combine(dir, "validation-predictions.json"), Probabilities(20), new int[20], Between(20, 0, 0.1));
+            Experiment.SavePredictions(Path.Combine(dir, "predictions.json"), Probabilities(30), new int[30], Between(30, 0, 0.1));
+            Experiment.SavePredictions(Path.Combine(dir, "ood-far-predictions.json"), Probabilities(20), new int[20], Between(20, 0.2, 0.6));
+            runs.Add(new ComparedRun("s", seed, dir));
+        }
+        ConformalComparison.Write(runs, ["far"], _dir, 0.1, "toy");
+        Assert.Contains("| far | s | 2 |", File.ReadAllText(Path.Combine(_dir, "table-ood-detection.md")));
+        Assert.Matches(@"\| far \| s \| 2 \|( [^|]+ \|){4} 100\.0 ± 0\.0 \| 0\.0 ± 0\.0 \|", File.ReadAllText(Path.Combine(_dir, "table-ood-detection.md")));
+        Assert.True(File.Exists(Path.Combine(_dir, "ood-roc.png")));
+
+        // a file whose mutual information does not match its questions is refused, naming it
+        var bad = Path.Combine(_dir, "bad-predictions.json");
+        File.WriteAllText(bad, """{"labels":[0,1],"probabilities":[[0.5,0.5],[0.4,0.6]],"mutual_information":[0.1]}""");
+        Assert.Contains(bad, Assert.Throws<BlobException>(() => Experiment.LoadMutualInformation(bad)).Message);
+        Assert.Equal(2, Experiment.LoadPredictions(bad).Labels.Length);
+    }
+
     [Fact]
     public void AGuaranteeTableNeedsTheValidationPredictions()
     {

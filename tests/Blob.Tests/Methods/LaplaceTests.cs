@@ -335,4 +335,34 @@ public class LaplaceTests(ITestOutputHelper output)
         output.WriteLine($"mean top-1 probability: MAP {map.Average(r => r.Max()):f4}, LAP with δ = 0.01 {spread.Average(r => r.Max()):f4}");
         Assert.True(spread.Average(r => r.Max()) < map.Average(r => r.Max()), "a broad posterior should be less confident");
     }
+
+    /// <summary>
+    /// The sampled prediction is the same numbers as the plain one (the same draws: each fit seeds its own generator),
+    /// with each example's mutual information over the Monte Carlo logits: none where the posterior is a point, some
+    /// where it is broad. The probit approximation draws no samples: its predictor records none.
+    /// </summary>
+    [Fact]
+    public void MonteCarloPredictionRecordsEachExamplesMutualInformation()
+    {
+        manual_seed(16);
+        var model = ToyModel();
+        var classifier = new FeatureClassifier(model);
+        var train = Data([10, 6], 6);
+        var test = Data([6, 6], 6);
+        foreach (var (precision, informative) in new[] { (1e12, false), (1e-2, true) })
+        {
+            var options = new LaplaceOptions { PriorPrecision = precision, Samples = 2_000 };
+            using var plain = LaplaceLora.Fit(classifier, train, options, Cpu);
+            using var sampled = LaplaceLora.Fit(classifier, train, options, Cpu);
+            var expected = plain.PredictProbabilities(test, batchSize: 4, Cpu);
+            var prediction = sampled.PredictSampled(test, batchSize: 4, Cpu);
+            Assert.Equal(expected, prediction.Probabilities);
+            Assert.Null(prediction.EmbeddingVariance);
+            Assert.All(prediction.MutualInformation, mi => Assert.True(informative ? mi > 0 : mi < 1e-6, $"{mi} at prior precision {precision}"));
+            if (informative) Assert.True(prediction.MutualInformation.Average() > 1e-3, string.Join(" ", prediction.MutualInformation));
+        }
+        var setup = new PredictionSetup(classifier, train, new MethodOptions { Kind = MethodRegistry.Lap, Laplace = new LaplaceOptions { PriorPrecision = 1, Probit = true } }, null, 4, Cpu);
+        using var probit = MethodRegistry.Lap.Predictor(setup);
+        Assert.Null(probit.PredictSampled);
+    }
 }

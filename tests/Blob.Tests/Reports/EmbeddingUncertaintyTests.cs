@@ -80,7 +80,7 @@ public sealed class EmbeddingUncertaintyTests : IDisposable
         manual_seed(5);
         var plain = BayesianPrediction.Predict(classifier, data, 4, 4, CPU, samplesPerCall: 1);
         manual_seed(5);
-        var (probs, variance) = BayesianPrediction.PredictWithEmbeddings(classifier, data, 4, 4, CPU, samplesPerCall: 1);
+        var (probs, _, variance) = BayesianPrediction.PredictSampled(classifier, data, 4, 4, CPU, withEmbeddingVariance: true, samplesPerCall: 1);
         Assert.Equal(plain, probs);
         Assert.Null(model.classifier.InputProbe);
         Assert.Equal(live, TensorLifetimes.Live);
@@ -105,13 +105,13 @@ public sealed class EmbeddingUncertaintyTests : IDisposable
                     }));
             }
         }
-        Assert.Equal(10, variance.Length);
+        Assert.Equal(10, variance!.Length);
         for (int i = 0; i < 10; i++) Assert.Equal(expected[i], variance[i], 5);
         Assert.All(variance, v => Assert.True(v > 0));
 
         // batched sampling (4 samples in one call) records them sample-major as well: the same distribution, other draws
-        var (_, batched) = BayesianPrediction.PredictWithEmbeddings(classifier, data, 4, 4, CPU, samplesPerCall: 4);
-        Assert.All(batched, v => Assert.True(v > 0 && v < 10 * expected.Max(), $"{v} against {string.Join(" ", expected)}"));
+        var (_, _, batched) = BayesianPrediction.PredictSampled(classifier, data, 4, 4, CPU, withEmbeddingVariance: true, samplesPerCall: 4);
+        Assert.All(batched!, v => Assert.True(v > 0 && v < 10 * expected.Max(), $"{v} against {string.Join(" ", expected)}"));
         model.Dispose();
     }
 
@@ -129,7 +129,7 @@ public sealed class EmbeddingUncertaintyTests : IDisposable
         var data = new Training.ToyData(7, 4) { Lengths = i => (3 * i) % 7 };
         var options = new MethodOptions { Kind = MethodRegistry.Ens, Ensemble = new EnsembleOptions { Size = 3 } };
         using var predictor = MethodRegistry.Ens.Predictor(new PredictionSetup(classifier, data, options, null, 4, CPU));
-        var (probs, variance) = predictor.PredictWithEmbeddingVariance!(classifier, data, null);
+        var (probs, _, variance) = predictor.PredictSampled!(classifier, data, true, null);
         Assert.Equal(predictor.Predict(classifier, data, null), probs);
 
         using var scope = NewDisposeScope();
@@ -149,7 +149,7 @@ public sealed class EmbeddingUncertaintyTests : IDisposable
                 return xs.Average(v => (v - xs.Average()) * (v - xs.Average()));
             });
             Assert.True(expected > 0);
-            Assert.Equal(expected, variance[b], 5);
+            Assert.Equal(expected, variance![b], 5);
         }
         model.Dispose();
     }

@@ -7,9 +7,10 @@ namespace Blob.Methods;
 /// <summary>
 /// Predicts with every member of the model's deep ensembles and combines them: the mean of the members' logits
 /// (the official code) or, with averageProbabilities, log of the mean of their softmax probabilities (so that a
-/// softmax of the result is the averaged probability).
+/// softmax of the result is the averaged probability). <paramref name="onMembers"/>, where given, sees each batch's
+/// member probabilities [members, B, C] (for their mutual information); the tensor dies with the call.
 /// </summary>
-public sealed class EnsembleClassifier(IClassifier inner, bool averageProbabilities) : IClassifier
+public sealed class EnsembleClassifier(IClassifier inner, bool averageProbabilities, Action<Tensor>? onMembers = null) : IClassifier
 {
     public nn.Module Module => inner.Module;
 
@@ -26,6 +27,11 @@ public sealed class EnsembleClassifier(IClassifier inner, bool averageProbabilit
         }
         Ensembles.SetActive(Module, 0);
         var stacked = stack(outputs);
+        if (onMembers is not null)
+        {
+            using var members = stacked.softmax(-1); // the same of logits and of log-probabilities
+            onMembers(members);
+        }
         return averageProbabilities ? stacked.logsumexp(0) - Math.Log(size) : stacked.mean(new long[] { 0 });
     }
 }

@@ -43,9 +43,13 @@ public sealed class EnsembleMethod : FineTuningMethod
             (classifier, data, progress) => BayesianPrediction.Predict(new EnsembleClassifier(classifier, o.AveragesProbabilities),
                 data, 0, setup.BatchSize, setup.Device, progress, setup.Cancel),
             $"{Ensembles.Size(setup.Classifier.Module)} members, {(o.AveragesProbabilities ? "probabilities" : "logits")} averaged",
-            PredictWithEmbeddingVariance: (classifier, data, progress) => BayesianPrediction.PredictWithEmbeddings(
-                new EnsembleClassifier(classifier, o.AveragesProbabilities), data, 0, setup.BatchSize, setup.Device, progress,
-                setup.Cancel, embeddingSamples: Math.Max(1, Ensembles.Size(classifier.Module)))); // each member runs the head once
+            PredictSampled: (classifier, data, withEmbeddingVariance, progress) =>
+            {
+                var members = new MutualInformationRecorder(); // the members are the samples
+                return BayesianPrediction.PredictSampled(new EnsembleClassifier(classifier, o.AveragesProbabilities, members.Add), data, 0,
+                    setup.BatchSize, setup.Device, withEmbeddingVariance, progress, setup.Cancel,
+                    embeddingSamples: Math.Max(1, Ensembles.Size(classifier.Module)), disagreement: members); // each member runs the head once
+            });
     }
 
     public override void Save(ILanguageModel model, MethodOptions options, string dir)

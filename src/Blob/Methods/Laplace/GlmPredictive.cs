@@ -15,12 +15,19 @@ public static class GlmPredictive
     /// </summary>
     public static Tensor MonteCarlo(Tensor mean, Tensor covariance, int samples, Generator generator)
     {
+        using var perSample = MonteCarloSamples(mean, covariance, samples, generator);
+        return perSample.mean([1]);
+    }
+
+    /// <summary>softmax(f_s) of each of <see cref="MonteCarlo"/>'s samples (the same draws), [b, S, C] in float64.</summary>
+    public static Tensor MonteCarloSamples(Tensor mean, Tensor covariance, int samples, Generator generator)
+    {
         using var scope = NewDisposeScope();
         var (values, vectors) = linalg.eigh(covariance.to(ScalarType.Float64));
         var root = vectors.mul(values.clamp_min(0).sqrt().unsqueeze(1));                    // [b, C, C]
         var noise = randn([mean.shape[0], samples, mean.shape[1]], ScalarType.Float64, generator: generator);
         var logits = mean.to(ScalarType.Float64).unsqueeze(1) + noise.matmul(root.transpose(1, 2)); // [b, S, C]
-        return logits.softmax(-1).mean([1]).MoveToOuterDisposeScope();
+        return logits.softmax(-1).MoveToOuterDisposeScope();
     }
 
     /// <summary>The probit approximation: softmax(μ_c / √(1 + π/8·Σ_cc)).</summary>

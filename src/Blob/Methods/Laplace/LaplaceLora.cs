@@ -187,10 +187,29 @@ public sealed class LaplaceLora : IDisposable
     /// checked between batches.
     /// </summary>
     public double[][] PredictProbabilities(IBatchSource data, int batchSize, Device device, IClassifier? classifier = null,
+        Action<PredictionProgress>? progress = null, CancellationToken cancel = default) =>
+        Predict(data, batchSize, device, classifier, progress, cancel, null);
+
+    /// <summary>
+    /// <see cref="PredictProbabilities"/> (the same numbers), with each example's mutual information over the Monte
+    /// Carlo samples of its logits; refused with the probit approximation, which draws none.
+    /// </summary>
+    public SampledPrediction PredictSampled(IBatchSource data, int batchSize, Device device, IClassifier? classifier = null,
         Action<PredictionProgress>? progress = null, CancellationToken cancel = default)
+    {
+        if (_options.Probit) throw new InvalidOperationException("the probit approximation draws no samples");
+        var mutualInformation = new double[data.Count];
+        var probabilities = Predict(data, batchSize, device, classifier, progress, cancel, mutualInformation);
+        return new SampledPrediction(probabilities, mutualInformation, null);
+    }
+
+    /// <summary>The prediction; where <paramref name="mutualInformation"/> is given, each example's is written into it.</summary>
+    double[][] Predict(IBatchSource data, int batchSize, Device device, IClassifier? classifier,
+        Action<PredictionProgress>? progress, CancellationToken cancel, double[]? mutualInformation)
     {
         _classifier.Module.eval();
         var result = new double[data.Count][];
+        var recorder = mutualInformation is null ? null : new MutualInformationRecorder();
         int done = 0;
         progress?.Invoke(new PredictionProgress(0, data.Count, 0, 1));
         foreach (var indices in BatchOrder.ByLength(data, batchSize))
@@ -200,9 +219,19 @@ public sealed class LaplaceLora : IDisposable
             NativeAllocator.ReleaseFreePagesIfDue();
             using var scope = NewDisposeScope();
             var (mean, covariance) = LogitDistribution(data.Make(indices, device), classifier);
-            var probabilities = _options.Probit
-                ? GlmPredictive.Probit(mean, covariance)
-                : GlmPredictive.MonteCarlo(mean.cpu(), covariance.cpu(), _options.Samples, _generator);
+            Tensor probabilities;
+            if (_options.Probit) probabilities = GlmPredictive.Probit(mean, covariance);
+            else
+            {
+                var perSample = GlmPredictive.MonteCarloSamples(mean.cpu(), covariance.cpu(), _options.Samples, _generator); // [b, S, C]
+                probabilities = perSample.mean([1]);
+                if (recorder is not null)
+                {
+                    recorder.Add(perSample.transpose(0, 1));
+                    var mi = recorder.Take();
+                    for (int i = 0; i < indices.Length; i++) mutualInformation![indices[i]] = mi[i];
+                }
+            }
             var flat = probabilities.cpu().data<double>().ToArray();
             long classes = mean.shape[1];
             for (int i = 0; i < indices.Length; i++) result[indices[i]] = flat.AsSpan(i * (int)classes, (int)classes).ToArray();

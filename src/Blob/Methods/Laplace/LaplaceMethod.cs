@@ -21,12 +21,15 @@ public sealed class LaplaceMethod : FineTuningMethod
         var options = setup.Options.Laplace;
         var laplace = LaplaceLora.Fit(setup.Classifier, setup.Train, options, setup.Device, setup.Cancel, FitProgress(setup.Log));
         setup.Log?.Invoke($"Laplace: prior precision {laplace.PriorPrecision:G4} (tuned by marginal likelihood), {laplace.ParameterCount} parameters");
+        // the predictive holds a forward pass's graph and its token-level gradients, as the fit does: its batches are no larger
+        int batchSize = Math.Min(setup.BatchSize, options.BatchSize);
         return new Predictor(
-            // the predictive holds a forward pass's graph and its token-level gradients, as the fit does: its batches are no larger
-            (classifier, data, progress) => laplace.PredictProbabilities(data, Math.Min(setup.BatchSize, options.BatchSize), setup.Device,
-                classifier, progress, setup.Cancel),
+            (classifier, data, progress) => laplace.PredictProbabilities(data, batchSize, setup.Device, classifier, progress, setup.Cancel),
             $"K-FAC Laplace over {(options.Subset == LaplaceSubset.LastLayer ? "the last LoRA layer" : "all LoRA layers")}, " +
-            $"prior precision {laplace.PriorPrecision:G4}, GLM predictive (Monte Carlo)", laplace);
+            $"prior precision {laplace.PriorPrecision:G4}, GLM predictive (Monte Carlo)", laplace,
+            // its samples are of the logits, not passes through the network: no final embeddings to record
+            PredictSampled: options.Probit ? null : (classifier, data, _, progress) =>
+                laplace.PredictSampled(data, batchSize, setup.Device, classifier, progress, setup.Cancel));
     }
 
     /// <summary>A line in the log every 30 s of the fit (C backward passes per batch: minutes on a large split), and at its end.</summary>
