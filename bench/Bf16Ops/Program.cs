@@ -65,7 +65,7 @@ if (filter == "model")
         for (int f = 0; f < 2; f++)
             for (int m = 0; m < 2; m++)
             {
-                Blob.Layers.FastDropout.Enabled = f == 1;
+                Blob.Layers.FastDropout.Use(models[m], f == 1);
                 using var scope = NewDisposeScope();
                 var c = Stopwatch.StartNew();
                 var logits = models[m].Logits(ids, attn, null);
