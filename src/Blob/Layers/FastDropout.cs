@@ -26,7 +26,8 @@ public static class FastDropout
         if (model is IDropoutMasks self) self.UseFastDropout = fast;
     }
 
-    /// <summary>dropout(x, p) in training, x itself (as a new handle) otherwise.</summary>
+    /// <summary>dropout(x, p) in training, its mask drawn here (<paramref name="fast"/>) or by libtorch; x itself (as a
+    /// new handle) otherwise.</summary>
     public static Tensor Apply(Tensor x, double p, bool training, bool fast = true)
     {
         if (!training || p <= 0) return x.alias();
