@@ -66,9 +66,9 @@ public static class TfbFit
     /// further division by the number of anchors.
     /// </summary>
     /// <remarks>
-    /// The candidates' samples, and the rotated adapters' initial values, come from the fit's own generator, seeded 0
-    /// before each candidate (the numbers the global generator seeded 0 would give): the caller's random stream is
-    /// never touched. Afterwards the adapters draw from the global generator again, as every other adapter does.
+    /// The candidates' samples come from the fit's own generator, seeded 0 before each candidate (the numbers the global
+    /// generator seeded 0 would give), and the rotation draws from one of its own: the caller's random stream is never
+    /// touched. Afterwards the adapters draw from the global generator again, as every other adapter does.
     /// </remarks>
     public static Result Fit(IClassifier classifier, IBatchSource anchors, int batchSize, Device device, CancellationToken cancel = default)
     {
