@@ -10,6 +10,7 @@ string filter = args.Length > 1 ? args[1] : "";
 const long B = 32, S = 256, T = B * S, H = 384, I = 1536, NH = 12, D = 32;
 var f32 = ScalarType.Float32; var bf = ScalarType.BFloat16;
 Console.WriteLine($"threads {get_num_threads()}");
+Blob.Runtime.BlobRuntime.Configure();   // as `./blob` does: the masks filled on helper threads
 
 void Case(string name, params (string Label, Func<Action> Make)[] variants)
 {
@@ -65,7 +66,7 @@ if (filter == "model")
         for (int f = 0; f < 2; f++)
             for (int m = 0; m < 2; m++)
             {
-                Blob.Layers.FastDropout.Enabled = f == 1;
+                Blob.Layers.FastDropout.Use(models[m], f == 1);
                 using var scope = NewDisposeScope();
                 var c = Stopwatch.StartNew();
                 var logits = models[m].Logits(ids, attn, null);

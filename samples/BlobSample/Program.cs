@@ -15,6 +15,7 @@ using static TorchSharp.torch;
 const int Samples = 10;   // N: weight samples per prediction (the paper's N = 10)
 const long Seed = 1;
 var clock = Stopwatch.StartNew();
+BlobRuntime.Configure();   // optional: the command-line tool's speed and memory workarounds (docs/design.md)
 
 // 1. A toy task written here: is a short review negative (0) or positive (1)?
 string[] labelNames = ["negative", "positive"];

@@ -63,10 +63,10 @@ public static class BenchCommand
         command.SetAction(p =>
         {
             var spec = new ExperimentSpec { Model = ModelSource.Resolve(p.GetValue(model)!, revision: null), Task = p.GetValue(task)!, DataRoot = p.GetValue(dataRoot), Device = "cpu" };
-            if (p.GetValue(tokensPerCall) is { } budget) BayesianPrediction.TokensPerCall = budget;
+            long budget = p.GetValue(tokensPerCall) ?? BayesianPrediction.DefaultTokensPerCall;
             string? mode = p.GetValue(compare);
             if (mode == "prediction" && p.GetValue(child) is null)
-                return PredictionTiming(spec, Precisions.Parse(p.GetValue(precision)!), p.GetValue(examples), p.GetValue(rounds) ?? 2);
+                return PredictionTiming(spec, Precisions.Parse(p.GetValue(precision)!), p.GetValue(examples), p.GetValue(rounds) ?? 2, budget);
             if (mode == "order")
                 return OrderTiming(spec, Precisions.Parse(p.GetValue(precision)!), p.GetValue(examples), p.GetValue(rounds) ?? 3);
             if (mode == "laplace")
@@ -76,10 +76,10 @@ public static class BenchCommand
             if (p.GetValue(child) is { } index) return p.GetValue(phase) switch
             {
                 Phase.Train => GoalTrainingChild(spec, arms[index]),
-                Phase.Predict => GoalPredictionChild(spec, arms[index].Precision),
+                Phase.Predict => GoalPredictionChild(spec, arms[index].Precision, budget),
                 _ => Child(spec, arms[index], batchSize, n * 2),
             };
-            if (mode is null) return BenchReport.Run(p, spec, blocks, n, p.GetValue(json), Precisions.Resolve(Precisions.Parse(p.GetValue(precision)!), CPU));
+            if (mode is null) return BenchReport.Run(p, spec, blocks, n, p.GetValue(json), Precisions.Resolve(Precisions.Parse(p.GetValue(precision)!), CPU), budget);
 
             Console.WriteLine($"model {spec.Model}, task {spec.Task}, batch {batchSize}, {blocks} alternating blocks of {n} steps, " +
                               $"{arms[0].Label} against {arms[1].Label}" +
@@ -242,12 +242,12 @@ public static class BenchCommand
     }
 
     /// <summary>BLoB's N = 10 prediction of the same examples, in batches of the goals' size.</summary>
-    static int GoalPredictionChild(ExperimentSpec spec, Precision precision)
+    static int GoalPredictionChild(ExperimentSpec spec, Precision precision, long tokensPerCall)
     {
         var (task, tm, _) = Load(spec, MethodRegistry.Blob, precision);
         var data = Longest(task, tm);
         double loaded = Rss("VmRSS");
-        BayesianPrediction.Predict(tm.Classifier, data, GoalSamples, GoalBatch, CPU);
+        BayesianPrediction.Predict(tm.Classifier, data, GoalSamples, GoalBatch, CPU, tokensPerCall: tokensPerCall);
         return Report(loaded, Enumerable.Range(0, data.Count).Max(data.Length));
     }
 
@@ -257,7 +257,7 @@ public static class BenchCommand
     /// (<see cref="BayesianPrediction.SamplesPerCall"/>), on the task's first evaluation examples (cut to
     /// <see cref="GoalLength"/> tokens) in batches of <see cref="GoalBatch"/>.
     /// </summary>
-    static int PredictionTiming(ExperimentSpec spec, Precision precision, int examples, int rounds)
+    static int PredictionTiming(ExperimentSpec spec, Precision precision, int examples, int rounds, long tokensPerCall)
     {
         var (task, tm, _) = Load(spec, MethodRegistry.Blob, precision);
         // Trained-like adapters: B = 0 would make every sample's update vanish after the first product.
@@ -274,14 +274,14 @@ public static class BenchCommand
             ("N = 10, k = 10", 10, 10), ("N = 10, automatic", 10, null),
         };
         Console.WriteLine($"model {spec.Model}, task {spec.Task}, BLoB in {Precisions.Name(Precisions.Resolve(precision, CPU))}, " +
-                          $"{rounds} alternating rounds, TokensPerCall {BayesianPrediction.TokensPerCall}; load average {LoadAverage()}");
+                          $"{rounds} alternating rounds, TokensPerCall {tokensPerCall}; load average {LoadAverage()}");
         foreach (var (name, data) in sets)
         {
             int longest = Enumerable.Range(0, data.Count).Max(data.Length);
             using (var scope = NewDisposeScope())
             {
                 var first = data.Make(Enumerable.Range(0, Math.Min(GoalBatch, data.Count)).ToArray(), CPU);
-                int auto = BayesianPrediction.SamplesPerCall(tm.Classifier, first, GoalSamples);
+                int auto = BayesianPrediction.SamplesPerCall(tm.Classifier, first, GoalSamples, tokensPerCall);
                 Console.WriteLine($"{name}: batches of {GoalBatch}, longest {longest} tokens, first batch {first.InputIds.shape[0]} × {first.InputIds.shape[1]}; automatic k = {auto}");
             }
             foreach (var k in new[] { 1, 2, 5, 10 }) BayesianPrediction.Predict(tm.Classifier, data, k, GoalBatch, CPU, samplesPerCall: k); // warm-up: one call of each shape
@@ -290,7 +290,7 @@ public static class BenchCommand
                 for (int i = 0; i < variants.Length; i++)
                 {
                     var clock = Stopwatch.StartNew();
-                    BayesianPrediction.Predict(tm.Classifier, data, variants[i].Samples, GoalBatch, CPU, samplesPerCall: variants[i].PerCall);
+                    BayesianPrediction.Predict(tm.Classifier, data, variants[i].Samples, GoalBatch, CPU, samplesPerCall: variants[i].PerCall, tokensPerCall: tokensPerCall);
                     times[i].Add(clock.Elapsed.TotalSeconds);
                 }
             double one = Median(times[0]);

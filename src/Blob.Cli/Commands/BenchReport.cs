@@ -29,7 +29,7 @@ static class BenchReport
         new("LoRA bf16", MethodRegistry.Mle, Precision.Bf16), new("BLoB bf16", MethodRegistry.Blob, Precision.Bf16),
     ];
 
-    public static int Run(ParseResult p, ExperimentSpec spec, int rounds, int steps, bool json, Precision headline)
+    public static int Run(ParseResult p, ExperimentSpec spec, int rounds, int steps, bool json, Precision headline, long tokensPerCall)
     {
         var report = new SortedDictionary<string, object>(StringComparer.Ordinal);
         Console.WriteLine($"model {spec.Model}, task {spec.Task}; {rounds} alternating blocks of {steps} steps per side; " +
@@ -97,8 +97,8 @@ static class BenchReport
             var (one, ten) = (new List<double>(), new List<double>());
             for (int r = 0; r < 2; r++)
             {
-                one.Add(TimePrediction(benches[i].Model, eval, 0));
-                ten.Add(TimePrediction(benches[i].Model, eval, BenchCommand.GoalSamples));
+                one.Add(TimePrediction(benches[i].Model, eval, 0, tokensPerCall));
+                ten.Add(TimePrediction(benches[i].Model, eval, BenchCommand.GoalSamples, tokensPerCall));
             }
             double ratio = BenchCommand.Median(ten) / BenchCommand.Median(one);
             Console.WriteLine($"prediction {Arms[i].Label} ({eval.Count} evaluation examples, up to {longestEval} tokens, batches of {BenchCommand.GoalBatch}): " +
@@ -141,10 +141,10 @@ static class BenchReport
     const int PredictionExamples = 64;
 
     /// <summary>Seconds for one prediction of the data with N samples (0: one pass with the mean weights).</summary>
-    static double TimePrediction(TaskModel model, TextBatchSource data, int samples)
+    static double TimePrediction(TaskModel model, TextBatchSource data, int samples, long tokensPerCall)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        BayesianPrediction.Predict(model.Classifier, data, samples, BenchCommand.GoalBatch, CPU);
+        BayesianPrediction.Predict(model.Classifier, data, samples, BenchCommand.GoalBatch, CPU, tokensPerCall: tokensPerCall);
         return clock.Elapsed.TotalSeconds;
     }
 

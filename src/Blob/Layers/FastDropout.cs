@@ -6,25 +6,32 @@ using static TorchSharp.torch;
 namespace Blob.Layers;
 
 /// <summary>
-/// Dropout whose mask is drawn by a counter-based generator here rather than by libtorch's bernoulli_, which on this
-/// project's CPUs (AMD; libtorch takes MKL's vectorised Bernoulli only on Intel) draws one element at a time on one
-/// thread: at MiniLM's 32 × 256 tokens the attention probabilities' dropout (25 M elements, once in forward and once
-/// more where backward recomputes the core) was most of a training step. The mask element i is kept where the low 32
-/// bits of SplitMix64(seed + (i + 1)·γ) fall below (1 − p)·2³², seed drawn from torch's default CPU generator (one
-/// 64-bit draw a call), so manual_seed makes runs reproducible and <see cref="Recomputation"/>, which replays that
-/// generator's state, redraws the same mask. The values are libtorch's: x · mask with mask ∈ {0, 1/(1 − p)} in
-/// float32, and backward grad · mask. Other dtypes of the mask's owner, and other devices, use libtorch's dropout.
+/// Dropout whose mask is drawn by a counter-based generator here rather than by libtorch's bernoulli_, which on AMD
+/// CPUs draws one element at a time on one thread (docs/design.md, "Dropout masks, malloc and attention"). The mask
+/// element i is kept where the low 32 bits of SplitMix64(seed + (i + 1)·γ) fall below (1 − p)·2³², seed drawn from
+/// torch's default CPU generator (one 64-bit draw a call), so manual_seed makes runs reproducible and
+/// <see cref="Recomputation"/>, which replays that generator's state, redraws the same mask. The values are
+/// libtorch's: x · mask with mask ∈ {0, 1/(1 − p)} in float32, and backward grad · mask. Other dtypes of the mask's
+/// owner, and other devices, use libtorch's dropout; so does a model switched by <see cref="Use"/> (the masks of runs
+/// made before this existed).
 /// </summary>
 public static class FastDropout
 {
-    /// <summary>Off: every dropout is libtorch's again (the masks of runs made before this existed).</summary>
-    public static bool Enabled { get; set; } = true;
+    /// <summary>Every dropout of the model (its <see cref="IDropoutMasks"/> modules, adapters included) drawn here
+    /// (<paramref name="fast"/>, the default) or by libtorch.</summary>
+    public static void Use(nn.Module model, bool fast)
+    {
+        foreach (var (_, module) in model.named_modules())
+            if (module is IDropoutMasks masks) masks.UseFastDropout = fast;
+        if (model is IDropoutMasks self) self.UseFastDropout = fast;
+    }
 
-    /// <summary>dropout(x, p) in training, x itself (as a new handle) otherwise.</summary>
-    public static Tensor Apply(Tensor x, double p, bool training)
+    /// <summary>dropout(x, p) in training, its mask drawn here (<paramref name="fast"/>) or by libtorch; x itself (as a
+    /// new handle) otherwise.</summary>
+    public static Tensor Apply(Tensor x, double p, bool training, bool fast = true)
     {
         if (!training || p <= 0) return x.alias();
-        if (!Enabled || x.device_type != DeviceType.CPU || p >= 1 || x.dtype is not (ScalarType.Float32 or ScalarType.BFloat16))
+        if (!fast || x.device_type != DeviceType.CPU || p >= 1 || x.dtype is not (ScalarType.Float32 or ScalarType.BFloat16))
         {
             if (x.dtype != ScalarType.BFloat16) return nn.functional.dropout(x, p, training);
             using var wide = x.to(ScalarType.Float32);   // a bfloat16 mask would round 1/(1 − p)
@@ -139,10 +146,19 @@ public static class FastDropout
     }
 }
 
+/// <summary>A module that draws dropout masks, here (<see cref="FastDropout"/>) or by libtorch.</summary>
+public interface IDropoutMasks
+{
+    /// <summary>True (the default): masks from <see cref="FastDropout"/>; false: libtorch's dropout.</summary>
+    bool UseFastDropout { get; set; }
+}
+
 /// <summary><see cref="FastDropout"/> as a module, in place of nn.Dropout (no parameters, so no names change).</summary>
-public sealed class FastDropoutModule : nn.Module<Tensor, Tensor>
+public sealed class FastDropoutModule : nn.Module<Tensor, Tensor>, IDropoutMasks
 {
     public double P { get; }
+
+    public bool UseFastDropout { get; set; } = true;
 
     public FastDropoutModule(double p) : base("Dropout")
     {
@@ -150,5 +166,5 @@ public sealed class FastDropoutModule : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => FastDropout.Apply(x, P, training);
+    public override Tensor forward(Tensor x) => FastDropout.Apply(x, P, training, UseFastDropout);
 }

@@ -20,7 +20,11 @@ public sealed record PredictionProgress(int Done, int Total, int Pass, int Passe
 /// <summary>What a method's predictor may need: the trained classifier, the training set (Laplace and TFB fit on it),
 /// the method's options, N (null: the method's default) and where to run.</summary>
 public sealed record PredictionSetup(IClassifier Classifier, IBatchSource Train, MethodOptions Options, int? Samples,
-    int BatchSize, Device Device, Action<string>? Log = null, CancellationToken Cancel = default);
+    int BatchSize, Device Device, Action<string>? Log = null, CancellationToken Cancel = default)
+{
+    /// <summary>The token budget of one forward call of batched sampling (<see cref="BayesianPrediction.SamplesPerCall"/>).</summary>
+    public long TokensPerCall { get; init; } = BayesianPrediction.DefaultTokensPerCall;
+}
 
 /// <summary>
 /// How a trained model predicts: class probabilities [examples][classes] of the data, read through the classifier (the
@@ -60,29 +64,31 @@ public static class BayesianPrediction
 {
     /// <summary>The predictor that averages N passes (N = 0: one pass with the mean weights).</summary>
     public static Predictor Averaging(PredictionSetup setup, int samples) => new(
-        (classifier, data, progress) => Predict(classifier, data, samples, setup.BatchSize, setup.Device, progress, setup.Cancel),
+        (classifier, data, progress) => Predict(classifier, data, samples, setup.BatchSize, setup.Device, progress, setup.Cancel,
+            tokensPerCall: setup.TokensPerCall),
         samples == 0 ? "prediction with the mean weights (N = 0)" : $"prediction averages N = {samples} samples",
         PredictSampled: samples == 0 ? null : (classifier, data, withEmbeddingVariance, progress) =>
-            PredictSampled(classifier, data, samples, setup.BatchSize, setup.Device, withEmbeddingVariance, progress, setup.Cancel));
+            PredictSampled(classifier, data, samples, setup.BatchSize, setup.Device, withEmbeddingVariance, progress, setup.Cancel,
+                tokensPerCall: setup.TokensPerCall));
 
     /// <summary>
-    /// Tokens (examples × padded length) that one forward call of batched sampling may hold, replicas included:
-    /// <see cref="SamplesPerCall"/> puts as many of a batch's N samples into one call as fit. More samples per call are
-    /// faster, but N = 10 at batch 32 × 256 must stay within 1.5 GB: 12,288 keeps 32 × 256 at one pass per sample and
-    /// gives k = 6 at 32 × 61, k = 3 at 32 × 128 (measurements: docs/performance.md, "N-sample prediction").
+    /// The default of how many tokens (examples × padded length) one forward call of batched sampling may hold,
+    /// replicas included: <see cref="SamplesPerCall"/> puts as many of a batch's N samples into one call as fit. More
+    /// samples per call are faster, but N = 10 at batch 32 × 256 must stay within 1.5 GB: 12,288 keeps 32 × 256 at one
+    /// pass per sample and gives k = 6 at 32 × 61, k = 3 at 32 × 128 (docs/performance.md, "N-sample prediction").
     /// </summary>
-    public static long TokensPerCall { get; set; } = 12288;
+    public const long DefaultTokensPerCall = 12288;
 
     /// <summary>
-    /// How many of N samples one forward call draws for this batch: as many replicas as <see cref="TokensPerCall"/>
+    /// How many of N samples one forward call draws for this batch: as many replicas as <paramref name="tokensPerCall"/>
     /// allows (at least 1, at most N), or 1 where the model cannot draw samples in batches
     /// (<see cref="AdapterInjection.SamplesInBatches"/>). It depends on the batch's shape only, never on the machine.
     /// </summary>
-    public static int SamplesPerCall(IClassifier classifier, Batch batch, int samples)
+    public static int SamplesPerCall(IClassifier classifier, Batch batch, int samples, long tokensPerCall = DefaultTokensPerCall)
     {
         if (samples <= 1 || !AdapterInjection.SamplesInBatches(classifier.Module)) return 1;
         long tokens = Math.Max(1, batch.InputIds.numel());
-        return (int)Math.Clamp(TokensPerCall / tokens, 1, samples);
+        return (int)Math.Clamp(tokensPerCall / tokens, 1, samples);
     }
 
     /// <summary>
@@ -90,11 +96,12 @@ public static class BayesianPrediction
     /// finished forward call (and once before the first), with Pass the samples done; <paramref name="cancel"/> is
     /// checked between calls, so that Ctrl-C stops an N = 10 prediction within one call. Neither draws random numbers:
     /// the result does not depend on them. <paramref name="samplesPerCall"/> fixes how many samples one forward call
-    /// draws (1: one pass per sample); null chooses by <see cref="SamplesPerCall"/>.
+    /// draws (1: one pass per sample); null chooses by <see cref="SamplesPerCall"/> within <paramref name="tokensPerCall"/>.
     /// </summary>
     public static double[][] Predict(IClassifier classifier, IBatchSource data, int samples, int batchSize, Device device,
-        Action<PredictionProgress>? progress = null, CancellationToken cancel = default, int? samplesPerCall = null) =>
-        Run(classifier, data, samples, batchSize, device, progress, cancel, samplesPerCall, null, null);
+        Action<PredictionProgress>? progress = null, CancellationToken cancel = default, int? samplesPerCall = null,
+        long tokensPerCall = DefaultTokensPerCall) =>
+        Run(classifier, data, samples, batchSize, device, progress, cancel, (samplesPerCall, tokensPerCall), null, null);
 
     /// <summary>
     /// <see cref="Predict"/>, and from the same passes (the probabilities are the same numbers) each example's mutual
@@ -107,13 +114,14 @@ public static class BayesianPrediction
     /// </summary>
     public static SampledPrediction PredictSampled(IClassifier classifier, IBatchSource data, int samples, int batchSize, Device device,
         bool withEmbeddingVariance, Action<PredictionProgress>? progress = null, CancellationToken cancel = default,
-        int? samplesPerCall = null, int? embeddingSamples = null, MutualInformationRecorder? disagreement = null)
+        int? samplesPerCall = null, int? embeddingSamples = null, MutualInformationRecorder? disagreement = null,
+        long tokensPerCall = DefaultTokensPerCall)
     {
         var mutualInformation = new double[data.Count];
         var variance = withEmbeddingVariance ? new double[data.Count] : null;
         using var embeddings = withEmbeddingVariance ? new EmbeddingRecorder(classifier.Module) : null;
         var recorder = disagreement ?? new MutualInformationRecorder();
-        var probs = Run(classifier, data, samples, batchSize, device, progress, cancel, samplesPerCall,
+        var probs = Run(classifier, data, samples, batchSize, device, progress, cancel, (samplesPerCall, tokensPerCall),
             disagreement is null ? recorder.Add : null,
             indices =>
             {
@@ -132,7 +140,8 @@ public static class BayesianPrediction
     /// <paramref name="afterBatch"/> (the batch's example indices), where given, runs after each batch inside its scope.
     /// </summary>
     static double[][] Run(IClassifier classifier, IBatchSource data, int samples, int batchSize, Device device,
-        Action<PredictionProgress>? progress, CancellationToken cancel, int? samplesPerCall, Action<Tensor>? onSamples, Action<int[]>? afterBatch)
+        Action<PredictionProgress>? progress, CancellationToken cancel, (int? Fixed, long Tokens) perCall, Action<Tensor>? onSamples,
+        Action<int[]>? afterBatch)
     {
         var model = classifier.Module;
         model.eval();
@@ -154,7 +163,7 @@ public static class BayesianPrediction
                     if (passesDone < passes) Stop(cancel, done, data.Count); // a call is about to start
                     if (passesDone > 0)
                         progress?.Invoke(new PredictionProgress(passesDone == passes ? done + indices.Length : done, data.Count, passesDone, passes));
-                }, samplesPerCall, onSamples).cpu().to(ScalarType.Float64);
+                }, perCall.Fixed, onSamples, perCall.Tokens).cpu().to(ScalarType.Float64);
                 var flat = probs.data<double>().ToArray();
                 int classes = (int)probs.shape[1];
                 for (int i = 0; i < indices.Length; i++) result[indices[i]] = flat.AsSpan(i * classes, classes).ToArray();
@@ -168,7 +177,7 @@ public static class BayesianPrediction
 
     /// <summary>
     /// (1/N) Σ softmax(logits_n) for one batch (a single pass when N = 0). The N samples are drawn k per forward call
-    /// (k = <paramref name="samplesPerCall"/>, else <see cref="SamplesPerCall"/>): the batch is repeated k times along
+    /// (k = <paramref name="samplesPerCall"/>, else <see cref="SamplesPerCall"/> within <paramref name="tokensPerCall"/>): the batch is repeated k times along
     /// its first dimension and each stochastic adapter draws k weight samples, replica s using sample s
     /// (<see cref="ISampleBatchedAdapter"/>), which is the distribution of k separate passes. <paramref name="onPass"/>
     /// is called with the number of samples done: 0 before the first call, then after each. <paramref name="onSamples"/>,
@@ -176,10 +185,10 @@ public static class BayesianPrediction
     /// the tensor dies with the call, so it must copy out what it keeps (see <see cref="SampleProbabilities"/>).
     /// </summary>
     public static Tensor AveragedProbabilities(IClassifier classifier, Batch batch, int samples, Action<int>? onPass = null,
-        int? samplesPerCall = null, Action<Tensor>? onSamples = null)
+        int? samplesPerCall = null, Action<Tensor>? onSamples = null, long tokensPerCall = DefaultTokensPerCall)
     {
         int passes = Math.Max(1, samples);
-        int perCall = samples <= 1 ? 1 : Math.Clamp(samplesPerCall ?? SamplesPerCall(classifier, batch, samples), 1, passes);
+        int perCall = samples <= 1 ? 1 : Math.Clamp(samplesPerCall ?? SamplesPerCall(classifier, batch, samples, tokensPerCall), 1, passes);
         Tensor? sum = null;
         onPass?.Invoke(0);
         try

@@ -80,7 +80,7 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>
 }
 
 /// <summary>Multi-head self-attention: query, key, value projections and a padding mask.</summary>
-public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
+public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>, IDropoutMasks
 {
     readonly AdaptableLinear query, key, value;
     readonly int _heads;
@@ -98,6 +98,9 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
 
     /// <summary>Keep only q, k and v for backward and recompute the attention core there (on by default; see <see cref="Recomputation"/>).</summary>
     public bool RecomputeCore { get; set; } = true;
+
+    /// <summary>The attention dropout's masks from <see cref="FastDropout"/> (the default) or libtorch's.</summary>
+    public bool UseFastDropout { get; set; } = true;
 
     /// <param name="x">[batch, seq, hidden]</param>
     /// <param name="maskBias">[batch, 1, 1, seq]: 0 for tokens, a large negative number for padding.</param>
@@ -120,17 +123,17 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
         // probabilities for backward ([batch, heads, seq, seq] each): recomputed instead, with the same numbers, a
         // training step needs far less memory (docs/performance.md, "Attention recomputed in backward").
         using var y = RecomputeCore
-            ? Recomputation.Apply(x => Core(dtype, x[0], x[1], x[2], x[3], dropout, padded), q, k, v, maskBias)
-            : Core(dtype, q, k, v, maskBias, dropout, padded);
+            ? Recomputation.Apply(x => Core(dtype, x[0], x[1], x[2], x[3], dropout, padded, UseFastDropout), q, k, v, maskBias)
+            : Core(dtype, q, k, v, maskBias, dropout, padded, UseFastDropout);
         return y.transpose(1, 2).contiguous().view(b, t, c);
     }
 
     /// <summary>The core in float32: libtorch's scaled_dot_product_attention, except for training with
     /// <see cref="FastDropout"/> (libtorch's attention draws its dropout mask with bernoulli_, the slow part of a step).</summary>
-    static Tensor Core(ScalarType dtype, Tensor q, Tensor k, Tensor v, Tensor maskBias, double dropout, bool padded)
+    static Tensor Core(ScalarType dtype, Tensor q, Tensor k, Tensor v, Tensor maskBias, double dropout, bool padded, bool fast)
     {
-        if (dtype != ScalarType.Float32) return AttentionWithProductsIn(dtype, q, k, v, maskBias, dropout, padded);
-        if (dropout <= 0 || !FastDropout.Enabled) return F.scaled_dot_product_attention(q, k, v, maskBias, dropout);
+        if (dtype != ScalarType.Float32) return AttentionWithProductsIn(dtype, q, k, v, maskBias, dropout, padded, fast);
+        if (dropout <= 0 || !fast) return F.scaled_dot_product_attention(q, k, v, maskBias, dropout);
         using var qScaled = q * (1.0 / Math.Sqrt(q.shape[^1]));
         using var scores = qScaled.matmul(k.transpose(-2, -1));
         if (padded) scores.add_(maskBias);
@@ -146,7 +149,7 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
     /// for their product with v, as before, and the dropout mask (0 or 1, exact in bfloat16) is applied to them there,
     /// with its 1/(1 − p) on the product's float32 result: the same numbers up to where that factor is rounded.
     /// </summary>
-    static Tensor AttentionWithProductsIn(ScalarType dtype, Tensor q, Tensor k, Tensor v, Tensor maskBias, double dropout, bool padded)
+    static Tensor AttentionWithProductsIn(ScalarType dtype, Tensor q, Tensor k, Tensor v, Tensor maskBias, double dropout, bool padded, bool fast)
     {
         using var qScaled = q * (1.0 / Math.Sqrt(q.shape[^1]));
         using var qLow = qScaled.to(dtype);
@@ -157,7 +160,7 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
         if (padded) scores.add_(maskBias);
         using var weights = scores.softmax(-1);
         using var weightsLow = weights.to(dtype);
-        if (dropout <= 0 || !FastDropout.Enabled)
+        if (dropout <= 0 || !fast)
         {
             using var droppedLow = F.dropout(weightsLow, dropout, dropout > 0);
             using var yLow = droppedLow.matmul(vLow);

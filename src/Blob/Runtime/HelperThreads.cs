@@ -5,10 +5,11 @@ namespace Blob.Runtime;
 /// <summary>
 /// A parallel loop over chunk indices for managed code that runs between TorchSharp calls (FastDropout's mask fill),
 /// on helper threads that allocate no managed memory: rule 5 of <see cref="TensorLifetimes"/>, and the reason this
-/// is not <c>Parallel.For</c>, whose thread-pool workers allocate a little on every call (in a scratch program, other
-/// threads allocated 0.6–12 KB during ten 25 M-element mask fills through it, none on one thread). The job is the
-/// caller's delegate; the hand-off is a lock, a counter and Monitor.Wait, which allocate nothing once a helper has
-/// started. One job runs at a time; a second calling thread waits its turn, and a For inside a chunk runs serially.
+/// is not <c>Parallel.For</c>, whose thread-pool workers allocate a little on every call (docs/design.md, "Dropout
+/// masks, malloc and attention"). The hand-off is a lock, a counter and Monitor.Wait, which allocate nothing once a
+/// helper has started. One job runs at a time; a second calling thread waits its turn, and a For inside a chunk runs
+/// serially. Helpers start only where <see cref="BlobRuntime.Configure"/> installed them; otherwise every For runs on
+/// its caller's thread.
 /// </summary>
 public static class HelperThreads
 {
@@ -22,14 +23,14 @@ public static class HelperThreads
     static Exception? _failure;
     [ThreadStatic] static bool _inJob;   // on a helper, or on a caller inside For: a nested For runs serially
 
-    /// <summary>Helper threads started so far.</summary>
+    /// <summary>Helper threads started so far in this process.</summary>
     public static int Started => Volatile.Read(ref _started);
 
     /// <summary>body(0), …, body(count − 1) on this thread and up to threads − 1 helpers, in no fixed order;
     /// returns when all have run. The first exception a chunk throws is rethrown here, once all have stopped.</summary>
     public static void For(long count, int threads, Action<long> body)
     {
-        if (threads <= 1 || count <= 1 || _inJob)
+        if (threads <= 1 || count <= 1 || _inJob || !BlobRuntime.Installed.HelperThreads)
         {
             for (long c = 0; c < count; c++) body(c);
             return;

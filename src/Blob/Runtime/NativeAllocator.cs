@@ -5,8 +5,7 @@ namespace Blob.Runtime;
 
 /// <summary>
 /// Which malloc serves libtorch's CPU tensors in this process. `./blob` preloads jemalloc (Debian's libjemalloc2)
-/// where it is installed: glibc's malloc keeps what libtorch frees in its heaps, and a training step peaks far higher
-/// under it (measurements: docs/performance.md, "jemalloc").
+/// where it is installed: glibc's malloc keeps what libtorch frees in its heaps (docs/performance.md, "jemalloc").
 /// </summary>
 public static class NativeAllocator
 {
@@ -16,30 +15,31 @@ public static class NativeAllocator
     static bool IsJemalloc() =>
         File.Exists("/proc/self/maps") && File.ReadLines("/proc/self/maps").Any(l => l.Contains("libjemalloc"));
 
-    /// <summary>
-    /// Gives the pages jemalloc holds free back to the system, at most once every 30 s; does nothing under another
-    /// malloc. `./blob` runs jemalloc without decay, because giving pages back after every step makes training several
-    /// times slower, but some loops then grow without bound (Laplace's fit: C gradients of one retained graph per
-    /// batch). Such a loop calls this between batches; a shorter interval makes the next batches fault their pages in
-    /// again. Measurements: docs/performance.md, "jemalloc".
-    /// </summary>
+    /// <summary>Gives jemalloc's free pages back to the system, at most once every 30 s (a shorter interval makes the
+    /// next batches fault them in again), for a loop that grows without decay (Laplace's fit); see <see cref="ReleaseFreePages"/>.</summary>
     public static void ReleaseFreePagesIfDue()
     {
         if (Stopwatch.GetElapsedTime(_lastRelease) >= TimeSpan.FromSeconds(30)) ReleaseFreePages();
     }
 
     /// <summary>
-    /// Gives the pages jemalloc holds free back to the system now; does nothing under another malloc. A run calls it
-    /// where one phase ends and another begins (training, each split's prediction): without it a process keeps the
-    /// largest phase's pages for the rest of its life (a `compare` holds its ensemble's training peak through every
-    /// later run), which two tables side by side on one machine cannot afford.
+    /// Gives jemalloc's free pages back to the system now, where one phase of a run ends and another begins; installed
+    /// by <see cref="BlobRuntime.Configure"/>, and a no-op under another malloc. Why: `./blob` runs jemalloc without
+    /// decay (decay after every step makes training several times slower), so a process would otherwise keep its
+    /// largest phase's pages for the rest of its life (docs/performance.md, "jemalloc").
     /// </summary>
     public static void ReleaseFreePages()
     {
+        if (!BlobRuntime.Installed.AllocatorPurges) return;
         _lastRelease = Stopwatch.GetTimestamp();
+        Interlocked.Increment(ref _purges);
         if (Mallctl.Value is { } mallctl) mallctl("arena.4096.purge", 0, 0, 0, 0); // 4096: MALLCTL_ARENAS_ALL, every arena
     }
 
+    /// <summary>Purges asked for so far in this process (each a mallctl call under jemalloc).</summary>
+    public static int Purges => Volatile.Read(ref _purges);
+
+    static int _purges;
     static long _lastRelease;
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]

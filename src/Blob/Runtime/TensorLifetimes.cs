@@ -28,7 +28,8 @@ namespace Blob.Runtime;
 /// a call when another thread allocates; collections the tensor thread starts itself land between its calls, where
 /// the Scalars it dropped are done with (the scratch programs that show both: docs/design.md, "Garbage collections
 /// and libtorch calls").</item>
-/// <item>Collections start only where the tensor thread allows them: every training step, prediction batch and
+/// <item>Where the host installs the points (<see cref="BlobRuntime.Configure"/>), collections start only where the
+/// tensor thread allows them: every training step, prediction batch and
 /// sample pass, Laplace batch, KL-convergence step and generated token first calls <see cref="CollectionPoints.Reached"/>,
 /// after which the runtime is in a no-GC region that no thread, including those we do not own (the finaliser, the
 /// JIT), can start a collection inside; the next point past half its budget collects, on the tensor thread. Rule 5

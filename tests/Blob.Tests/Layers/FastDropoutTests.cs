@@ -1,4 +1,6 @@
 using Blob.Layers;
+using Blob.Methods;
+using Blob.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -62,5 +64,42 @@ public class FastDropoutTests
         var dropped = FastDropout.Apply(low, 0.25, training: true);
         Assert.Equal(ScalarType.Float32, dropped.dtype);
         Assert.True(dropped.eq(low.to(ScalarType.Float32) * mask).all().item<bool>());
+    }
+
+    [Fact]
+    public void AModuleSwitchedToLibtorchsDropoutDrawsLibtorchsMasks()
+    {
+        using var scope = NewDisposeScope();
+        var module = new FastDropoutModule(0.25);
+        module.train();
+        var x = ones(64, 33);
+        FastDropout.Use(module, fast: false);
+        manual_seed(7);
+        var y = module.forward(x);
+        manual_seed(7);
+        Assert.True(y.eq(nn.functional.dropout(x, 0.25, true)).all().item<bool>());
+        FastDropout.Use(module, fast: true);
+        manual_seed(7);
+        var fast = module.forward(x);
+        manual_seed(7);
+        Assert.True(fast.eq(x * FastDropout.Mask([64, 33], 0.25)).all().item<bool>());
+    }
+
+    /// <summary>The choice is the model's: every dropout in it, the attention's and the adapters' included, and no other model's.</summary>
+    [Fact]
+    public void UseSwitchesEveryDropoutOfOneModel()
+    {
+        var model = MiniLm.Load(numLabels: 2, seed: 1);
+        var other = new FastDropoutModule(0.1);
+        new MethodOptions { Kind = MethodRegistry.Mcd, Rank = 2, Alpha = 4, Targets = ["query", "value"] }.Apply(model);
+        var masks = model.modules().OfType<IDropoutMasks>().ToList();
+        Assert.Contains(masks, m => m is LoraAdapter);
+        Assert.Contains(masks, m => m is BertSelfAttention);
+        Assert.Contains(masks, m => m is FastDropoutModule);
+        Assert.All(masks, m => Assert.True(m.UseFastDropout)); // the default
+        FastDropout.Use(model, fast: false);
+        Assert.All(masks, m => Assert.False(m.UseFastDropout));
+        Assert.True(other.UseFastDropout);
+        model.Dispose();
     }
 }

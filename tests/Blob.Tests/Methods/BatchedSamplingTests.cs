@@ -232,8 +232,10 @@ public class BatchedSamplingTests
         var (model, classifier) = Randomised("blob");
         using var scope = NewDisposeScope();
         var batch = new Batch(zeros(32, 64, ScalarType.Int64), ones(32, 64), null, zeros(32, ScalarType.Int64));
-        long budget = BayesianPrediction.TokensPerCall;
+        long budget = BayesianPrediction.DefaultTokensPerCall;
         Assert.Equal((int)Math.Clamp(budget / (32 * 64), 1, 10), BayesianPrediction.SamplesPerCall(classifier, batch, 10));
+        Assert.Equal(4, BayesianPrediction.SamplesPerCall(classifier, batch, 10, tokensPerCall: 32 * 64 * 4 + 1)); // the caller's budget
+        Assert.Equal(1, BayesianPrediction.SamplesPerCall(classifier, batch, 10, tokensPerCall: 1));
         Assert.Equal(1, BayesianPrediction.SamplesPerCall(classifier, batch, 1));
         var replicated = BayesianPrediction.Replicated(batch, 3);
         Assert.Equal([96L, 64L], replicated.InputIds.shape);

@@ -67,7 +67,7 @@ public class TfbTests
         Assert.True(ChangeAt(classifier, anchors, fit.Beta) <= TfbFit.Threshold);
     }
 
-    /// <summary>The fit draws its candidates' samples from a fixed seed and then leaves the caller's random stream as it was.</summary>
+    /// <summary>The fit draws its candidates' samples from a fixed seed and leaves the caller's random stream as it was.</summary>
     [Fact]
     public void TheFitLeavesTheGlobalRandomStreamAsItFoundIt()
     {
@@ -80,12 +80,26 @@ public class TfbTests
         Assert.True(drawn.allclose(expected, rtol: 0, atol: 0));
     }
 
+    /// <summary>The fit draws from a generator of its own, seeded 0 before each candidate: the numbers the global generator
+    /// seeded 0 gives, so the change it reports is, to the last bit, the one measured with that generator.</summary>
+    [Fact]
+    public void TheFitsOwnGeneratorGivesTheNumbersOfTheGlobalOneSeededZero()
+    {
+        var anchors = new ToyData(64, seed: 11);
+        var (_, fitted) = TrainedLora();
+        var fit = TfbFit.Fit(fitted, anchors, batchSize: 32, CPU);
+        var (_, classifier) = TrainedLora(); // the same model again, rotated as the fit rotates it
+        var layers = TfbFit.Rotate(classifier.Module);
+        Assert.Equal(fit.Change, ChangeAt(classifier, anchors, fit.Beta, layers));
+        foreach (var (_, d) in layers) d.Dispose();
+    }
+
     /// <summary>The relative NLL change at β, measured as the fit measures it (the rotated model's own predictions).</summary>
-    static double ChangeAt(ToyClassifier classifier, IBatchSource anchors, double beta)
+    static double ChangeAt(ToyClassifier classifier, IBatchSource anchors, double beta, IReadOnlyList<(BlobAdapter, Tensor)>? rotated = null)
     {
         var layers = AdapterInjection.Adapters(classifier.Module).Select(a => (BlobAdapter)a.Adapter).ToList();
         var d = layers.Select(a => a.lora_B.detach().square().sum(new long[] { 0 }).sqrt()).ToList(); // ‖columns of B′‖ = D
-        var pairs = layers.Zip(d).ToList();
+        var pairs = rotated ?? layers.Zip(d).ToList();
         TfbFit.SetBeta(pairs, 0);
         var reference = BayesianPrediction.Predict(classifier, anchors, 0, 32, CPU);
         var labels = reference.Select(p => Array.IndexOf(p, p.Max())).ToArray();

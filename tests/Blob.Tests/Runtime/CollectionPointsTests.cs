@@ -6,9 +6,14 @@ using static TorchSharp.torch;
 
 namespace Blob.Tests.Runtime;
 
-/// <summary>Rule 6 of <see cref="TensorLifetimes"/>: after a collection point, no thread can start a collection.</summary>
-public class CollectionPointsTests
+/// <summary>Rule 6 of <see cref="TensorLifetimes"/>: after a collection point, no thread can start a collection (the points
+/// installed, as the command-line tool installs them).</summary>
+public class CollectionPointsTests : IDisposable
 {
+    readonly InstalledRuntime _runtime = new();
+
+    public void Dispose() => _runtime.Dispose();
+
     /// <summary>Allocates <paramref name="megabytes"/> MB in 4 KB arrays on a new thread; the gen-0 collections meanwhile.</summary>
     static int CollectionsWhileAnotherThreadAllocates(int megabytes)
     {

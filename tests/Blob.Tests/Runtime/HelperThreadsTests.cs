@@ -4,9 +4,14 @@ using static TorchSharp.torch;
 
 namespace Blob.Tests.Runtime;
 
-/// <summary>Rule 5 of <see cref="TensorLifetimes"/>: helper threads that run every chunk once and allocate nothing.</summary>
-public class HelperThreadsTests
+/// <summary>Rule 5 of <see cref="TensorLifetimes"/>: helper threads that run every chunk once and allocate nothing (the
+/// helpers installed, as the command-line tool installs them).</summary>
+public class HelperThreadsTests : IDisposable
 {
+    readonly InstalledRuntime _runtime = new();
+
+    public void Dispose() => _runtime.Dispose();
+
     [Theory]
     [InlineData(1, 1)]
     [InlineData(2, 7)]

@@ -36,7 +36,11 @@ public sealed class BlobAdapter : Adapter, IVariationalAdapter, ISampleBatchedAd
 
     public bool DrawsSamples => Sample;
 
-    public BlobAdapter(long inFeatures, long outFeatures, BlobOptions options) : base(nameof(BlobAdapter))
+    /// <summary>The generator the weight samples and signs are drawn from; null: torch's default one.</summary>
+    public Generator? Generator { get; set; }
+
+    /// <param name="generator">The generator of the initial M and G; null: torch's default one.</param>
+    public BlobAdapter(long inFeatures, long outFeatures, BlobOptions options, Generator? generator = null) : base(nameof(BlobAdapter))
     {
         Options = options;
         Scaling = options.Alpha / options.Rank;
@@ -47,22 +51,22 @@ public sealed class BlobAdapter : Adapter, IVariationalAdapter, ISampleBatchedAd
         using (no_grad())
         {
             double bound = options.MeanInit == MeanInit.Paper ? Math.Sqrt(6.0 / inFeatures) : 1.0 / Math.Sqrt(inFeatures);
-            lora_A.uniform_(-bound, bound);
-            InitStd(lora_A_rho);
+            lora_A.uniform_(-bound, bound, generator);
+            InitStd(lora_A_rho, generator);
             if (!options.Asymmetric)
             {
                 lora_B_rho = new Parameter(empty(outFeatures, r));
-                InitStd(lora_B_rho);
+                InitStd(lora_B_rho, generator);
             }
         }
         RegisterComponents();
     }
 
     /// <summary>G ~ U(ε/√2, ε) under Ω = G²; under softplus, G is set so that Ω has the same initial distribution.</summary>
-    void InitStd(Tensor g)
+    void InitStd(Tensor g, Generator? generator)
     {
         double eps = Options.InitEpsilon;
-        g.uniform_(eps / Math.Sqrt(2), eps);
+        g.uniform_(eps / Math.Sqrt(2), eps, generator);
         if (Options.Std == StdParameterization.Softplus) g.pow_(2).expm1_().log_(); // ρ = softplus⁻¹(G²)
     }
 
@@ -95,12 +99,12 @@ public sealed class BlobAdapter : Adapter, IVariationalAdapter, ISampleBatchedAd
         int samples = SampleCount;
         if (samples == 1)
         {
-            var delta = randn(weightShape, dtype: x.dtype, device: x.device).mul_(std); // E∘Ω, [outDim, inDim]
+            var delta = randn(weightShape, dtype: x.dtype, device: x.device, generator: Generator).mul_(std); // E∘Ω, [outDim, inDim]
             var s = RademacherSigns(x, weightShape[1]);
             var t = RademacherSigns(x, weightShape[0]);
             return x.mul(s).matmul(delta.t()).mul_(t);
         }
-        var deltas = randn([samples, weightShape[0], weightShape[1]], dtype: x.dtype, device: x.device).mul_(std); // [S, out, in]
+        var deltas = randn([samples, weightShape[0], weightShape[1]], dtype: x.dtype, device: x.device, generator: Generator).mul_(std); // [S, out, in]
         var signsIn = RademacherSigns(x, weightShape[1]);
         var signsOut = RademacherSigns(x, weightShape[0]);
         var noise = SampleBatching.PerSample(x.mul(signsIn), samples).matmul(deltas.transpose(1, 2)); // [S, B·…, out]
@@ -114,7 +118,7 @@ public sealed class BlobAdapter : Adapter, IVariationalAdapter, ISampleBatchedAd
         shape[^1] = width;
         if (Options.Flipout == FlipoutScope.Example)
             for (int d = 1; d < shape.Length - 1; d++) shape[d] = 1;
-        return empty(shape, dtype: x.dtype, device: x.device).bernoulli_(0.5).mul_(2).sub_(1);
+        return empty(shape, dtype: x.dtype, device: x.device).bernoulli_(0.5, Generator).mul_(2).sub_(1);
     }
 
     /// <summary>KL(q(A) ‖ N(0, σp²)) by Eq. 11 (plus B's term without asymmetric Bayesianization).</summary>

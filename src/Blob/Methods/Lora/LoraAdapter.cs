@@ -13,7 +13,7 @@ namespace Blob.Methods;
 /// replicas of a batch in one call (batched N-sample prediction, <see cref="SampleCount"/>) get S independent masks
 /// with nothing to change.
 /// </summary>
-public sealed class LoraAdapter : Adapter, ISampleBatchedAdapter
+public sealed class LoraAdapter : Adapter, ISampleBatchedAdapter, IDropoutMasks
 {
     public Parameter lora_A;
     public Parameter lora_B;
@@ -25,6 +25,8 @@ public sealed class LoraAdapter : Adapter, ISampleBatchedAdapter
     public bool DropoutAtInference { get; set; }
 
     public bool Sample { get; set; } = true;
+
+    public bool UseFastDropout { get; set; } = true;
 
     /// <summary>Replicas per call; the forward is the same for any value (masks are drawn per element).</summary>
     public int SampleCount { get; set; } = 1;
@@ -53,7 +55,7 @@ public sealed class LoraAdapter : Adapter, ISampleBatchedAdapter
     public override Tensor forward(Tensor x)
     {
         x = x.to(lora_A.dtype);
-        if (Dropout > 0 && Sample) x = FastDropout.Apply(x, Dropout, training || DropoutAtInference);
+        if (Dropout > 0 && Sample) x = FastDropout.Apply(x, Dropout, training || DropoutAtInference, UseFastDropout);
         var delta = x.matmul(lora_A.t()).matmul(lora_B.t()).mul(Scaling);
         Observer?.Invoke(x, delta);
         return delta;

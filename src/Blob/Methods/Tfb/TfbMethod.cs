@@ -66,23 +66,28 @@ public static class TfbFit
     /// further division by the number of anchors.
     /// </summary>
     /// <remarks>
-    /// The candidates' samples are drawn with the global generator seeded 0 (the rotated adapters' initialisation draws
-    /// from it too), and its state is restored afterwards: a fit leaves the caller's random stream where it found it.
+    /// The candidates' samples come from the fit's own generator, seeded 0 before each candidate (the numbers the global
+    /// generator seeded 0 would give), and the rotation draws from one of its own: the caller's random stream is never
+    /// touched. Afterwards the adapters draw from the global generator again, as every other adapter does.
     /// </remarks>
     public static Result Fit(IClassifier classifier, IBatchSource anchors, int batchSize, Device device, CancellationToken cancel = default)
     {
-        using var state = random.get_rng_state();
+        using var generator = new Generator(0, device);
         var layers = Rotate(classifier.Module);
-        try { return Bisect(classifier, anchors, layers, batchSize, device, cancel); }
+        foreach (var (adapter, _) in layers) adapter.Generator = generator;
+        try { return Bisect(classifier, anchors, layers, generator, batchSize, device, cancel); }
         finally
         {
-            random.set_rng_state(state);
-            foreach (var (_, d) in layers) d.Dispose();
+            foreach (var (adapter, d) in layers)
+            {
+                adapter.Generator = null;
+                d.Dispose();
+            }
         }
     }
 
     static Result Bisect(IClassifier classifier, IBatchSource anchors, IReadOnlyList<(BlobAdapter Adapter, Tensor D)> layers,
-        int batchSize, Device device, CancellationToken cancel)
+        Generator generator, int batchSize, Device device, CancellationToken cancel)
     {
         var reference = BayesianPrediction.Predict(classifier, anchors, 0, batchSize, device, cancel: cancel);
         var labels = reference.Select(p => Array.IndexOf(p, p.Max())).ToArray(); // the model's own predictions
@@ -90,7 +95,7 @@ public static class TfbFit
         double Change(double beta)
         {
             SetBeta(layers, beta);
-            manual_seed(0);
+            generator.manual_seed(0);
             return Math.Abs(Nll(BayesianPrediction.Predict(classifier, anchors, 1, batchSize, device, cancel: cancel), labels) - nll0) / nll0;
         }
 
@@ -109,17 +114,19 @@ public static class TfbFit
 
     /// <summary>
     /// B = U·D·Vᵀ (thin SVD) → B′ = U·D, A′ = Vᵀ·A for every LoRA adapter, each replaced by a Gaussian adapter with that
-    /// mean; returns the new adapters with the singular values D of their B, which the caller disposes.
+    /// mean; returns the new adapters with the singular values D of their B, which the caller disposes. Their initial
+    /// values, overwritten here, come from a generator of their own: the global one is untouched.
     /// </summary>
     public static IReadOnlyList<(BlobAdapter Adapter, Tensor D)> Rotate(nn.Module model)
     {
         var result = new List<(BlobAdapter, Tensor)>();
         using var _ = no_grad();
+        using var generator = new Generator(0);
         foreach (var (_, layer) in AdapterInjection.LinearLayers(model).Where(l => l.Layer.Adapter is LoraAdapter).ToList())
         {
             var lora = (LoraAdapter)layer.Adapter!;
             // made outside the SVD's scope: the new adapter's parameters belong to the model from here on
-            var gaussian = new BlobAdapter(layer.InFeatures, layer.OutFeatures, new BlobOptions { Rank = lora.Rank, Alpha = lora.Scaling * lora.Rank });
+            var gaussian = new BlobAdapter(layer.InFeatures, layer.OutFeatures, new BlobOptions { Rank = lora.Rank, Alpha = lora.Scaling * lora.Rank }, generator);
             gaussian.to(lora.lora_A.device);
             Tensor singular;
             using (NewDisposeScope())
