@@ -34,7 +34,7 @@ public static class CompareCommand
         var seeds = new Option<int[]>("--seeds") { Description = "Seeds (default, as the paper: 1 2 3)", AllowMultipleArgumentsPerToken = true }
             .Must(ss => ss.Distinct().Count() == ss.Length ? null : "a seed is repeated");
         var output = new Option<string?>("--output") { Description = "Output folder (default runs/compare-TASK)" };
-        var overwrite = new Option<bool>("--overwrite", "--fresh") { Description = "Retrain every run, replacing results and checkpoints already in the output folder" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Retrain every run, replacing results and checkpoints already in the output folder" };
         var conformal = ConformalOption.Create();
         var command = new Command("compare", "Compare methods over seeds on one task: paper-style table and reliability diagrams");
         options.AddTo(command);

@@ -16,7 +16,7 @@ public static class TrainCommand
     {
         var options = new ExperimentOptions();
         var method = MethodChoice.Option("--method", "The method: " + MethodChoice.Help, "blob");
-        var seed = new Option<int>("--seed") { Description = "Seed for initialisation, batch order and sampling", DefaultValueFactory = _ => 1 };
+        var seed = new Option<int>("--seed") { Description = "Seed for initialisation, batch order and sampling", DefaultValueFactory = _ => (int)new TrainingOptions().Seed };
         var output = new Option<string?>("--output") { Description = "Output folder (default runs/TASK/METHOD/seed-N)" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in the output folder from its checkpoint (same settings only)" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the run (result, adapter, checkpoint) in the output folder" };

@@ -12,7 +12,12 @@ using static TorchSharp.torch;
 
 namespace Blob.Experiments;
 
-/// <summary>One fine-tuning run: which model, which task, which method and settings.</summary>
+/// <summary>
+/// One fine-tuning run: which model, which task, which method and settings. Its defaults, and those of the records it
+/// holds (<see cref="TrainingOptions"/>, <see cref="MethodOptions"/> and the methods' sections), are the only ones:
+/// the command line takes its defaults from here. Its canonical JSON (<see cref="SettingsJson"/>) is the run's
+/// settings.json (<see cref="RunSettings"/>).
+/// </summary>
 public sealed record ExperimentSpec
 {
     public string Model { get; init; } = ModelZoo.BuiltIn;
@@ -28,7 +33,7 @@ public sealed record ExperimentSpec
     public int EvalBatchSize { get; init; } = 64;
     public string Device { get; init; } = "auto";
     /// <summary>The frozen base's matrix products in float32 or bfloat16 (<see cref="Runtime.Precision"/>).</summary>
-    public Precision Precision { get; init; } = Precision.Fp32;
+    public Precision Precision { get; init; } = Precision.Auto;
     /// <summary>Use only the first N training / evaluation examples (after a fixed shuffle shared by all runs).</summary>
     public int? MaxTrain { get; init; }
     public int? MaxEval { get; init; }
@@ -40,13 +45,21 @@ public sealed record ExperimentSpec
     /// </summary>
     public double ValidationFraction { get; init; }
     /// <summary>Which splits the run evaluates; null = the validation split where there is one, else dev.</summary>
+    [ChangesNoResult] // a run trained for the validation table is the same run when the dev table asks for it
     public EvaluatedSplits? Evaluate { get; init; }
     /// <summary>
     /// A post-hoc calibration fitted on the validation split and applied to every evaluated split (<see cref="RunCalibration"/>);
     /// null: none. Not a setting of the run: it adds calibrated results beside the raw ones and changes none of them.
     /// </summary>
-    [JsonConverter(typeof(CalibratorNameConverter))]
+    [JsonConverter(typeof(CalibratorNameConverter)), ChangesNoResult]
     public Calibrator? Calibrate { get; init; }
+
+    /// <summary>
+    /// Whether the run also evaluates its mean weights (N = 0) beside its N samples: a method that reports both
+    /// (<see cref="FineTuningMethod.ReportsMeanPrediction"/>) predicting with N &gt; 0.
+    /// </summary>
+    [JsonIgnore]
+    public bool ReportsMean => Training.Method.Kind.ReportsMeanPrediction && (EvalSamples ?? Training.Method.DefaultSamples) > 0;
 
     /// <summary>
     /// <see cref="Evaluate"/> resolved: a run with a validation split does not look at dev unless asked to; a calibrated

@@ -27,7 +27,7 @@ public sealed class BlobAdapter : Adapter, IVariationalAdapter, ISampleBatchedAd
     public Parameter lora_B;      // B (or the mean of B without asymmetric Bayesianization)
     public Parameter? lora_B_rho; // G of B, only without asymmetric Bayesianization
     public readonly BlobOptions Options;
-    public override int Rank => Options.Rank;
+    public override int Rank { get; }
     public override double Scaling { get; }
 
     public bool Sample { get; set; } = true;
@@ -36,11 +36,12 @@ public sealed class BlobAdapter : Adapter, IVariationalAdapter, ISampleBatchedAd
 
     public bool DrawsSamples => Sample;
 
-    public BlobAdapter(long inFeatures, long outFeatures, BlobOptions options) : base(nameof(BlobAdapter))
+    public BlobAdapter(long inFeatures, long outFeatures, int rank, double alpha, BlobOptions options) : base(nameof(BlobAdapter))
     {
         Options = options;
-        Scaling = options.Alpha / options.Rank;
-        int r = options.Rank;
+        Rank = rank;
+        Scaling = alpha / rank;
+        int r = rank;
         lora_A = new Parameter(empty(r, inFeatures));
         lora_A_rho = new Parameter(empty(r, inFeatures));
         lora_B = new Parameter(zeros(outFeatures, r));

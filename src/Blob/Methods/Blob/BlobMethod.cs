@@ -22,10 +22,9 @@ public sealed class BlobMethod : FineTuningMethod
     public override int DefaultSamples => 10;
     public override bool ReportsMeanPrediction => true; // the paper's "BLoB (N = 0)" rows
     public override string? OptionsSection => "blob";
-    public override object? OwnOptions(MethodOptions options) => options.Blob with { Rank = 0, Alpha = 0 }; // rank and alpha are the shared options
 
     public override Adapter CreateAdapter(AdaptableLinear layer, MethodOptions options) =>
-        new BlobAdapter(layer.InFeatures, layer.OutFeatures, options.Blob with { Rank = options.Rank, Alpha = options.Alpha });
+        new BlobAdapter(layer.InFeatures, layer.OutFeatures, options.Rank, options.Alpha, options.Blob);
 
     public override TrainingRule Training(TrainingSetup setup) => new KlStepRule(setup);
 
@@ -50,10 +49,8 @@ public sealed class BlobMethod : FineTuningMethod
     {
         var b = saved.Config[ConfigKey]!;
         var defaults = new BlobOptions();
-        return new BlobAdapter(layer.InFeatures, layer.OutFeatures, defaults with
+        return new BlobAdapter(layer.InFeatures, layer.OutFeatures, saved.Rank, saved.Alpha, defaults with
         {
-            Rank = saved.Rank,
-            Alpha = saved.Alpha,
             PriorStd = b["prior_std"]?.GetValue<double>() ?? defaults.PriorStd,
             InitEpsilon = b["init_epsilon"]?.GetValue<double>() ?? defaults.InitEpsilon,
             Std = Parse(b["std_parameterization"], defaults.Std, saved.ConfigPath),
