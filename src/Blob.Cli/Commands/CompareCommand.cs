@@ -157,7 +157,7 @@ public static class CompareCommand
             if (trained is null) return false;
             TrainCommand.Print(trained);
         }
-        var splits = runs[0].Settings.Splits;
+        var splits = runs[0].Spec.Splits;
         // --calibrate: each run's calibrated results from its saved predictions (a reused run's too), before the tables
         if (runs[0].Spec.Calibrate is { } calibrator)
             foreach (var run in runs)
@@ -215,7 +215,7 @@ public static class CompareCommand
         var mean = RunFiles.MeanOf(files);
         var calibrated = RunCalibration.FilesOf(files);
         var comparison = new ComparisonTable(runs.Zip(results).SelectMany(x =>
-            (mean is not null && RunFolder.ReportsMean(x.First.Settings) && mean.Exists(x.First.Dir) ? [mean.Load(x.First.Dir).Item1] : Array.Empty<RunResult>())
+            (mean is not null && x.First.Spec.ReportsMean && mean.Exists(x.First.Dir) ? [mean.Load(x.First.Dir).Item1] : Array.Empty<RunResult>())
             .Append(x.Second)
             .Concat(x.First.Spec.Calibrate is not null && calibrated.Exists(x.First.Dir) ? [calibrated.Load(x.First.Dir).Item1] : Array.Empty<RunResult>())));
         comparison.Save(Path.Combine(dir, $"{table}.md"), Path.Combine(dir, $"{table}.csv"));

@@ -117,7 +117,8 @@ public static class Experiment
         if (task.Train.Count == 0) throw new BlobException($"task '{task.Name}' has no training examples");
         if (spec.Calibrate is { } calibrate && task.Validation.Count == 0)
             throw new BlobException($"--calibrate {calibrate.Name}: there is no validation split to fit on; carve one with --validation-fraction");
-        RunFolder.Prepare(outputDir, RunSettings.Of(spec, task), existing);
+        var settings = RunSettings.Of(spec, task);
+        RunFolder.Prepare(outputDir, settings, existing);
         bool resume = existing == ExistingRun.Resume;
 
         manual_seed(training.Seed);
@@ -132,7 +133,7 @@ public static class Experiment
 
         var train = new TextBatchSource(task, task.Train, tm.Tokenizer, training.MaxLength);
         if (train.TruncationNote("training") is { } truncation) log?.Invoke(truncation);
-        var trainer = new Trainer(tm.Classifier, train, training, device);
+        var trainer = new Trainer(tm.Classifier, train, training, device, settings.Fingerprint);
         var logPath = Path.Combine(outputDir, TrainingLog.FileName);
         var trained = trainer.Train(Path.Combine(outputDir, "checkpoint"), resume, onStep, cancel, logPath);
         TrainingCurves.Save(Path.Combine(outputDir, TrainingCurves.FileName),
@@ -155,7 +156,7 @@ public static class Experiment
             Predictor Predictor() => predictor ??= method.Kind.Predictor(
                 new PredictionSetup(tm.Classifier, train, method, spec.EvalSamples, spec.EvalBatchSize, device, log, cancel));
             // a method that samples and reports its mean weights too (BLoB at N = 0 beside N = 10): one more pass per split
-            bool withMean = RunFolder.ReportsMean(RunSettings.Of(spec, task));
+            bool withMean = spec.ReportsMean;
             Predictor MeanPredictor() => meanPredictor ??= method.Kind.Predictor(
                 new PredictionSetup(tm.Classifier, train, method, 0, spec.EvalBatchSize, device, log, cancel));
             var evaluated = new List<(RunFiles, RunResult)>();
