@@ -87,11 +87,11 @@ public class CalibrationAndHeadTests : IDisposable
         // a decoder has no fresh head
         var decoder = new TaskModel(null!, null!, null!, ["q_proj", "v_proj", "lm_head"], [], "a decoder");
         Assert.Contains("--head adapted-frozen", Assert.Throws<BlobException>(() => decoder.WithDefaults(new MethodOptions { Head = HeadTraining.AdaptedFrozen })).Message);
-        // the default head adds no setting, so runs made before the option stay reusable; another head is a setting
+        // the head is a setting
         var spec = Tiny(MethodRegistry.Mle);
         var task = Experiment.LoadSubsampledTask(spec);
-        Assert.DoesNotContain("training.method.head", RunSettings.Of(spec, task).Values.Keys);
-        Assert.Equal("adapted_frozen", RunSettings.Of(Tiny(MethodRegistry.Mle, HeadTraining.AdaptedFrozen), task).Values["training.method.head"]);
+        Assert.Equal(["training.method.head: trained → adapted_frozen"],
+            RunSettings.Of(Tiny(MethodRegistry.Mle, HeadTraining.AdaptedFrozen), task).DifferencesFrom(RunSettings.Of(spec, task)));
     }
 
     /// <summary>
