@@ -152,4 +152,17 @@ public class RunSettingsTests
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    /// <summary>
+    /// Every kept record's settings.json is in this build's format and canonical: read and written again, it is the
+    /// same text, so a table that reuses the record compares like with like.
+    /// </summary>
+    [Fact]
+    public void TheKeptRecordsAreCanonicalSettings()
+    {
+        var files = Directory.GetFiles(Path.Combine(Shared.RepoRoot, "experiments", "results"), RunSettings.FileName, SearchOption.AllDirectories);
+        Assert.NotEmpty(files);
+        foreach (var path in files)
+            Assert.True(RunSettings.Load(Path.GetDirectoryName(path)!)!.Json == System.IO.File.ReadAllText(path), $"{path} is not what the tool writes");
+    }
 }
