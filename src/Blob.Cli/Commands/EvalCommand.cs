@@ -29,7 +29,7 @@ public static class EvalCommand
         command.SetAction(p =>
         {
             var spec = options.Read(p, MethodRegistry.Mle, 1);
-            var applying = p.GetValue(method) is { } name ? MethodRegistry.Parse(name) : null;
+            var applying = p.GetValue(method);
             string? path = p.GetValue(output);
             // checked and locked before any model loads, so that the results cannot be lost at the end, nor mixed with another eval's
             using var held = path is null ? null : RunLock.OutputFile(path);

@@ -22,7 +22,7 @@ public class OneSetOfDefaultsTests
         var train = TrainCommand.Create();
         var parsed = train.Parse([]);
         Assert.Empty(parsed.Errors);
-        Assert.Equal(library.Training.Method.Kind, MethodRegistry.Parse(parsed.GetValue<string>("--method")!));
+        Assert.Equal(library.Training.Method.Kind, parsed.GetValue<FineTuningMethod?>("--method"));
         Assert.Equal(library.Training.Seed, parsed.GetValue<int>("--seed"));
 
         var options = new ExperimentOptions();

@@ -89,7 +89,7 @@ public class TrustedResultsTests : IDisposable
     {
         string run = Path.Combine(_dir, "ood");
         Directory.CreateDirectory(run);
-        var spec = new ExperimentSpec { Task = Blob.Data.DemoTask.Name, Device = "cpu", OodTasks = ["arc-e", "arc-c"] };
+        var spec = new ExperimentSpec { Task = Blob.Data.DemoTask.Name, Device = "cpu", Precision = Precision.Fp32, OodTasks = ["arc-e", "arc-c"] };
         var settings = RunSettings.Of(spec, Blob.Data.DemoTask.Generate());
         settings.Save(run);
         File.WriteAllText(Path.Combine(run, RunFolder.Result), "{}");

@@ -1,3 +1,4 @@
+using Blob.Runtime;
 using Blob.Experiments;
 using Blob.Layers;
 using Blob.Methods;
@@ -14,7 +15,7 @@ public class CalibrationAndHeadTests : IDisposable
 
     static ExperimentSpec Tiny(FineTuningMethod kind, HeadTraining head = HeadTraining.Trained, long seed = 5, Calibrator? calibrate = null) => new()
     {
-        Task = "demo-facts", MaxTrain = 64, MaxEval = 24, EvalSamples = 0, Device = "cpu", ValidationFraction = 0.25,
+        Task = "demo-facts", MaxTrain = 64, MaxEval = 24, EvalSamples = 0, Device = "cpu", ValidationFraction = 0.25, Precision = Precision.Fp32,
         Evaluate = EvaluatedSplits.Both, Calibrate = calibrate,
         Training = new TrainingOptions
         {

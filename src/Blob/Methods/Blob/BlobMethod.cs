@@ -1,3 +1,5 @@
+using Blob.Training;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Blob.Layers;
 using TorchSharp;
@@ -35,12 +37,12 @@ public sealed class BlobMethod : FineTuningMethod
         var o = ((BlobAdapter)adapter).Options;
         config[ConfigKey] = new JsonObject
         {
-            ["std_parameterization"] = o.Std.ToString().ToLowerInvariant(),
+            ["std_parameterization"] = Word(o.Std),
             ["prior_std"] = o.PriorStd,
             ["init_epsilon"] = o.InitEpsilon,
             ["asymmetric"] = o.Asymmetric,
-            ["mean_init"] = o.MeanInit.ToString().ToLowerInvariant(),
-            ["flipout"] = o.Flipout.ToString().ToLowerInvariant(),
+            ["mean_init"] = Word(o.MeanInit),
+            ["flipout"] = Word(o.Flipout),
             ["stable_kl"] = o.StableKl,
         };
     }
@@ -61,12 +63,14 @@ public sealed class BlobMethod : FineTuningMethod
         });
     }
 
+    /// <summary>An enum as the settings write it (<see cref="SettingsJson"/>), so that one converter reads both files.</summary>
+    static JsonNode? Word<T>(T value) where T : struct, Enum => JsonSerializer.SerializeToNode(value, SettingsJson.Options);
+
     static T Parse<T>(JsonNode? node, T fallback, string path) where T : struct, Enum
     {
         if (node is null) return fallback;
-        string text = node.GetValue<string>();
-        return Enum.TryParse<T>(text, ignoreCase: true, out var value) ? value
-            : throw new BlobException($"{path}: '{text}' is not one of {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}");
+        try { return node.Deserialize<T>(SettingsJson.Options); }
+        catch (JsonException) { throw new BlobException($"{path}: {node.ToJsonString()} is not one of {string.Join(", ", Enum.GetValues<T>().Select(v => Word(v)!.ToJsonString()))}"); }
     }
 
     /// <summary>
