@@ -40,20 +40,29 @@ public sealed class ExperimentOptions
     public readonly Option<int> EnsembleSize = new Option<int>("--ensemble-size") { Description = "ens: members", DefaultValueFactory = _ => MethodDefaults.Ensemble.Size }.AtLeast(1);
     public readonly Option<double> PriorStd = new Option<double>("--prior-std") { Description = "BLoB: prior standard deviation σp", DefaultValueFactory = _ => BlobDefaults.PriorStd }.Positive();
     public readonly Option<double> InitEps = new Option<double>("--init-eps") { Description = "BLoB: ε, G starts in U(ε/√2, ε)", DefaultValueFactory = _ => BlobDefaults.InitEpsilon }.Positive();
-    public readonly Option<KlWeighting> KlWeightingOption = OptionChecks.Words("--kl-weighting", "BLoB: paper | code | uniform (uniform = ablation without re-weighting)", BlobDefaults.KlWeighting);
+    public readonly Option<KlWeighting> KlWeightingOption = WordOption.Of("--kl-weighting", "BLoB: paper | code | uniform (uniform = ablation without re-weighting)", BlobDefaults.KlWeighting);
     public readonly Option<bool> NoAsymmetric = new("--no-asymmetric") { Description = "BLoB ablation: make B Gaussian too (w/o AB)" };
     public readonly Option<bool> Softplus = new("--softplus") { Description = "BLoB ablation: σ = softplus(G) instead of G² (w/o RP)" };
-    public readonly Option<FlipoutScope> Flipout = OptionChecks.Words("--flipout", "BLoB: signs per 'example' (paper) or per 'token' (official code)", BlobDefaults.Flipout);
-    public readonly Option<MeanInit> MeanInit = OptionChecks.Words("--mean-init", "BLoB: M init 'paper' U(±√(6/n)) or 'peft' U(±1/√n)", BlobDefaults.MeanInit);
+    public readonly Option<FlipoutScope> Flipout = WordOption.Of("--flipout", "BLoB: signs per 'example' (paper) or per 'token' (official code)", BlobDefaults.Flipout);
+    public readonly Option<MeanInit> MeanInit = WordOption.Of("--mean-init", "BLoB: M init 'paper' U(±√(6/n)) or 'peft' U(±1/√n)", BlobDefaults.MeanInit);
     public readonly Option<double> KlGamma = new Option<double>("--kl-gamma") { Description = "BLoB: γ of the KL cycle's pseudo-rescaling, M = ⌊100·N^(π/γ)/batch⌋ (a larger γ: a shorter cycle, more cycles per run)", DefaultValueFactory = _ => BlobDefaults.Gamma }.Positive();
-    public readonly Option<HeadTraining> Head = OptionChecks.Words("--head",
+    public readonly Option<HeadTraining> Head = WordOption.Of("--head",
         "An encoder's fresh classification head: 'trained' in full; 'adapted' (the method's adapter on the head too, head trained); " +
         "'adapted-frozen' (the adapter on the head, its own weights frozen at initialisation, as the official BLoB code)", MethodDefaults.Head);
-    public readonly Option<string?> Calibrate = new Option<string?>("--calibrate")
+    public readonly Option<Calibrator?> Calibrate = new("--calibrate")
     {
         Description = $"Post-hoc calibration fitted on the validation split (needs --validation-fraction) and applied to every split, reported as METHOD+TS beside METHOD: " +
                       string.Join("; ", MethodRegistry.Calibrators.Select(c => $"{c.Name}: {c.Summary}")),
-    }.Must(v => v is null || MethodRegistry.Calibrators.Any(c => c.Name == v), $"expected {string.Join(", ", MethodRegistry.Calibrators.Select(c => c.Name))}");
+        HelpName = string.Join("|", MethodRegistry.Calibrators.Select(c => c.Name)),
+        // parsed here, once, into the calibration it names
+        CustomParser = result =>
+        {
+            var name = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+            if (MethodRegistry.Calibrators.FirstOrDefault(c => c.Name == name) is { } calibrator) return calibrator;
+            result.AddError($"--calibrate '{name}': expected {string.Join(", ", MethodRegistry.Calibrators.Select(c => c.Name))}");
+            return null;
+        },
+    };
     public readonly Option<bool> StdInAdamW = new("--std-in-adamw") { Description = "BLoB: also update G with AdamW (default: SGD only, as the official code)" };
     public readonly Option<bool> LaplaceLastLayer = new("--lap-last-layer") { Description = "lap: Laplace over the last LoRA layer only" };
     public readonly Option<int> TrainSamples = new Option<int>("--train-samples") { Description = "BLoB/BBB: K weight samples per step", DefaultValueFactory = _ => TrainingDefaults.TrainSamples }.AtLeast(1);
@@ -69,7 +78,7 @@ public sealed class ExperimentOptions
         Description = "Blind protocol: hold out this fraction of the training split (label-stratified, the same for every method and seed) as the validation split to choose settings on; 0 = none",
         DefaultValueFactory = _ => Defaults.ValidationFraction,
     }.Must(v => v >= 0 && v < 1, "must be in [0, 1)");
-    public readonly Option<EvaluatedSplits?> Evaluate = OptionChecks.OptionalWords<EvaluatedSplits>("--evaluate",
+    public readonly Option<EvaluatedSplits?> Evaluate = WordOption.Optional<EvaluatedSplits>("--evaluate",
         "Splits to evaluate: validation, dev or both (default: validation with --validation-fraction, else dev); a finished run is reused, and only the splits it lacks are evaluated");
     public readonly Option<string> Device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto (CUDA when this build has it)", DefaultValueFactory = _ => Defaults.Device }.Must(Devices.Problem);
     public readonly Option<Precision> PrecisionOption = PrecisionOf("Frozen base's matrix products");
@@ -143,7 +152,7 @@ public sealed class ExperimentOptions
         MaxEval = Get(p, MaxEval),
         OodTasks = Get(p, Ood) ?? [],
         ValidationFraction = Get(p, ValidationFraction),
-        Calibrate = Get(p, Calibrate) is { } calibrate ? MethodRegistry.ParseCalibrator(calibrate) : null,
+        Calibrate = Get(p, Calibrate),
         Evaluate = Get(p, Evaluate),
         Training = new TrainingOptions
         {
@@ -190,7 +199,7 @@ public sealed class ExperimentOptions
     /// products' outputs to 8 significant bits, and on MRPC (MLE and BLoB, seed 1) gave the fp32 run's ACC, ECE and NLL
     /// within seed-to-seed noise, about 1.5x faster (docs/performance.md).
     /// </summary>
-    public static Option<Precision> PrecisionOf(string what) => OptionChecks.Words("--precision",
+    public static Option<Precision> PrecisionOf(string what) => WordOption.Of("--precision",
         $"{what}: fp32, bf16 (bfloat16 products: MiniLM trained about 1.5x faster with avx512_bf16; adapters and loss stay float32) " +
         "or auto (bf16 where the CPU has avx512_bf16/amx_bf16, or on CUDA)", Defaults.Precision);
 

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Blob.Training;
 
 namespace Blob.Cli.Commands;
 
@@ -41,50 +40,6 @@ public static class OptionChecks
 
     /// <summary>A probability that leaves something: 0 ≤ p &lt; 1.</summary>
     public static Option<double?> Fraction(this Option<double?> o) => o.Must(v => v is null || (v >= 0 && v < 1), "must be in [0, 1)");
-
-    /// <summary>
-    /// An option whose value is a word of the enum <typeparamref name="T"/> (<see cref="SettingsWords"/>), parsed into
-    /// the enum here, once; <paramref name="defaultValue"/> comes from the settings records' defaults.
-    /// </summary>
-    public static Option<T> Words<T>(string name, string description, T defaultValue) where T : struct, Enum
-    {
-        var words = SettingsWords.All<T>().ToArray();
-        var option = new Option<T>(name)
-        {
-            Description = description,
-            DefaultValueFactory = _ => defaultValue,
-            HelpName = string.Join("|", words),
-            CustomParser = result =>
-            {
-                var word = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
-                if (SettingsWords.TryParse<T>(word, out var value)) return value;
-                result.AddError($"{name} '{word}': expected {string.Join(", ", words[..^1])} or {words[^1]}");
-                return defaultValue;
-            },
-        };
-        option.CompletionSources.Add(words);
-        return option;
-    }
-
-    /// <summary>An optional word of the enum <typeparamref name="T"/>: null when the option is not given.</summary>
-    public static Option<T?> OptionalWords<T>(string name, string description) where T : struct, Enum
-    {
-        var words = SettingsWords.All<T>().ToArray();
-        var option = new Option<T?>(name)
-        {
-            Description = description,
-            HelpName = string.Join("|", words),
-            CustomParser = result =>
-            {
-                var word = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
-                if (SettingsWords.TryParse<T>(word, out var value)) return value;
-                result.AddError($"{name} '{word}': expected {string.Join(", ", words[..^1])} or {words[^1]}");
-                return null;
-            },
-        };
-        option.CompletionSources.Add(words);
-        return option;
-    }
 
     /// <summary>One of the given words (case-sensitive, as they are written in help).</summary>
     public static Option<string> OneOf(this Option<string> o, params string[] words) =>

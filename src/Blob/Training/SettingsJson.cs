@@ -8,10 +8,6 @@ using Blob.Methods;
 
 namespace Blob.Training;
 
-/// <summary>Marks a setting that changes no result (how often to checkpoint, which splits to evaluate): left out of a run's recorded settings.</summary>
-[AttributeUsage(AttributeTargets.Property)]
-public sealed class ChangesNoResultAttribute : Attribute;
-
 /// <summary>
 /// The canonical JSON of a run's settings records (<see cref="TrainingOptions"/>, <see cref="MethodOptions"/> and
 /// what contains them): snake_case keys in declaration order, enums as snake_case words, a method as its name. It
