@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
-using Blob.Training;
+using Blob.Runtime;
 
 namespace Blob.Cli.Commands;
 

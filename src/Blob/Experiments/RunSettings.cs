@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Blob.Runtime;
 using Blob.Data;
+using Blob.Methods;
 using Blob.Training;
 
 namespace Blob.Experiments;

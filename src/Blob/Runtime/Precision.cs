@@ -15,7 +15,7 @@ public enum Precision { Fp32, Bf16, Auto }
 public static class Precisions
 {
     /// <summary>The precision as the command line writes it: fp32, bf16, auto.</summary>
-    public static string Name(Precision precision) => Training.SettingsWords.Of(precision);
+    public static string Name(Precision precision) => SettingsWords.Of(precision);
 
     /// <summary>Auto made concrete for a device: Fp32 or Bf16.</summary>
     public static Precision Resolve(Precision precision, Device device) => precision switch

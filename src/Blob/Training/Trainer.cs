@@ -47,8 +47,8 @@ public sealed class Trainer
     /// <summary>
     /// A trainer of <paramref name="classifier"/>'s adapters (inject them first: <see cref="MethodOptions.Apply"/>) on
     /// <paramref name="data"/>, with <paramref name="options"/>, on <paramref name="device"/>. A checkpoint is resumed
-    /// only under the <paramref name="fingerprint"/> it was written with: a run's recorded settings
-    /// (Experiments.RunSettings.Fingerprint); by default the options' canonical JSON and the examples' count.
+    /// only under the <paramref name="fingerprint"/> it was written with: an experiment's recorded settings (its
+    /// settings.json); by default the options' canonical JSON and the examples' count.
     /// </summary>
     public Trainer(IClassifier classifier, IBatchSource data, TrainingOptions options, Device device, string? fingerprint = null)
     {

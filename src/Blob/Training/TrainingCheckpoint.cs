@@ -1,3 +1,4 @@
+using Blob.Methods;
 using System.Text.Json;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -4,7 +4,6 @@ using Blob.Data;
 using Blob.Experiments;
 using Blob.Models;
 using Blob.Runtime;
-using Blob.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using Xunit.Abstractions;

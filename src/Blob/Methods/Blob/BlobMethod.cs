@@ -1,4 +1,3 @@
-using Blob.Training;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Blob.Layers;

@@ -1,5 +1,5 @@
 using Blob.Layers;
-using Blob.Training;
+using Blob.Runtime;
 namespace Blob.Methods;
 
 /// <summary>Which LoRA matrices the Laplace approximation covers (Laplace-LoRA's laplace_sub).</summary>

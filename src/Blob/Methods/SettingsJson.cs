@@ -4,9 +4,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
-using Blob.Methods;
+using Blob.Runtime;
 
-namespace Blob.Training;
+namespace Blob.Methods;
 
 /// <summary>
 /// The canonical JSON of a run's settings records (<see cref="TrainingOptions"/>, <see cref="MethodOptions"/> and

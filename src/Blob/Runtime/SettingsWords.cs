@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Blob.Training;
+namespace Blob.Runtime;
 
 /// <summary>
 /// The command line's word for each value of a settings enum: its name in kebab case (AdaptedFrozen → adapted-frozen,
