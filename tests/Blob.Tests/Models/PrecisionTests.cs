@@ -4,6 +4,7 @@ using Blob.Data;
 using Blob.Experiments;
 using Blob.Models;
 using Blob.Runtime;
+using Blob.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using Xunit.Abstractions;
