@@ -17,7 +17,7 @@ cd "$out"
 # evaluate them with, so the next table7.sh would train the run again)
 finished_ood() {
   local tasks task
-  tasks=$(sed -n 's/^ *"ood_tasks": "\(.*\)",\{0,1\}$/\1/p' "$1/settings.json" 2>/dev/null || true)
+  tasks=$(python3 -c 'import json, sys; print(" ".join(json.load(open(sys.argv[1]))["ood_tasks"]))' "$1/settings.json" 2>/dev/null || true)
   for task in $tasks; do [ -f "$1/ood-$task.json" ] || return 1; done
 }
 for comparison in */; do

@@ -66,12 +66,12 @@ public static class BenchCommand
             long budget = p.GetValue(tokensPerCall) ?? BayesianPrediction.DefaultTokensPerCall;
             string? mode = p.GetValue(compare);
             if (mode == "prediction" && p.GetValue(child) is null)
-                return PredictionTiming(spec, Precisions.Parse(p.GetValue(precision)!), p.GetValue(examples), p.GetValue(rounds) ?? 2, budget);
+                return PredictionTiming(spec, p.GetValue(precision), p.GetValue(examples), p.GetValue(rounds) ?? 2, budget);
             if (mode == "order")
-                return OrderTiming(spec, Precisions.Parse(p.GetValue(precision)!), p.GetValue(examples), p.GetValue(rounds) ?? 3);
+                return OrderTiming(spec, p.GetValue(precision), p.GetValue(examples), p.GetValue(rounds) ?? 3);
             if (mode == "laplace")
-                return LaplaceTiming(spec, Precisions.Parse(p.GetValue(precision)!), p.GetValue(examples), p.GetValue(rounds) ?? 3);
-            var arms = mode is null ? BenchReport.Arms : Arms(mode, Precisions.Parse(p.GetValue(precision)!));
+                return LaplaceTiming(spec, p.GetValue(precision), p.GetValue(examples), p.GetValue(rounds) ?? 3);
+            var arms = mode is null ? BenchReport.Arms : Arms(mode, p.GetValue(precision));
             int batchSize = p.GetValue(batch), n = p.GetValue(steps) ?? (mode is null ? 6 : 10), blocks = p.GetValue(rounds) ?? (mode is null ? 3 : 4);
             if (p.GetValue(child) is { } index) return p.GetValue(phase) switch
             {
@@ -79,7 +79,7 @@ public static class BenchCommand
                 Phase.Predict => GoalPredictionChild(spec, arms[index].Precision, budget),
                 _ => Child(spec, arms[index], batchSize, n * 2),
             };
-            if (mode is null) return BenchReport.Run(p, spec, blocks, n, p.GetValue(json), Precisions.Resolve(Precisions.Parse(p.GetValue(precision)!), CPU), budget);
+            if (mode is null) return BenchReport.Run(p, spec, blocks, n, p.GetValue(json), Precisions.Resolve(p.GetValue(precision), CPU), budget);
 
             Console.WriteLine($"model {spec.Model}, task {spec.Task}, batch {batchSize}, {blocks} alternating blocks of {n} steps, " +
                               $"{arms[0].Label} against {arms[1].Label}" +

@@ -34,7 +34,7 @@ public static class CompareCommand
         var seeds = new Option<int[]>("--seeds") { Description = "Seeds (default, as the paper: 1 2 3)", AllowMultipleArgumentsPerToken = true }
             .Must(ss => ss.Distinct().Count() == ss.Length ? null : "a seed is repeated");
         var output = new Option<string?>("--output") { Description = "Output folder (default runs/compare-TASK)" };
-        var overwrite = new Option<bool>("--overwrite", "--fresh") { Description = "Retrain every run, replacing results and checkpoints already in the output folder" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Retrain every run, replacing results and checkpoints already in the output folder" };
         var conformal = ConformalOption.Create();
         var command = new Command("compare", "Compare methods over seeds on one task: paper-style table and reliability diagrams");
         options.AddTo(command);
@@ -157,7 +157,7 @@ public static class CompareCommand
             if (trained is null) return false;
             TrainCommand.Print(trained);
         }
-        var splits = runs[0].Settings.Splits;
+        var splits = runs[0].Spec.Splits;
         // --calibrate: each run's calibrated results from its saved predictions (a reused run's too), before the tables
         if (runs[0].Spec.Calibrate is { } calibrator)
             foreach (var run in runs)
@@ -215,7 +215,7 @@ public static class CompareCommand
         var mean = RunFiles.MeanOf(files);
         var calibrated = RunCalibration.FilesOf(files);
         var comparison = new ComparisonTable(runs.Zip(results).SelectMany(x =>
-            (mean is not null && RunFolder.ReportsMean(x.First.Settings) && mean.Exists(x.First.Dir) ? [mean.Load(x.First.Dir).Item1] : Array.Empty<RunResult>())
+            (mean is not null && x.First.Spec.ReportsMean && mean.Exists(x.First.Dir) ? [mean.Load(x.First.Dir).Item1] : Array.Empty<RunResult>())
             .Append(x.Second)
             .Concat(x.First.Spec.Calibrate is not null && calibrated.Exists(x.First.Dir) ? [calibrated.Load(x.First.Dir).Item1] : Array.Empty<RunResult>())));
         comparison.Save(Path.Combine(dir, $"{table}.md"), Path.Combine(dir, $"{table}.csv"));

@@ -22,15 +22,14 @@ public static class EvalCommand
             $"Apply a post-hoc method to a saved LoRA adapter, fitted on the task's training split: {string.Join(", ", posthoc)} " +
             "(default: predict as the method that saved the adapter)", null,
             m => m.AppliesToTrainedLora ? null : $"{m.Name} trains its own adapters; a saved adapter takes {string.Join(" or ", posthoc)}");
-        var laplace = new Option<bool>("--laplace") { Description = "The old spelling of --method lap", Hidden = true };
         var output = new Option<string?>("--output") { Description = "Write the results as JSON to this file (rewritten after each task)" };
         var command = new Command("eval", "Evaluate a saved adapter: accuracy, ECE, NLL, Brier (with N-sample prediction for Bayesian adapters)");
         options.AddEvaluationTo(command);
-        foreach (var o in new Option[] { adapter, method, laplace, output }) command.Options.Add(o);
+        foreach (var o in new Option[] { adapter, method, output }) command.Options.Add(o);
         command.SetAction(p =>
         {
             var spec = options.Read(p, MethodRegistry.Mle, 1);
-            var applying = p.GetValue(method) is { } name ? MethodRegistry.Parse(name) : p.GetValue(laplace) ? MethodRegistry.Lap : null;
+            var applying = p.GetValue(method);
             string? path = p.GetValue(output);
             // checked and locked before any model loads, so that the results cannot be lost at the end, nor mixed with another eval's
             using var held = path is null ? null : RunLock.OutputFile(path);

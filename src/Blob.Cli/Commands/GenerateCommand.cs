@@ -23,7 +23,7 @@ public static class GenerateCommand
         {
             int steps = parsed.GetValue(maxNewTokens);
             if (steps < 0) throw new BlobException($"--max-new-tokens must be 0 or more, not {steps}");
-            var (lm, tokenizer) = ModelArguments.LoadCausalLM(parsed.GetValue(model)!, parsed.GetValue(revision), parsed.GetValue(adapter), parsed.GetValue(precision)!);
+            var (lm, tokenizer) = ModelArguments.LoadCausalLM(parsed.GetValue(model)!, parsed.GetValue(revision), parsed.GetValue(adapter), parsed.GetValue(precision));
             string? text = parsed.GetValue(prompt);
             int[] ids = text is null
                 ? [tokenizer.BosId ?? tokenizer.EosId ?? throw new BlobException($"{parsed.GetValue(model)}: the tokenizer has no BOS or EOS token to start from; pass --prompt")]

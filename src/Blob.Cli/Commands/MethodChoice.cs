@@ -13,11 +13,27 @@ public static class MethodChoice
     public static string Advice => $"Which to use: on MiniLM, mle with --calibrate {MethodRegistry.Calibrators[0].Name} (fitted on --validation-fraction's split) " +
                                    "matched or beat blob's dev NLL on every task, in and out of distribution; blob has the lowest ECE without held-out data";
 
-    public static Option<string> Option(string name, string description, string? defaultName, Func<FineTuningMethod, string?>? problem = null)
+    /// <summary>
+    /// The option, parsed into its method here, once; <paramref name="problem"/> says why a method is refused (null: fine).
+    /// Without <paramref name="defaultMethod"/> it is null when not given.
+    /// </summary>
+    public static Option<FineTuningMethod?> Option(string name, string description, FineTuningMethod? defaultMethod, Func<FineTuningMethod, string?>? problem = null)
     {
-        var option = new Option<string>(name) { Description = description };
-        if (defaultName is not null) option.DefaultValueFactory = _ => defaultName;
-        return option.Must(value => !MethodRegistry.TryParse(value, out var method) ? $"unknown method '{value}' (known: {MethodRegistry.Names})"
-            : problem?.Invoke(method));
+        var option = new Option<FineTuningMethod?>(name)
+        {
+            Description = description,
+            HelpName = "method",
+            CustomParser = result =>
+            {
+                var word = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+                string? why = !MethodRegistry.TryParse(word, out var method) ? $"unknown method '{word}' (known: {MethodRegistry.Names})" : problem?.Invoke(method);
+                if (why is null) return method;
+                result.AddError($"{name} '{word}': {why}");
+                return null;
+            },
+        };
+        if (defaultMethod is not null) option.DefaultValueFactory = _ => defaultMethod;
+        option.CompletionSources.Add(MethodRegistry.All.Select(m => m.Name).ToArray());
+        return option;
     }
 }

@@ -24,16 +24,16 @@ public static class ModelArguments
 
     public static Option<string?> Revision() => ModelSource.Revision();
 
-    public static Option<string> Precision() => ExperimentOptions.PrecisionOf("The model's matrix products");
+    public static Option<Precision> Precision() => ExperimentOptions.PrecisionOf("The model's matrix products");
 
     /// <summary>
     /// The frozen model (with the adapter's mean path, if any) on the CPU, and its tokenizer; a Hub id is fetched into the
     /// cache first (see <see cref="ModelSource"/>).
     /// </summary>
-    public static (IDecoderModel Model, ITextTokenizer Tokenizer) LoadCausalLM(string model, string? revision, string? adapterDir, string precision = "fp32")
+    public static (IDecoderModel Model, ITextTokenizer Tokenizer) LoadCausalLM(string model, string? revision, string? adapterDir, Precision precision = Runtime.Precision.Fp32)
     {
         string modelDir = ModelSource.Resolve(model, revision);
-        var baseDtype = Precisions.BaseDtype(Precisions.Parse(precision), TorchSharp.torch.CPU);
+        var baseDtype = Precisions.BaseDtype(precision, TorchSharp.torch.CPU);
         var lm = PretrainedModels.LoadCausalLM(modelDir, new LoadOptions { BaseDtype = baseDtype });
         if (adapterDir is not null)
         {

@@ -66,7 +66,7 @@ public static class ScoreCommand
             var method = adapterDir is null ? null : MethodRegistry.OfSavedAdapter(adapterDir);
             if (method is { AppliesToTrainedLora: true })
                 throw new BlobException($"{adapterDir}: a {method.DisplayName} adapter fits its posterior on a task's training split; evaluate it with `blob eval --task ... --adapter {adapterDir}`");
-            var (lm, tokenizer) = ModelArguments.LoadCausalLM(parsed.GetValue(model)!, parsed.GetValue(revision), null, parsed.GetValue(precision)!);
+            var (lm, tokenizer) = ModelArguments.LoadCausalLM(parsed.GetValue(model)!, parsed.GetValue(revision), null, parsed.GetValue(precision));
             var options = new MethodOptions { Kind = method ?? MethodRegistry.Mle };
             if (method is not null)
             {

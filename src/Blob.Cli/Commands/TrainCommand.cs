@@ -15,8 +15,8 @@ public static class TrainCommand
     public static Command Create()
     {
         var options = new ExperimentOptions();
-        var method = MethodChoice.Option("--method", "The method: " + MethodChoice.Help, "blob");
-        var seed = new Option<int>("--seed") { Description = "Seed for initialisation, batch order and sampling", DefaultValueFactory = _ => 1 };
+        var method = MethodChoice.Option("--method", "The method: " + MethodChoice.Help, new MethodOptions().Kind);
+        var seed = new Option<int>("--seed") { Description = "Seed for initialisation, batch order and sampling", DefaultValueFactory = _ => (int)new TrainingOptions().Seed };
         var output = new Option<string?>("--output") { Description = "Output folder (default runs/TASK/METHOD/seed-N)" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in the output folder from its checkpoint (same settings only)" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the run (result, adapter, checkpoint) in the output folder" };
@@ -26,7 +26,7 @@ public static class TrainCommand
         foreach (var o in new Option[] { method, seed, output, resume, overwrite, conformal }) command.Options.Add(o);
         command.SetAction(p =>
         {
-            var kind = MethodRegistry.Parse(p.GetValue(method)!);
+            var kind = p.GetValue(method)!;
             // a bad or busy --output is refused before any download or model load (RunOne holds the lock for the run)
             if (p.GetValue(output) is { } given) RunLock.Probe(given);
             var spec = options.Read(p, kind, p.GetValue(seed));

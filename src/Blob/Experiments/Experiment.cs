@@ -12,7 +12,12 @@ using static TorchSharp.torch;
 
 namespace Blob.Experiments;
 
-/// <summary>One fine-tuning run: which model, which task, which method and settings.</summary>
+/// <summary>
+/// One fine-tuning run: which model, which task, which method and settings. Its defaults, and those of the records it
+/// holds (<see cref="TrainingOptions"/>, <see cref="MethodOptions"/> and the methods' sections), are the only ones:
+/// the command line takes its defaults from here. Its canonical JSON (<see cref="SettingsJson"/>) is the run's
+/// settings.json (<see cref="RunSettings"/>).
+/// </summary>
 public sealed record ExperimentSpec
 {
     public string Model { get; init; } = ModelZoo.BuiltIn;
@@ -28,7 +33,7 @@ public sealed record ExperimentSpec
     public int EvalBatchSize { get; init; } = 64;
     public string Device { get; init; } = "auto";
     /// <summary>The frozen base's matrix products in float32 or bfloat16 (<see cref="Runtime.Precision"/>).</summary>
-    public Precision Precision { get; init; } = Precision.Fp32;
+    public Precision Precision { get; init; } = Precision.Auto;
     /// <summary>Use only the first N training / evaluation examples (after a fixed shuffle shared by all runs).</summary>
     public int? MaxTrain { get; init; }
     public int? MaxEval { get; init; }
@@ -40,13 +45,21 @@ public sealed record ExperimentSpec
     /// </summary>
     public double ValidationFraction { get; init; }
     /// <summary>Which splits the run evaluates; null = the validation split where there is one, else dev.</summary>
+    [ChangesNoResult] // a run trained for the validation table is the same run when the dev table asks for it
     public EvaluatedSplits? Evaluate { get; init; }
     /// <summary>
     /// A post-hoc calibration fitted on the validation split and applied to every evaluated split (<see cref="RunCalibration"/>);
     /// null: none. Not a setting of the run: it adds calibrated results beside the raw ones and changes none of them.
     /// </summary>
-    [JsonConverter(typeof(CalibratorNameConverter))]
+    [JsonConverter(typeof(CalibratorNameConverter)), ChangesNoResult]
     public Calibrator? Calibrate { get; init; }
+
+    /// <summary>
+    /// Whether the run also evaluates its mean weights (N = 0) beside its N samples: a method that reports both
+    /// (<see cref="FineTuningMethod.ReportsMeanPrediction"/>) predicting with N &gt; 0.
+    /// </summary>
+    [JsonIgnore]
+    public bool ReportsMean => Training.Method.Kind.ReportsMeanPrediction && (EvalSamples ?? Training.Method.DefaultSamples) > 0;
 
     /// <summary>
     /// <see cref="Evaluate"/> resolved: a run with a validation split does not look at dev unless asked to; a calibrated
@@ -104,7 +117,8 @@ public static class Experiment
         if (task.Train.Count == 0) throw new BlobException($"task '{task.Name}' has no training examples");
         if (spec.Calibrate is { } calibrate && task.Validation.Count == 0)
             throw new BlobException($"--calibrate {calibrate.Name}: there is no validation split to fit on; carve one with --validation-fraction");
-        RunFolder.Prepare(outputDir, RunSettings.Of(spec, task), existing);
+        var settings = RunSettings.Of(spec, task);
+        RunFolder.Prepare(outputDir, settings, existing);
         bool resume = existing == ExistingRun.Resume;
 
         manual_seed(training.Seed);
@@ -119,7 +133,7 @@ public static class Experiment
 
         var train = new TextBatchSource(task, task.Train, tm.Tokenizer, training.MaxLength);
         if (train.TruncationNote("training") is { } truncation) log?.Invoke(truncation);
-        var trainer = new Trainer(tm.Classifier, train, training, device);
+        var trainer = new Trainer(tm.Classifier, train, training, device, settings.Fingerprint);
         var logPath = Path.Combine(outputDir, TrainingLog.FileName);
         var trained = trainer.Train(Path.Combine(outputDir, "checkpoint"), resume, onStep, cancel, logPath);
         TrainingCurves.Save(Path.Combine(outputDir, TrainingCurves.FileName),
@@ -142,7 +156,7 @@ public static class Experiment
             Predictor Predictor() => predictor ??= method.Kind.Predictor(
                 new PredictionSetup(tm.Classifier, train, method, spec.EvalSamples, spec.EvalBatchSize, device, log, cancel));
             // a method that samples and reports its mean weights too (BLoB at N = 0 beside N = 10): one more pass per split
-            bool withMean = RunFolder.ReportsMean(RunSettings.Of(spec, task));
+            bool withMean = spec.ReportsMean;
             Predictor MeanPredictor() => meanPredictor ??= method.Kind.Predictor(
                 new PredictionSetup(tm.Classifier, train, method, 0, spec.EvalBatchSize, device, log, cancel));
             var evaluated = new List<(RunFiles, RunResult)>();

@@ -36,7 +36,7 @@ public sealed record TaskModel(ILanguageModel Model, ITextTokenizer Tokenizer, I
         var fullyTrained = options.FullyTrained.Count > 0 ? options.FullyTrained : FullyTrained;
         if (options.Head == HeadTraining.Trained) return options with { Targets = targets, FullyTrained = fullyTrained };
         if (FullyTrained.Count == 0)
-            throw new BlobException($"--head {HeadNames.Of(options.Head)}: {Description} has no fresh classification head to adapt (its answers come from lm_head, which is a target by default)");
+            throw new BlobException($"--head {SettingsWords.Of(options.Head)}: {Description} has no fresh classification head to adapt (its answers come from lm_head, which is a target by default)");
         var head = FullyTrained.Select(h => $"re:{System.Text.RegularExpressions.Regex.Escape(h)}(\\..+)?").ToList();
         return options with
         {

@@ -24,7 +24,8 @@ public enum ExistingRun
 /// as CSV: rank, coverage, risk, confidence, correct, index), its predictions and its reliability diagram, then its
 /// result (written last, so that a result file means the split is complete). Out-of-distribution sets write the same
 /// but for the embedding variance. Runs written before the curve was recorded lack it, and out-of-distribution results
-/// written before their predictions were (<paramref name="PredictionsOptional"/>) lack those: both still count as complete.
+/// written before their predictions were (<paramref name="PredictionsOptional"/>: kept OBQA records, which no adapter is
+/// left to evaluate again) lack those: both still count as complete.
 /// </summary>
 public sealed record RunFiles(string Result, string? Predictions = null, string? Diagram = null, string? Split = null, string? RiskCoverage = null,
     string? EmbeddingVariance = null, bool PredictionsOptional = false)
@@ -59,17 +60,12 @@ public sealed record RunFiles(string Result, string? Predictions = null, string?
 
     public bool Exists(string dir) => File.Exists(Path.Combine(dir, Result)) && (Predictions is null || PredictionsOptional || File.Exists(Path.Combine(dir, Predictions)));
 
-    /// <summary>
-    /// The split's result and predictions (none where the split records none, or predates them); a result written before
-    /// AURC was recorded gets it from the predictions.
-    /// </summary>
+    /// <summary>The split's result and predictions (none where the split records none, or predates them).</summary>
     public (RunResult, double[][], int[]) Load(string dir)
     {
         var (probs, labels) = Predictions is null || !File.Exists(Path.Combine(dir, Predictions)) && PredictionsOptional
             ? ([], []) : Experiment.LoadPredictions(Path.Combine(dir, Predictions));
-        var result = RunResult.Load(Path.Combine(dir, Result));
-        if (result.Aurc is null && labels.Length > 0 && labels.Length == probs.Length) result = result with { Aurc = Metrics.Aurc(probs, labels) };
-        return (result, probs, labels);
+        return (RunResult.Load(Path.Combine(dir, Result)), probs, labels);
     }
 
     /// <summary>
@@ -102,7 +98,7 @@ public sealed record RunFiles(string Result, string? Predictions = null, string?
 /// <summary>
 /// A run's output folder: settings.json (written first), the training checkpoint, then adapter/, and each evaluated
 /// split's files (<see cref="RunFiles"/>): validation.json …, result.json … (dev), ood-*.json. A run is finished when
-/// every split its settings ask for (<see cref="RunSettings.Splits"/>) has its files.
+/// every split its spec asks for (<see cref="ExperimentSpec.Splits"/>) has its files.
 /// The rules that keep results honest live here: a folder's run is never replaced without <see cref="ExistingRun.Overwrite"/>,
 /// and never continued or reused under other settings.
 /// </summary>
@@ -157,32 +153,18 @@ public static class RunFolder
         RequireSameSettings(dir, settings, $"a finished run ({file})");
         // A run that lacks a split these settings ask for (stopped among the out-of-distribution sets, or trained for
         // the validation table and now asked for dev) is resumed: its training is done, only the missing splits run.
-        return Expected(settings).All(files => files.Exists(dir));
+        return Expected(settings.Spec).All(files => files.Exists(dir));
     }
 
-    /// <summary>The splits' files a finished run with these settings holds.</summary>
-    static IEnumerable<RunFiles> Expected(RunSettings settings)
+    /// <summary>The splits' files a finished run of this spec holds.</summary>
+    static IEnumerable<RunFiles> Expected(ExperimentSpec spec)
     {
-        bool mean = ReportsMean(settings);
-        if (settings.Splits != EvaluatedSplits.Dev) yield return RunFiles.Validation;
-        if (settings.Splits != EvaluatedSplits.Dev && mean) yield return RunFiles.MeanValidation;
-        if (settings.Splits == EvaluatedSplits.Validation) yield break;
+        if (spec.Splits != EvaluatedSplits.Dev) yield return RunFiles.Validation;
+        if (spec.Splits != EvaluatedSplits.Dev && spec.ReportsMean) yield return RunFiles.MeanValidation;
+        if (spec.Splits == EvaluatedSplits.Validation) yield break;
         yield return RunFiles.Dev;
-        if (mean) yield return RunFiles.MeanDev;
-        foreach (var name in settings.Values.GetValueOrDefault("ood_tasks", "").Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            yield return RunFiles.OutOfDistribution(name);
-    }
-
-    /// <summary>
-    /// Whether a run with these settings also evaluates its mean weights (<see cref="FineTuningMethod.ReportsMeanPrediction"/>,
-    /// when it predicts with N &gt; 0 samples).
-    /// </summary>
-    public static bool ReportsMean(RunSettings settings)
-    {
-        if (!MethodRegistry.TryParse(settings.Values.GetValueOrDefault("training.method.kind", ""), out var method) || !method.ReportsMeanPrediction)
-            return false;
-        var samples = settings.Values.GetValueOrDefault("eval_samples", "null");
-        return samples == "null" ? method.DefaultSamples > 0 : int.TryParse(samples, out var n) && n > 0;
+        if (spec.ReportsMean) yield return RunFiles.MeanDev;
+        foreach (var name in spec.OodTasks) yield return RunFiles.OutOfDistribution(name);
     }
 
     static void RequireSameSettings(string dir, RunSettings settings, string what)

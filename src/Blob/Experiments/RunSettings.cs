@@ -1,104 +1,53 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
 using Blob.Runtime;
-using Blob.Methods;
-using Blob.Layers;
 using Blob.Data;
-using Blob.Reports;
+using Blob.Methods;
 using Blob.Training;
 
 namespace Blob.Experiments;
 
+/// <summary>The examples a run reads, each split as "N examples, sha256 XXXXXXXXXXXXXXXX" of its content; Validation is null without one.</summary>
+public sealed record RunData(string Task, string Train, string Eval, string? Validation);
+
 /// <summary>
-/// Every setting a run's results depend on, as flat "name: value" pairs (e.g. "training.learning_rate: 0.001"), saved
-/// as settings.json in the run's folder when the run starts. A finished run is reused, and an unfinished one resumed,
-/// only when its recorded settings equal this run's; otherwise the differences are named.
-/// The pairs are read off the whole <see cref="ExperimentSpec"/> by serialisation, so an option added to the spec is
-/// covered without listing it here; the examples themselves enter as content hashes (a changed data file counts).
+/// Every setting a run's results depend on: its <see cref="ExperimentSpec"/>, with what "auto" and the method's
+/// defaults resolve to, and the examples it reads by content (a changed data file counts). Saved as settings.json when
+/// the run starts: the spec's canonical JSON (<see cref="SettingsJson"/>, which leaves out what changes no result and
+/// the sections of other methods) between "format_version" and "data". A finished run is reused, and an unfinished
+/// one resumed, only when its recorded settings equal this run's; otherwise the differences are named.
 /// </summary>
-public sealed class RunSettings
+public sealed record RunSettings(ExperimentSpec Spec, RunData Data)
 {
     public const string FileName = "settings.json";
 
-    /// <summary>
-    /// Spec fields that change no result: how often to checkpoint, the post-hoc calibration (it adds calibrated results
-    /// beside the raw ones, <see cref="RunCalibration"/>), the BLoB layer's own rank and alpha (the method's
-    /// rank and alpha take precedence), which splits are evaluated (<see cref="Splits"/>: a run trained for the
-    /// validation table is the same run when the dev table asks for it), and how many examples the Laplace fit takes
-    /// at a time (its factors are sums over the examples: only the order of the additions changes). Dropped from
-    /// recorded settings too, so a run recorded while one of them was still listed stays reusable.
-    /// </summary>
-    static readonly HashSet<string> Ignored = ["training.checkpoint_every", "training.method.blob.rank", "training.method.blob.alpha", "evaluate", "calibrate",
-        "training.method.laplace.batch_size"];
+    /// <summary>The layout of settings.json this build writes and reads.</summary>
+    public const int FormatVersion = 2;
 
-    /// <summary>
-    /// The settings only one method reads, "training.method.SECTION." (<see cref="FineTuningMethod.OptionsSection"/>):
-    /// an MLE run stays reusable when only BLoB's prior changes, so a comparison can vary one method's settings and keep
-    /// the other methods' runs.
-    /// </summary>
-    static bool ReadByAnotherMethod(string key, FineTuningMethod method) => MethodRegistry.All
-        .Select(m => m.OptionsSection).OfType<string>().Distinct()
-        .Any(section => section != method.OptionsSection && key.StartsWith($"training.method.{section}.", StringComparison.Ordinal));
-
-    static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-        WriteIndented = true,
-    };
-
-    public IReadOnlyDictionary<string, string> Values { get; }
-
-    /// <summary>The splits this run evaluates (not recorded: it changes no result, only which results exist).</summary>
-    public EvaluatedSplits Splits { get; }
-
-    RunSettings(IReadOnlyDictionary<string, string> values, EvaluatedSplits splits = EvaluatedSplits.Dev) => (Values, Splits) = (values, splits);
-
+    /// <summary>The settings of a run of <paramref name="spec"/> on <paramref name="task"/> (as <see cref="Experiment.LoadSubsampledTask"/> gives it).</summary>
     public static RunSettings Of(ExperimentSpec spec, TaskData task)
     {
-        var values = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        Flatten(JsonSerializer.SerializeToNode(spec, Json), "", values);
-        foreach (var key in Ignored) values.Remove(key);
-        foreach (var key in values.Keys.Where(k => ReadByAnotherMethod(k, spec.Training.Method.Kind)).ToList())
-            values.Remove(key);
-        var device = Runtime.Devices.Parse(spec.Device);
-        values["device"] = device.ToString(); // "auto" as resolved: CPU and GPU numbers differ
-        values["precision"] = Runtime.Precisions.Name(Runtime.Precisions.Resolve(spec.Precision, device)); // likewise
-        values["data.task"] = task.Name;
-        values["data.train"] = Digest(task.Train);
-        values["data.eval"] = Digest(task.Eval);
-        // a run without a validation split has the settings it had before the option existed, so it stays reusable
-        if (spec.ValidationFraction == 0) values.Remove("validation_fraction");
-        else values["data.validation"] = Digest(task.Validation);
-        // likewise a run whose head is trained in full, as every run was before --head
-        if (spec.Training.Method.Head == HeadTraining.Trained) values.Remove("training.method.head");
-        return new RunSettings(values, spec.Splits);
-    }
-
-    static void Flatten(JsonNode? node, string prefix, IDictionary<string, string> into)
-    {
-        switch (node)
+        var device = Devices.Parse(spec.Device);
+        var method = spec.Training.Method;
+        // what a default or "auto" stands for is recorded, since CPU and GPU, or two methods' defaults, give other numbers
+        var resolved = spec with
         {
-            case JsonObject o:
-                foreach (var (key, child) in o) Flatten(child, prefix.Length == 0 ? key : $"{prefix}.{key}", into);
-                break;
-            case JsonArray a:
-                into[prefix] = string.Join(" ", a.Select(x => x?.ToString() ?? "null"));
-                break;
-            case JsonValue v when v.TryGetValue<double>(out var d):
-                into[prefix] = d.ToString("R", CultureInfo.InvariantCulture);
-                break;
-            default:
-                into[prefix] = node?.ToString() ?? "null";
-                break;
-        }
+            Device = device.ToString(),
+            Precision = Precisions.Resolve(spec.Precision, device),
+            EvalSamples = spec.EvalSamples ?? method.DefaultSamples,
+            Training = spec.Training with
+            {
+                WeightDecay = spec.Training.EffectiveWeightDecay,
+                Method = method with { LoraDropout = method.Dropout },
+            },
+        };
+        return new RunSettings(resolved, new RunData(task.Name, Digest(task.Train), Digest(task.Eval),
+            spec.ValidationFraction > 0 ? Digest(task.Validation) : null));
     }
 
-    /// <summary>"N examples, sha256 XXXXXXXXXXXX…" of the examples' ids, texts, choices and labels.</summary>
+    /// <summary>"N examples, sha256 XXXXXXXXXXXXXXXX" of the examples' ids, texts, choices and labels.</summary>
     static string Digest(IReadOnlyList<Example> examples)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -110,25 +59,26 @@ public sealed class RunSettings
         return $"{examples.Count} examples, sha256 {Convert.ToHexStringLower(sha.GetHashAndReset())[..16]}";
     }
 
-    /// <summary>The pairs that differ, as "name: recorded → this run" (a side's "(absent)" when only the other has it).</summary>
-    public IReadOnlyList<string> DifferencesFrom(RunSettings recorded) =>
-        recorded.Values.Keys.Union(Values.Keys).Order(StringComparer.Ordinal)
-            .Where(k => recorded.Values.GetValueOrDefault(k) != Values.GetValueOrDefault(k))
-            .Select(k => $"{k}: {recorded.Values.GetValueOrDefault(k) ?? "(absent)"} → {Values.GetValueOrDefault(k) ?? "(absent)"}")
-            .ToList();
-
-    /// <summary>
-    /// Runs recorded before --precision have "base_in_bfloat16" instead. false is today's fp32 (the same numbers), so
-    /// those runs stay reusable; true was a decoder in bfloat16 throughout, which no setting reproduces now.
-    /// </summary>
-    static void UpgradeBfloat16Flag(IDictionary<string, string> values)
+    /// <summary>The canonical JSON, settings.json's content: equal settings have equal text.</summary>
+    public string Json
     {
-        if (!values.Remove("base_in_bfloat16", out var bf16) || values.ContainsKey("precision")) return;
-        values["precision"] = bf16 == "false" ? "fp32" : "bf16 throughout (before --precision)";
+        get
+        {
+            var node = new JsonObject { ["format_version"] = FormatVersion };
+            foreach (var (key, value) in JsonSerializer.SerializeToNode(Spec, SettingsJson.Options)!.AsObject().ToList())
+                node[key] = value?.DeepClone();
+            node["data"] = JsonSerializer.SerializeToNode(Data, SettingsJson.Options);
+            return node.ToJsonString(SettingsJson.Options) + "\n";
+        }
     }
 
-    public void Save(string runDir) =>
-        AtomicFile.WriteAllText(Path.Combine(runDir, FileName), JsonSerializer.Serialize(Values, Json) + "\n");
+    /// <summary>What a checkpoint must have been written under to be resumed by this run (see <see cref="TrainingCheckpoint"/>).</summary>
+    public string Fingerprint => Json;
+
+    /// <summary>The settings that differ, as "name: recorded → this run" (a side's "(absent)" when only the other has it).</summary>
+    public IReadOnlyList<string> DifferencesFrom(RunSettings recorded) => SettingsJson.Differences(recorded.Json, Json);
+
+    public void Save(string runDir) => AtomicFile.WriteAllText(Path.Combine(runDir, FileName), Json);
 
     /// <summary>The settings recorded in a run's folder; null when it has none (a run written before they were recorded).</summary>
     public static RunSettings? Load(string runDir)
@@ -137,12 +87,19 @@ public sealed class RunSettings
         if (!File.Exists(path)) return null;
         try
         {
-            var values = JsonSerializer.Deserialize<SortedDictionary<string, string>>(File.ReadAllText(path), Json)
-                ?? throw new JsonException("empty");
-            UpgradeBfloat16Flag(values);
-            foreach (var key in Ignored) values.Remove(key);
-            return new RunSettings(values);
+            var node = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new JsonException("empty");
+            int? format = node["format_version"]?.GetValue<int>();
+            if (format != FormatVersion)
+                throw new BlobException($"{path}: settings of format {format?.ToString() ?? "1 (no format_version)"}, where this build reads format {FormatVersion}; " +
+                                        "replace the run with --overwrite, or choose another --output");
+            var data = node["data"]?.Deserialize<RunData>(SettingsJson.Options) ?? throw new JsonException("no \"data\"");
+            node.Remove("format_version");
+            node.Remove("data");
+            return new RunSettings(node.Deserialize<ExperimentSpec>(SettingsJson.Options) ?? throw new JsonException("empty"), data);
         }
-        catch (JsonException e) { throw new BlobException($"{path}: not a settings file ({e.Message})"); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            throw new BlobException($"{path}: not a settings file ({e.Message})");
+        }
     }
 }

@@ -53,9 +53,6 @@ public abstract class FineTuningMethod
     /// </summary>
     public virtual string? OptionsSection => null;
 
-    /// <summary>That section's value in <paramref name="options"/> (part of a checkpoint's fingerprint), or null.</summary>
-    public virtual object? OwnOptions(MethodOptions options) => null;
-
     /// <summary>
     /// Whether the method can be applied to a saved plain-LoRA adapter after training (Laplace, TFB), so that
     /// eval --method NAME runs it on an MLE adapter.

@@ -16,7 +16,7 @@ public sealed record MethodOptions
     [JsonConverter(typeof(MethodNameConverter))]
     public FineTuningMethod Kind { get; init; } = MethodRegistry.Blob;
     public int Rank { get; init; } = 8;
-    public double Alpha { get; init; } = 16;
+    public double Alpha { get; init; } = 8;
     /// <summary>Dropout on the LoRA input; null: the method's default (0.1 for MC dropout, else 0).</summary>
     public double? LoraDropout { get; init; }
     /// <summary>Module names to adapt, PEFT-style (e.g. q_proj, v_proj, lm_head; query, value).</summary>
@@ -35,14 +35,16 @@ public sealed record MethodOptions
 
     /// <summary>ENS: the members and how they are combined.</summary>
     public EnsembleOptions Ensemble { get; init; } = new();
-    /// <summary>BLoB's layer and KL settings; Rank and Alpha above take precedence over the section's own.</summary>
+    /// <summary>BLoB's layer and KL settings (its rank and alpha are the ones above).</summary>
     public BlobOptions Blob { get; init; } = new();
     /// <summary>LAP: the post-hoc Laplace approximation.</summary>
     public LaplaceOptions Laplace { get; init; } = new();
 
+    [JsonIgnore]
     public double Dropout => LoraDropout ?? Kind.DefaultDropout;
 
     /// <summary>How many weight samples a prediction averages by default (paper: N = 10 for Bayesian methods).</summary>
+    [JsonIgnore]
     public int DefaultSamples => Kind.DefaultSamples;
 
     /// <summary>
@@ -88,17 +90,6 @@ public enum HeadTraining
     Adapted,
     /// <summary>The head gets the method's adapter; its own weights stay at their initialisation (the official code).</summary>
     AdaptedFrozen,
-}
-
-/// <summary>The words of --head: trained, adapted, adapted-frozen.</summary>
-public static class HeadNames
-{
-    public static readonly string[] All = ["trained", "adapted", "adapted-frozen"];
-
-    public static string Of(HeadTraining head) => All[(int)head];
-
-    public static HeadTraining Parse(string word) => Array.IndexOf(All, word) is var i and >= 0 ? (HeadTraining)i
-        : throw new BlobException($"--head: expected {string.Join(", ", All)}, not '{word}'");
 }
 
 /// <summary>Reads and writes a method as its registry name.</summary>

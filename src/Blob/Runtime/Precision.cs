@@ -14,18 +14,8 @@ public enum Precision { Fp32, Bf16, Auto }
 
 public static class Precisions
 {
-    /// <summary>The spellings of the command line, as written in help.</summary>
-    public static readonly string[] Names = ["fp32", "bf16", "auto"];
-
-    public static Precision Parse(string name) => name.Trim().ToLowerInvariant() switch
-    {
-        "fp32" => Precision.Fp32,
-        "bf16" => Precision.Bf16,
-        "auto" => Precision.Auto,
-        _ => throw new BlobException($"--precision '{name}': expected fp32, bf16 or auto"),
-    };
-
-    public static string Name(Precision precision) => Names[(int)precision];
+    /// <summary>The precision as the command line writes it: fp32, bf16, auto.</summary>
+    public static string Name(Precision precision) => SettingsWords.Of(precision);
 
     /// <summary>Auto made concrete for a device: Fp32 or Bf16.</summary>
     public static Precision Resolve(Precision precision, Device device) => precision switch

@@ -42,16 +42,22 @@ public sealed class Trainer
     readonly IBatchSource _data;
     readonly TrainingOptions _options;
     readonly Device _device;
+    readonly string _fingerprint;
 
-    /// <summary>A trainer of <paramref name="classifier"/>'s adapters (inject them first: <see cref="MethodOptions.Apply"/>)
-    /// on <paramref name="data"/>, with <paramref name="options"/>, on <paramref name="device"/>.</summary>
-    public Trainer(IClassifier classifier, IBatchSource data, TrainingOptions options, Device device)
+    /// <summary>
+    /// A trainer of <paramref name="classifier"/>'s adapters (inject them first: <see cref="MethodOptions.Apply"/>) on
+    /// <paramref name="data"/>, with <paramref name="options"/>, on <paramref name="device"/>. A checkpoint is resumed
+    /// only under the <paramref name="fingerprint"/> it was written with: an experiment's recorded settings (its
+    /// settings.json); by default the options' canonical JSON and the examples' count.
+    /// </summary>
+    public Trainer(IClassifier classifier, IBatchSource data, TrainingOptions options, Device device, string? fingerprint = null)
     {
         _classifier = classifier;
         _data = data;
         _options = options;
         _device = device;
         if (data.Count == 0) throw new BlobException("the training set is empty");
+        _fingerprint = fingerprint ?? SettingsJson.Serialize(new { Training = options, Examples = data.Count });
     }
 
     /// <summary>Batches in one pass over the training set (the last one may be smaller).</summary>
@@ -98,7 +104,7 @@ public sealed class Trainer
         bool resumed = false;
         if (resume && checkpointDir != null && TrainingCheckpoint.Exists(checkpointDir))
         {
-            (start, before) = TrainingCheckpoint.Load(checkpointDir, model, rule.Optimizers, Fingerprint());
+            (start, before) = TrainingCheckpoint.Load(checkpointDir, model, rule.Optimizers, _fingerprint);
             resumed = true;
         }
         else manual_seed(_options.Seed);
@@ -168,7 +174,7 @@ public sealed class Trainer
             // The log first: a kill between the two leaves it ahead of the checkpoint, and the resumption rewrites those rows.
             if (checkpoint) { log?.Save(); stdLog?.Save(); }
             if (checkpointDir != null && checkpoint)
-                TrainingCheckpoint.Save(checkpointDir, step + 1, before + clock.Elapsed, model, rule.Optimizers, Fingerprint());
+                TrainingCheckpoint.Save(checkpointDir, step + 1, before + clock.Elapsed, model, rule.Optimizers, _fingerprint);
             if (stop && !last) throw new OperationCanceledException($"stopped after step {step + 1} of {total}");
         }
         log?.Save(); // also when a resumption found training done
@@ -217,12 +223,4 @@ public sealed class Trainer
         random.Shuffle(batches.AsSpan(0, full));
         return batches.SelectMany(b => b).ToArray();
     }
-
-    /// <summary>What must not change between a run and its resumption.</summary>
-    string Fingerprint() => JsonSerializer.Serialize(new
-    {
-        Kind = _options.Method.Kind.Name, _options.Method.Rank, _options.Method.Alpha, Targets = string.Join(",", _options.Method.Targets),
-        _options.Steps, _options.Epochs, _options.BatchSize, _options.GradientAccumulation, _options.LearningRate,
-        _options.Seed, _options.GroupByLength, Examples = _data.Count, Settings = JsonSerializer.Serialize(_options.Method.Kind.OwnOptions(_options.Method)),
-    });
 }

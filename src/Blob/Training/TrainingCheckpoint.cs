@@ -1,3 +1,4 @@
+using Blob.Methods;
 using System.Text.Json;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -80,17 +81,10 @@ public static class TrainingCheckpoint
         return (state.Step, TimeSpan.FromSeconds(state.Seconds));
     }
 
-    /// <summary>"Name: checkpoint → this run" for each field of two fingerprints (flat JSON objects) that differs.</summary>
+    /// <summary>"name: checkpoint → this run" for each setting of two fingerprints (settings JSON) that differs.</summary>
     static string Differences(string recorded, string current)
     {
-        try
-        {
-            var a = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(recorded)!;
-            var b = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(current)!;
-            return string.Join("; ", a.Keys.Union(b.Keys)
-                .Where(k => a.GetValueOrDefault(k).ToString() != b.GetValueOrDefault(k).ToString())
-                .Select(k => $"{k}: {a.GetValueOrDefault(k)} → {b.GetValueOrDefault(k)}"));
-        }
+        try { return string.Join("; ", SettingsJson.Differences(recorded, current)); }
         catch (JsonException) { return "unreadable fingerprint"; }
     }
 

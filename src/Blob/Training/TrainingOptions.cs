@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Blob.Runtime;
 using Blob.Data;
 using Blob.Layers;
@@ -43,8 +44,11 @@ public sealed record TrainingOptions
 
     // Robustness
     /// <summary>Write a checkpoint every this many steps (0: only at the end and on Ctrl-C).</summary>
-    public int CheckpointEvery { get; init; }
+    [ChangesNoResult]
+    public int CheckpointEvery { get; init; } = 50;
 
+    [JsonIgnore]
     public double EffectiveWeightDecay => WeightDecay ?? Method.Kind.DefaultWeightDecay;
+    [JsonIgnore]
     public int ExamplesPerStep => BatchSize * GradientAccumulation;
 }

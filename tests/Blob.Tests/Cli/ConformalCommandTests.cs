@@ -1,3 +1,4 @@
+using Blob.Runtime;
 using System.Text.Json.Nodes;
 using Blob.Evaluation;
 using Blob.Experiments;
@@ -169,7 +170,7 @@ public sealed class ConformalCommandTests : IDisposable
         var run = Path.Combine(_dir, "arc");
         var spec = new ExperimentSpec
         {
-            Model = Shared.PathOf("fixtures/stories260k"), Task = "arc-e", DataRoot = Shared.PathOf("data"), MaxTrain = 8, MaxEval = 2,
+            Model = Shared.PathOf("fixtures/stories260k"), Task = "arc-e", DataRoot = Shared.PathOf("data"), MaxTrain = 8, MaxEval = 2, Precision = Precision.Fp32,
             Device = "cpu", ValidationFraction = 0.25, Evaluate = EvaluatedSplits.Both,
             Training = new Blob.Training.TrainingOptions
             {

@@ -1,3 +1,4 @@
+using Blob.Runtime;
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Blob.Cli.Commands;
@@ -47,7 +48,7 @@ public sealed class ScoreUncertaintyTests : IDisposable
         var dir = Path.Combine(_dir, kind.Name);
         var spec = new ExperimentSpec
         {
-            Model = Stories, Task = "arc-e", DataRoot = Shared.PathOf("data"), MaxTrain = 8, MaxEval = 2, EvalSamples = 2, Device = "cpu",
+            Model = Stories, Task = "arc-e", DataRoot = Shared.PathOf("data"), MaxTrain = 8, MaxEval = 2, EvalSamples = 2, Device = "cpu", Precision = Precision.Fp32,
             Training = new TrainingOptions
             {
                 Method = (options ?? new MethodOptions()) with { Kind = kind, Rank = 4, Alpha = 8 }, Steps = 2, BatchSize = 4, LearningRate = 1e-2,

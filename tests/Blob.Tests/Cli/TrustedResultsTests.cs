@@ -60,7 +60,7 @@ public class TrustedResultsTests : IDisposable
 
         var redone = Ok([.. compare, .. data, "--steps", "3", "--overwrite"]);
         Assert.DoesNotContain("reusing", redone.Out);
-        Assert.Equal("3", RunSettings.Load(Path.GetDirectoryName(result)!)!.Values["training.steps"]);
+        Assert.Equal(3, RunSettings.Load(Path.GetDirectoryName(result)!)!.Spec.Training.Steps);
         Assert.Contains("reusing", Ok([.. compare, .. data, "--steps", "3"]).Out);
     }
 
@@ -89,7 +89,7 @@ public class TrustedResultsTests : IDisposable
     {
         string run = Path.Combine(_dir, "ood");
         Directory.CreateDirectory(run);
-        var spec = new ExperimentSpec { Task = Blob.Data.DemoTask.Name, Device = "cpu", OodTasks = ["arc-e", "arc-c"] };
+        var spec = new ExperimentSpec { Task = Blob.Data.DemoTask.Name, Device = "cpu", Precision = Precision.Fp32, OodTasks = ["arc-e", "arc-c"] };
         var settings = RunSettings.Of(spec, Blob.Data.DemoTask.Generate());
         settings.Save(run);
         File.WriteAllText(Path.Combine(run, RunFolder.Result), "{}");
@@ -205,7 +205,9 @@ public class TrustedResultsTests : IDisposable
         Assert.Contains("repeated", Refused("compare", "--seeds", "1", "1").Error);
         Assert.Contains("--steps", Refused("bench", "--steps", "2", "--rounds", "1").Error); // two steps measure nothing
         Assert.Contains("--rounds", Refused("bench", "--rounds", "1").Error);
-        Assert.Contains("contradicts", Refused("train", "--bf16", "--precision", "fp32", "--output", Path.Combine(_dir, "never")).Error);
+        Assert.Contains("--bf16", Refused("train", "--bf16", "--output", Path.Combine(_dir, "never")).Error); // --precision bf16 is its only spelling
+        Assert.Contains("--flipout 'sign': expected example or token", Refused("train", "--flipout", "sign").Error);
+        Assert.Contains("--head 'frozen': expected trained, adapted or adapted-frozen", Refused("train", "--head", "frozen").Error);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Blob.Runtime;
 using Blob.Experiments;
 using Blob.Layers;
 using Blob.Methods;
@@ -14,7 +15,7 @@ public class CalibrationAndHeadTests : IDisposable
 
     static ExperimentSpec Tiny(FineTuningMethod kind, HeadTraining head = HeadTraining.Trained, long seed = 5, Calibrator? calibrate = null) => new()
     {
-        Task = "demo-facts", MaxTrain = 64, MaxEval = 24, EvalSamples = 0, Device = "cpu", ValidationFraction = 0.25,
+        Task = "demo-facts", MaxTrain = 64, MaxEval = 24, EvalSamples = 0, Device = "cpu", ValidationFraction = 0.25, Precision = Precision.Fp32,
         Evaluate = EvaluatedSplits.Both, Calibrate = calibrate,
         Training = new TrainingOptions
         {
@@ -87,11 +88,11 @@ public class CalibrationAndHeadTests : IDisposable
         // a decoder has no fresh head
         var decoder = new TaskModel(null!, null!, null!, ["q_proj", "v_proj", "lm_head"], [], "a decoder");
         Assert.Contains("--head adapted-frozen", Assert.Throws<BlobException>(() => decoder.WithDefaults(new MethodOptions { Head = HeadTraining.AdaptedFrozen })).Message);
-        // the default head adds no setting, so runs made before the option stay reusable; another head is a setting
+        // the head is a setting
         var spec = Tiny(MethodRegistry.Mle);
         var task = Experiment.LoadSubsampledTask(spec);
-        Assert.DoesNotContain("training.method.head", RunSettings.Of(spec, task).Values.Keys);
-        Assert.Equal("adapted_frozen", RunSettings.Of(Tiny(MethodRegistry.Mle, HeadTraining.AdaptedFrozen), task).Values["training.method.head"]);
+        Assert.Equal(["training.method.head: trained → adapted_frozen"],
+            RunSettings.Of(Tiny(MethodRegistry.Mle, HeadTraining.AdaptedFrozen), task).DifferencesFrom(RunSettings.Of(spec, task)));
     }
 
     /// <summary>

@@ -21,7 +21,7 @@ public class DecoderExperimentTests : IDisposable
         var kind = MethodRegistry.Parse(method);
         var spec = new ExperimentSpec
         {
-            Model = Shared.PathOf("fixtures/stories260k"), Task = "arc-e", DataRoot = Shared.PathOf("data"),
+            Model = Shared.PathOf("fixtures/stories260k"), Task = "arc-e", DataRoot = Shared.PathOf("data"), Precision = Precision.Fp32,
             MaxTrain = 16, MaxEval = 12, EvalSamples = 3, Device = "cpu",
             Training = new TrainingOptions { Method = new MethodOptions { Kind = kind, Rank = 4, Alpha = 8 }, Steps = 3, BatchSize = 4, LearningRate = 1e-3 },
         };
@@ -46,7 +46,7 @@ public class DecoderExperimentTests : IDisposable
         var kind = MethodRegistry.Parse(method);
         var spec = new ExperimentSpec
         {
-            Model = Shared.PathOf("fixtures/stories260k"), Task = "obqa", DataRoot = Shared.PathOf("data"),
+            Model = Shared.PathOf("fixtures/stories260k"), Task = "obqa", DataRoot = Shared.PathOf("data"), Precision = Precision.Fp32,
             MaxTrain = 16, MaxEval = 12, Device = "cpu", OodTasks = ["arc-e"],
             Training = new TrainingOptions { Method = new MethodOptions { Kind = kind, Rank = 4, Alpha = 8 }, Steps = 2, BatchSize = 4, LearningRate = 1e-3 },
         };

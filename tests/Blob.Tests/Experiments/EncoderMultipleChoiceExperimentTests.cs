@@ -20,7 +20,7 @@ public class EncoderMultipleChoiceExperimentTests : IDisposable
 
     static ExperimentSpec Spec(string method, params string[] ood) => new()
     {
-        Model = ModelZoo.BuiltIn, Task = "obqa", DataRoot = Shared.PathOf("data"),
+        Model = ModelZoo.BuiltIn, Task = "obqa", DataRoot = Shared.PathOf("data"), Precision = Precision.Fp32,
         MaxTrain = 8, MaxEval = 6, EvalSamples = 2, EvalBatchSize = 4, Device = "cpu", OodTasks = ood,
         Training = new TrainingOptions
         {

@@ -18,7 +18,7 @@ public class ExperimentTests : IDisposable
 
     static ExperimentSpec Tiny(FineTuningMethod kind, int? samples = 0) => new()
     {
-        Task = "demo-facts", MaxTrain = 48, MaxEval = 24, EvalSamples = samples, Device = "cpu",
+        Task = "demo-facts", MaxTrain = 48, MaxEval = 24, EvalSamples = samples, Device = "cpu", Precision = Precision.Fp32,
         Training = new TrainingOptions
         {
             Method = new MethodOptions { Kind = kind, Ensemble = new EnsembleOptions { Size = 2 } },

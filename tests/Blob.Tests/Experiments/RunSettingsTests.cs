@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Blob.Methods;
 using Blob.Layers;
 using Blob.Data;
@@ -14,11 +15,13 @@ public class RunSettingsTests
 
     static ExperimentSpec Spec(FineTuningMethod kind) => new()
     {
-        Task = DemoTask.Name, Device = "cpu",
+        Task = DemoTask.Name, Device = "cpu", Precision = Precision.Fp32,
         Training = new TrainingOptions { Method = new MethodOptions { Kind = kind }, Steps = 10 },
     };
 
     static RunSettings Of(ExperimentSpec spec) => RunSettings.Of(spec, Task);
+
+    static JsonObject File(RunSettings settings) => JsonNode.Parse(settings.Json)!.AsObject();
 
     [Fact]
     public void EveryResultSettingIsRecordedAndItsChangeNamed()
@@ -27,10 +30,26 @@ public class RunSettingsTests
         var changed = blob with { Training = blob.Training with { LearningRate = 1e-3, Method = blob.Training.Method with { Blob = blob.Training.Method.Blob with { PriorStd = 0.5 } } } };
         Assert.Equal(["training.learning_rate: 0.0005 → 0.001", "training.method.blob.prior_std: 0.2 → 0.5"], Of(changed).DifferencesFrom(Of(blob)));
         Assert.Empty(Of(blob).DifferencesFrom(Of(blob)));
-        // Options added to the spec are covered without being listed: the pairs come from serialising the spec.
-        Assert.Contains("eval_samples", Of(blob).Values.Keys);
-        Assert.Contains("training.max_length", Of(blob).Values.Keys);
-        Assert.Contains("training.group_by_length", Of(blob).Values.Keys);
+        // Options added to the spec are covered without being listed: the file is the spec's serialisation.
+        var file = File(Of(blob));
+        Assert.Equal(RunSettings.FormatVersion, (int)file["format_version"]!);
+        Assert.Equal("format_version", file.First().Key);
+        Assert.Equal("data", file.Last().Key);
+        Assert.NotNull(file["eval_samples"]);
+        Assert.NotNull(file["training"]!["max_length"]);
+        Assert.NotNull(file["training"]!["group_by_length"]);
+    }
+
+    /// <summary>A default ("auto", the method's N, weight decay and dropout) is recorded as what it stands for.</summary>
+    [Fact]
+    public void DefaultsAreRecordedAsResolved()
+    {
+        var mle = Spec(MethodRegistry.Mle);
+        var explicitly = mle with { EvalSamples = 0, Training = mle.Training with { WeightDecay = 0, Method = mle.Training.Method with { LoraDropout = 0 } } };
+        Assert.Empty(Of(explicitly).DifferencesFrom(Of(mle)));
+        Assert.Equal(10, Of(Spec(MethodRegistry.Blob)).Spec.EvalSamples);
+        Assert.Equal(1e-5, Of(Spec(MethodRegistry.Map)).Spec.Training.WeightDecay);
+        Assert.Equal(0.1, Of(Spec(MethodRegistry.Mcd)).Spec.Training.Method.LoraDropout);
     }
 
     /// <summary>bf16 and fp32 give other numbers, so the precision counts, and auto counts as what it resolves to.</summary>
@@ -38,22 +57,10 @@ public class RunSettingsTests
     public void ThePrecisionCountsAsResolved()
     {
         var fp32 = Spec(MethodRegistry.Mle);
-        Assert.Equal("fp32", Of(fp32).Values["precision"]);
+        Assert.Equal("fp32", (string)File(Of(fp32))["precision"]!);
         Assert.Equal(["precision: fp32 → bf16"], Of(fp32 with { Precision = Precision.Bf16 }).DifferencesFrom(Of(fp32)));
-        string auto = Precisions.CpuHasBf16() ? "bf16" : "fp32";
-        Assert.Equal(auto, Of(fp32 with { Precision = Precision.Auto }).Values["precision"]);
-
-        // a run recorded before --precision, with base_in_bfloat16 false, is an fp32 run
-        var dir = Directory.CreateTempSubdirectory("blob-settings-").FullName;
-        try
-        {
-            var legacy = new Dictionary<string, string>(Of(fp32).Values);
-            legacy.Remove("precision");
-            legacy["base_in_bfloat16"] = "false";
-            File.WriteAllText(Path.Combine(dir, RunSettings.FileName), System.Text.Json.JsonSerializer.Serialize(legacy));
-            Assert.Empty(Of(fp32).DifferencesFrom(RunSettings.Load(dir)!));
-        }
-        finally { Directory.Delete(dir, true); }
+        var auto = Precisions.CpuHasBf16() ? Precision.Bf16 : Precision.Fp32;
+        Assert.Equal(auto, Of(fp32 with { Precision = Precision.Auto }).Spec.Precision);
     }
 
     [Fact]
@@ -74,32 +81,25 @@ public class RunSettingsTests
             },
         };
         Assert.Empty(Of(other).DifferencesFrom(Of(mle)));
+        // ... and are not written: an MLE run's file holds no other method's section
+        var method = File(Of(other))["training"]!["method"]!.AsObject();
+        Assert.DoesNotContain(method, p => p.Key is "blob" or "ensemble" or "laplace");
+        Assert.Null(File(Of(other))["training"]!["checkpoint_every"]);
         // ... but the same changes do count for the method that reads them.
         Assert.Contains(Of(other with { Training = other.Training with { Method = other.Training.Method with { Kind = MethodRegistry.Blob } } })
             .DifferencesFrom(Of(Spec(MethodRegistry.Blob))), d => d.StartsWith("training.method.blob.kl_learning_rate"));
     }
 
-    /// <summary>
-    /// The Laplace fit's batch size changes only the order of the factors' additions, so it is no setting, and a LAP
-    /// run recorded when it was one (batch 4, before the default became 32) is still the same run.
-    /// </summary>
+    /// <summary>The Laplace fit's batch size changes only the order of the factors' additions, so it is no setting.</summary>
     [Fact]
-    public void TheLaplaceFitsBatchSizeDoesNotCountInNewOrRecordedSettings()
+    public void TheLaplaceFitsBatchSizeDoesNotCount()
     {
         var lap = Spec(MethodRegistry.Lap);
         var batched = lap with { Training = lap.Training with { Method = lap.Training.Method with { Laplace = new LaplaceOptions { BatchSize = 4 } } } };
         Assert.Empty(Of(batched).DifferencesFrom(Of(lap)));
+        Assert.Null(File(Of(batched))["training"]!["method"]!["laplace"]!["batch_size"]);
         var prior = lap with { Training = lap.Training with { Method = lap.Training.Method with { Laplace = new LaplaceOptions { PriorPrecision = 2 } } } };
         Assert.NotEmpty(Of(prior).DifferencesFrom(Of(lap)));
-
-        var dir = Directory.CreateTempSubdirectory("blob-settings-").FullName;
-        try
-        {
-            var recorded = new Dictionary<string, string>(Of(lap).Values) { ["training.method.laplace.batch_size"] = "4" };
-            File.WriteAllText(Path.Combine(dir, RunSettings.FileName), System.Text.Json.JsonSerializer.Serialize(recorded));
-            Assert.Empty(Of(lap).DifferencesFrom(RunSettings.Load(dir)!));
-        }
-        finally { Directory.Delete(dir, true); }
     }
 
     [Fact]
@@ -112,19 +112,57 @@ public class RunSettingsTests
         Assert.Contains(relabelled.DifferencesFrom(Of(spec)), d => d.StartsWith("data.eval"));
     }
 
+    /// <summary>What a run reports is read off its typed settings: the splits, the N = 0 row, the out-of-distribution sets.</summary>
+    [Fact]
+    public void WhatARunReportsComesFromItsSpec()
+    {
+        Assert.True(Of(Spec(MethodRegistry.Blob)).Spec.ReportsMean);
+        Assert.False(Of(Spec(MethodRegistry.Blob) with { EvalSamples = 0 }).Spec.ReportsMean);
+        Assert.False(Of(Spec(MethodRegistry.Mcd)).Spec.ReportsMean); // samples, but reports no mean-weights row
+        Assert.False(Of(Spec(MethodRegistry.Mle)).Spec.ReportsMean);
+    }
+
     [Fact]
     public void SettingsRoundTripThroughTheirFile()
     {
         var dir = Directory.CreateTempSubdirectory("blob-settings-").FullName;
         try
         {
-            var settings = Of(Spec(MethodRegistry.Blob));
-            settings.Save(dir);
-            Assert.Empty(settings.DifferencesFrom(RunSettings.Load(dir)!));
+            foreach (var kind in MethodRegistry.All)
+            {
+                var settings = Of(Spec(kind) with { OodTasks = ["arc-e"], ValidationFraction = 0.2 });
+                settings.Save(dir);
+                var loaded = RunSettings.Load(dir)!;
+                Assert.Empty(settings.DifferencesFrom(loaded));
+                Assert.Equal(settings.Json, loaded.Json);
+                Assert.Equal(kind, loaded.Spec.Training.Method.Kind);
+                Assert.Equal(["arc-e"], loaded.Spec.OodTasks);
+            }
             Assert.Null(RunSettings.Load(Path.Combine(dir, "absent")));
-            File.WriteAllText(Path.Combine(dir, RunSettings.FileName), "{ not json");
+            string path = Path.Combine(dir, RunSettings.FileName);
+            System.IO.File.WriteAllText(path, "{ not json");
             Assert.Contains(RunSettings.FileName, Assert.Throws<BlobException>(() => RunSettings.Load(dir)).Message);
+            // a key this build does not know, and a file of another format, are refused rather than read in part
+            var unknown = File(Of(Spec(MethodRegistry.Mle)));
+            unknown["base_in_bfloat16"] = false;
+            System.IO.File.WriteAllText(path, unknown.ToJsonString());
+            Assert.Contains("base_in_bfloat16", Assert.Throws<BlobException>(() => RunSettings.Load(dir)).Message);
+            System.IO.File.WriteAllText(path, "{ \"training.learning_rate\": \"0.001\" }");
+            Assert.Contains("format", Assert.Throws<BlobException>(() => RunSettings.Load(dir)).Message);
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>
+    /// Every kept record's settings.json is in this build's format and canonical: read and written again, it is the
+    /// same text, so a table that reuses the record compares like with like.
+    /// </summary>
+    [Fact]
+    public void TheKeptRecordsAreCanonicalSettings()
+    {
+        var files = Directory.GetFiles(Path.Combine(Shared.RepoRoot, "experiments", "results"), RunSettings.FileName, SearchOption.AllDirectories);
+        Assert.NotEmpty(files);
+        foreach (var path in files)
+            Assert.True(RunSettings.Load(Path.GetDirectoryName(path)!)!.Json == System.IO.File.ReadAllText(path), $"{path} is not what the tool writes");
     }
 }

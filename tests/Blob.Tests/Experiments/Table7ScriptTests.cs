@@ -124,7 +124,7 @@ public class Table7ScriptTests : IDisposable
     {
         MakeRepo();
         string Run(string comparison, string method) => Out(comparison, method, "seed-1");
-        const string settings = "{\n  \"ood_tasks\": \"arc-c arc-e\",\n  \"task\": \"obqa\"\n}";
+        const string settings = "{\n  \"format_version\": 2,\n  \"task\": \"obqa\",\n  \"ood_tasks\": [\n    \"arc-c\",\n    \"arc-e\"\n  ]\n}";
         foreach (var (comparison, method, record) in new[] { ("obqa-table1", "mle", "result.json"), ("obqa-table1", "map", "result.json"), ("obqa-val-blob-kl0.005", "blob", "validation.json") })
         {
             Directory.CreateDirectory(Run(comparison, method));

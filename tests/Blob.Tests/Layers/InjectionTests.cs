@@ -29,7 +29,7 @@ public class InjectionTests
         manual_seed(0);
         var model = new ToyBlock();
         var names = AdapterInjection.Inject(model, ["q_proj", "v_proj"],
-            (layer, _) => new BlobAdapter(layer.InFeatures, layer.OutFeatures, new BlobOptions { Rank = 2 }));
+            (layer, _) => new BlobAdapter(layer.InFeatures, layer.OutFeatures, 2, 16, new BlobOptions()));
         Assert.Equal(["q_proj", "v_proj"], names.OrderBy(n => n));
         Assert.Null(model.o_proj.Adapter);
         var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).ToHashSet();
@@ -49,7 +49,7 @@ public class InjectionTests
         manual_seed(1);
         var model = new ToyBlock();
         AdapterInjection.Inject(model, ["q_proj", "v_proj"],
-            (layer, _) => new BlobAdapter(layer.InFeatures, layer.OutFeatures, new BlobOptions { Rank = 2 }));
+            (layer, _) => new BlobAdapter(layer.InFeatures, layer.OutFeatures, 2, 16, new BlobOptions()));
         // one step so B ≠ 0 and the gradient reaches M and G through B
         foreach (var (_, a) in AdapterInjection.Adapters(model)) using (no_grad()) ((BlobAdapter)a).lora_B.normal_(0, 0.1);
         var loss = model.forward(randn(5, 6)).square().sum() + AdapterInjection.TotalKl(model);
@@ -67,7 +67,7 @@ public class InjectionTests
         manual_seed(2);
         var model = new ToyBlock();
         AdapterInjection.Inject(model, ["q_proj", "v_proj", "o_proj"],
-            (layer, _) => new BlobAdapter(layer.InFeatures, layer.OutFeatures, new BlobOptions { Rank = 3 }));
+            (layer, _) => new BlobAdapter(layer.InFeatures, layer.OutFeatures, 3, 16, new BlobOptions()));
         foreach (var (_, a) in AdapterInjection.Adapters(model)) using (no_grad()) ((BlobAdapter)a).lora_B.normal_(0, 0.5);
         AdapterInjection.SetSampling(model, false);
         var x = randn(4, 6);

@@ -105,7 +105,7 @@ public class BatchedSamplingTests
     public void BlobsBatchedSamplesHaveTheDistributionOfSeparatePasses(bool asymmetric, FlipoutScope flipout)
     {
         manual_seed(1);
-        var adapter = new BlobAdapter(4, 2, new BlobOptions { Rank = 2, Alpha = 2, Asymmetric = asymmetric, Flipout = flipout, InitEpsilon = 0.5 });
+        var adapter = new BlobAdapter(4, 2, 2, 2, new BlobOptions { Asymmetric = asymmetric, Flipout = flipout, InitEpsilon = 0.5 });
         using (no_grad()) { adapter.lora_B.normal_(0, 1); adapter.lora_B_rho?.uniform_(3, 5); }
         adapter.eval();
         var x = Input();

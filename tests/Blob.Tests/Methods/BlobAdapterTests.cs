@@ -12,7 +12,7 @@ public class BlobAdapterTests
     static BlobAdapter SmallLayer(int inF, int outF, int rank, long seed, BlobOptions? options = null)
     {
         manual_seed(seed);
-        var layer = new BlobAdapter(inF, outF, (options ?? new BlobOptions()) with { Rank = rank, Alpha = rank });
+        var layer = new BlobAdapter(inF, outF, rank, rank, options ?? new BlobOptions());
         using (no_grad())
         {
             layer.lora_B.copy_(randn(outF, rank)); // B = 0 at init; give it values so the noise is visible
@@ -25,7 +25,7 @@ public class BlobAdapterTests
     public void InitialisationFollowsAlgorithm1()
     {
         manual_seed(3);
-        var layer = new BlobAdapter(400, 30, new BlobOptions { Rank = 8, InitEpsilon = 0.05 });
+        var layer = new BlobAdapter(400, 30, 8, 16, new BlobOptions { InitEpsilon = 0.05 });
         double eps = 0.05, bound = Math.Sqrt(6.0 / 400);
         Assert.InRange(layer.lora_A_rho.min().item<float>(), eps / Math.Sqrt(2) - 1e-7, eps);
         Assert.InRange(layer.lora_A_rho.max().item<float>(), eps / Math.Sqrt(2), eps + 1e-7);
@@ -195,9 +195,9 @@ public class BlobAdapterTests
     public void SoftplusParameterisationStartsAtTheSameStd()
     {
         manual_seed(1);
-        var square = new BlobAdapter(50, 4, new BlobOptions());
+        var square = new BlobAdapter(50, 4, 8, 16, new BlobOptions());
         manual_seed(1);
-        var softplus = new BlobAdapter(50, 4, new BlobOptions { Std = StdParameterization.Softplus });
+        var softplus = new BlobAdapter(50, 4, 8, 16, new BlobOptions { Std = StdParameterization.Softplus });
         Assert.True(allclose(square.StdA(), softplus.StdA(), rtol: 1e-4, atol: 1e-7));
     }
 

@@ -63,7 +63,7 @@ public class PeftAdapterFormatTests(ITestOutputHelper output)
             manual_seed(3);
             var model = PretrainedModels.LoadCausalLM(Fixture("llama"));
             AdapterInjection.Inject(model.Module, ["q_proj", "v_proj"],
-                (l, _) => new BlobAdapter(l.InFeatures, l.OutFeatures, new BlobOptions { Rank = 4, Alpha = 8, PriorStd = 0.3 }));
+                (l, _) => new BlobAdapter(l.InFeatures, l.OutFeatures, 4, 8, new BlobOptions { PriorStd = 0.3 }));
             using (no_grad())
                 foreach (var (_, a) in AdapterInjection.Adapters(model.Module)) ((BlobAdapter)a).lora_B.normal_(0, 0.1);
             PeftAdapterFormat.Save(model, dir, MethodRegistry.Blob);

@@ -211,7 +211,9 @@ public class PrecisionTests(ITestOutputHelper output)
         Assert.Equal(Precision.Bf16, Precisions.Resolve(Precision.Bf16, CPU));
         Assert.Equal(ScalarType.BFloat16, Precisions.BaseDtype(Precision.Bf16, CPU));
         Assert.Equal(ScalarType.Float32, Precisions.BaseDtype(Precision.Fp32, CPU));
-        Assert.All(Precisions.Names, n => Assert.Equal(n, Precisions.Name(Precisions.Parse(n))));
-        Assert.Throws<BlobException>(() => Precisions.Parse("fp16"));
+        // the command line's words are the enum's, parsed in one place
+        Assert.Equal(["fp32", "bf16", "auto"], SettingsWords.All<Precision>());
+        Assert.All(Enum.GetValues<Precision>(), p => Assert.True(SettingsWords.TryParse<Precision>(Precisions.Name(p), out var back) && back == p));
+        Assert.False(SettingsWords.TryParse<Precision>("fp16", out _));
     }
 }

@@ -71,7 +71,7 @@ public sealed class EmbeddingUncertaintyTests : IDisposable
     {
         manual_seed(11);
         var model = new HeadedToy();
-        AdapterInjection.Inject(model, ["body"], (layer, _) => new BlobAdapter(layer.InFeatures, layer.OutFeatures, new BlobOptions { Rank = 2, InitEpsilon = 0.3 }));
+        AdapterInjection.Inject(model, ["body"], (layer, _) => new BlobAdapter(layer.InFeatures, layer.OutFeatures, 2, 16, new BlobOptions { InitEpsilon = 0.3 }));
         using (no_grad()) ((BlobAdapter)model.body.Adapter!).lora_B.copy_(randn(5, 2)); // B starts at 0, where A's samples change nothing
         var classifier = new HeadedClassifier(model);
         var data = new Training.ToyData(10, 4);

@@ -93,7 +93,7 @@ public sealed class PicturesTests : IDisposable
     {
         var spec = new ExperimentSpec
         {
-            Task = "demo-facts", MaxTrain = 32, MaxEval = 16, EvalSamples = 0, Device = "cpu",
+            Task = "demo-facts", MaxTrain = 32, MaxEval = 16, EvalSamples = 0, Device = "cpu", Precision = Precision.Fp32,
             Training = new TrainingOptions
             {
                 Method = new MethodOptions { Kind = MethodRegistry.Blob },

@@ -248,9 +248,9 @@ public sealed class ReportsTests : IDisposable
         Assert.Contains("aurc is not finite (NaN): written as null", RunResult.Load(path).Notes!);
     }
 
-    /// <summary>A split's files: the risk–coverage curve beside the predictions, and AURC filled in for an old result.</summary>
+    /// <summary>A split's files: the risk–coverage curve beside the predictions, and the result with its AURC.</summary>
     [Fact]
-    public void ASplitWritesItsCurveAndAnOldResultGetsAurcFromItsPredictions()
+    public void ASplitWritesItsCurveBesideItsPredictions()
     {
         double[][] probs = [[0.6, 0.4], [0.1, 0.9], [0.3, 0.7], [0.8, 0.2]];
         int[] labels = [1, 1, 1, 1];
@@ -261,9 +261,10 @@ public sealed class ReportsTests : IDisposable
         Assert.Equal(5, csv.Length);
         Assert.Equal("4,1,0.5,0.6,0,0", csv[4]);
 
-        (result with { Aurc = null }).Save(Path.Combine(dir, "result.json")); // as written before AURC was recorded
-        var (back, _, _) = files.Load(dir);
+        var (back, backProbs, backLabels) = files.Load(dir);
         Assert.Equal(1.0 / 3, back.Aurc!.Value, 15);
+        Assert.Equal(labels, backLabels);
+        Assert.Equal(probs, backProbs);
 
         var ood = Blob.Experiments.RunFiles.OutOfDistribution("arc-e");
         ood.Save(dir, result, probs, labels, "title", "BLoB");

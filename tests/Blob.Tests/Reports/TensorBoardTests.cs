@@ -63,7 +63,7 @@ public sealed class TensorBoardTests : IDisposable
     {
         var spec = new ExperimentSpec
         {
-            Task = "demo-facts", MaxTrain = 16, MaxEval = 8, EvalSamples = 2, Device = "cpu",
+            Task = "demo-facts", MaxTrain = 16, MaxEval = 8, EvalSamples = 2, Device = "cpu", Precision = Precision.Fp32,
             Training = new TrainingOptions
             {
                 Method = new MethodOptions { Kind = MethodRegistry.Blob },

@@ -60,6 +60,7 @@ public class TrainerTests : IDisposable
         var e = Assert.Throws<BlobException>(() =>
             new Trainer(c2, data, Options(MethodRegistry.Mle, steps: 2) with { LearningRate = 0.5 }, CPU).Train(ckpt, resume: true));
         Assert.Contains("other settings", e.Message);
+        Assert.Contains("training.learning_rate: 0.01 → 0.5", e.Message); // the fingerprint is the settings record: the change is named
     }
 
     [Fact]

@@ -27,7 +27,7 @@ public sealed class BlobAdapter : Adapter, IVariationalAdapter, ISampleBatchedAd
     public Parameter lora_B;      // B (or the mean of B without asymmetric Bayesianization)
     public Parameter? lora_B_rho; // G of B, only without asymmetric Bayesianization
     public readonly BlobOptions Options;
-    public override int Rank => Options.Rank;
+    public override int Rank { get; }
     public override double Scaling { get; }
 
     public bool Sample { get; set; } = true;
@@ -40,11 +40,12 @@ public sealed class BlobAdapter : Adapter, IVariationalAdapter, ISampleBatchedAd
     public Generator? Generator { get; set; }
 
     /// <param name="generator">The generator of the initial M and G; null: torch's default one.</param>
-    public BlobAdapter(long inFeatures, long outFeatures, BlobOptions options, Generator? generator = null) : base(nameof(BlobAdapter))
+    public BlobAdapter(long inFeatures, long outFeatures, int rank, double alpha, BlobOptions options, Generator? generator = null) : base(nameof(BlobAdapter))
     {
         Options = options;
-        Scaling = options.Alpha / options.Rank;
-        int r = options.Rank;
+        Rank = rank;
+        Scaling = alpha / rank;
+        int r = rank;
         lora_A = new Parameter(empty(r, inFeatures));
         lora_A_rho = new Parameter(empty(r, inFeatures));
         lora_B = new Parameter(zeros(outFeatures, r));

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Blob.Layers;
 using TorchSharp;
@@ -22,10 +23,9 @@ public sealed class BlobMethod : FineTuningMethod
     public override int DefaultSamples => 10;
     public override bool ReportsMeanPrediction => true; // the paper's "BLoB (N = 0)" rows
     public override string? OptionsSection => "blob";
-    public override object? OwnOptions(MethodOptions options) => options.Blob with { Rank = 0, Alpha = 0 }; // rank and alpha are the shared options
 
     public override Adapter CreateAdapter(AdaptableLinear layer, MethodOptions options) =>
-        new BlobAdapter(layer.InFeatures, layer.OutFeatures, options.Blob with { Rank = options.Rank, Alpha = options.Alpha });
+        new BlobAdapter(layer.InFeatures, layer.OutFeatures, options.Rank, options.Alpha, options.Blob);
 
     public override TrainingRule Training(TrainingSetup setup) => new KlStepRule(setup);
 
@@ -36,12 +36,12 @@ public sealed class BlobMethod : FineTuningMethod
         var o = ((BlobAdapter)adapter).Options;
         config[ConfigKey] = new JsonObject
         {
-            ["std_parameterization"] = o.Std.ToString().ToLowerInvariant(),
+            ["std_parameterization"] = Word(o.Std),
             ["prior_std"] = o.PriorStd,
             ["init_epsilon"] = o.InitEpsilon,
             ["asymmetric"] = o.Asymmetric,
-            ["mean_init"] = o.MeanInit.ToString().ToLowerInvariant(),
-            ["flipout"] = o.Flipout.ToString().ToLowerInvariant(),
+            ["mean_init"] = Word(o.MeanInit),
+            ["flipout"] = Word(o.Flipout),
             ["stable_kl"] = o.StableKl,
         };
     }
@@ -50,10 +50,8 @@ public sealed class BlobMethod : FineTuningMethod
     {
         var b = saved.Config[ConfigKey]!;
         var defaults = new BlobOptions();
-        return new BlobAdapter(layer.InFeatures, layer.OutFeatures, defaults with
+        return new BlobAdapter(layer.InFeatures, layer.OutFeatures, saved.Rank, saved.Alpha, defaults with
         {
-            Rank = saved.Rank,
-            Alpha = saved.Alpha,
             PriorStd = b["prior_std"]?.GetValue<double>() ?? defaults.PriorStd,
             InitEpsilon = b["init_epsilon"]?.GetValue<double>() ?? defaults.InitEpsilon,
             Std = Parse(b["std_parameterization"], defaults.Std, saved.ConfigPath),
@@ -64,12 +62,14 @@ public sealed class BlobMethod : FineTuningMethod
         });
     }
 
+    /// <summary>An enum as the settings write it (<see cref="SettingsJson"/>), so that one converter reads both files.</summary>
+    static JsonNode? Word<T>(T value) where T : struct, Enum => JsonSerializer.SerializeToNode(value, SettingsJson.Options);
+
     static T Parse<T>(JsonNode? node, T fallback, string path) where T : struct, Enum
     {
         if (node is null) return fallback;
-        string text = node.GetValue<string>();
-        return Enum.TryParse<T>(text, ignoreCase: true, out var value) ? value
-            : throw new BlobException($"{path}: '{text}' is not one of {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}");
+        try { return node.Deserialize<T>(SettingsJson.Options); }
+        catch (JsonException) { throw new BlobException($"{path}: {node.ToJsonString()} is not one of {string.Join(", ", Enum.GetValues<T>().Select(v => Word(v)!.ToJsonString()))}"); }
     }
 
     /// <summary>

@@ -29,12 +29,10 @@ public enum FlipoutScope
 
 /// <summary>
 /// Everything BLoB reads (Algorithm 1, Appendix B.1): the layer's σp, ε and ablation switches, and the SGD step on λ·KL.
-/// Defaults follow the paper (Tables 3–4). Rank and Alpha are set from the method's shared options.
+/// Defaults follow the paper (Tables 3–4). Rank and alpha are the method's shared options (<see cref="MethodOptions"/>).
 /// </summary>
 public sealed record BlobOptions
 {
-    public int Rank { get; init; } = 8;
-    public double Alpha { get; init; } = 16;
     /// <summary>σp, the prior standard deviation of every element of A.</summary>
     public double PriorStd { get; init; } = 0.2;
     /// <summary>ε: G starts in U(ε/√2, ε), so Ω = G² starts in [ε²/2, ε²].</summary>

@@ -29,7 +29,6 @@ public sealed class EnsembleMethod : FineTuningMethod
     public override string Summary => "deep ensemble: K independently initialised LoRAs trained on the same batches";
     public override IReadOnlyList<string> Aliases => ["ensemble"];
     public override string? OptionsSection => "ensemble";
-    public override object? OwnOptions(MethodOptions options) => options.Ensemble;
 
     public override Adapter CreateAdapter(AdaptableLinear layer, MethodOptions options) =>
         new EnsembleAdapter(layer.InFeatures, layer.OutFeatures, options.Ensemble.Size, options.Rank, options.Alpha, options.Dropout);

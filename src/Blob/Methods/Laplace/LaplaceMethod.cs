@@ -13,7 +13,6 @@ public sealed class LaplaceMethod : FineTuningMethod
     public override IReadOnlyList<string> Aliases => ["laplace"];
     public override double DefaultWeightDecay => 1e-5;
     public override string? OptionsSection => "laplace";
-    public override object? OwnOptions(MethodOptions options) => options.Laplace;
     public override bool AppliesToTrainedLora => true;
 
     public override Predictor Predictor(PredictionSetup setup)

@@ -1,4 +1,5 @@
 using Blob.Layers;
+using Blob.Runtime;
 namespace Blob.Methods;
 
 /// <summary>Which LoRA matrices the Laplace approximation covers (Laplace-LoRA's laplace_sub).</summary>
@@ -24,6 +25,7 @@ public sealed record LaplaceOptions
     /// Examples per batch while fitting the factors (a matter of speed and memory only: the factors are sums), and the
     /// most per batch of the predictive, which holds as much memory per example as the fit.
     /// </summary>
+    [ChangesNoResult] // the factors are sums over the examples: only the order of the additions changes
     public int BatchSize { get; init; } = 32;
     /// <summary>Seed of the Monte Carlo samples.</summary>
     public ulong Seed { get; init; }

@@ -126,7 +126,7 @@ public static class TfbFit
         {
             var lora = (LoraAdapter)layer.Adapter!;
             // made outside the SVD's scope: the new adapter's parameters belong to the model from here on
-            var gaussian = new BlobAdapter(layer.InFeatures, layer.OutFeatures, new BlobOptions { Rank = lora.Rank, Alpha = lora.Scaling * lora.Rank }, generator);
+            var gaussian = new BlobAdapter(layer.InFeatures, layer.OutFeatures, lora.Rank, lora.Scaling * lora.Rank, new BlobOptions(), generator);
             gaussian.to(lora.lora_A.device);
             Tensor singular;
             using (NewDisposeScope())

@@ -156,7 +156,7 @@ public class ArrayJobScriptTests : IDisposable
         var expected = RunSettings.Of(options.Read(given, MethodRegistry.Blob, 3), task);
         var read = RunSettings.Of(options.Read(again, MethodRegistry.Blob, 3), task);
         Assert.Empty(read.DifferencesFrom(expected));
-        Assert.Equal("0.002", read.Values["training.learning_rate"]);
+        Assert.Equal(2e-3, read.Spec.Training.LearningRate);
     }
 
     [Theory]
