@@ -11,7 +11,7 @@ namespace Blob.Cli.Commands;
 /// <summary>The options shared by train and compare, and how they become an <see cref="ExperimentSpec"/>.</summary>
 public sealed class ExperimentOptions
 {
-    static readonly string[] TaskNames = [.. Tasks.Names, DemoTask.Name, NoisyDemoTask.Name];
+    static readonly string[] TaskNames = [.. Tasks.Names, DemoTask.Name, NoisyDemoTask.Name, AmbiguousDemoTask.Name];
 
     public readonly Option<string> Model = new("--model") { Description = "Hugging Face model folder, a Hub id (owner/name, downloaded into the Hugging Face cache), or 'minilm' (built in)", DefaultValueFactory = _ => ModelZoo.BuiltIn };
     public readonly Option<string?> Revision = ModelSource.Revision();
