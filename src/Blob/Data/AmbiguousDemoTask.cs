@@ -38,7 +38,7 @@ public static class AmbiguousDemoTask
     /// turn, rounded); the clear reviews' true labels alternate (half of each). A training split's ambiguous reviews are
     /// labelled by a fair coin; an evaluation split's ambiguous reviews come in pairs, the same text with either label.
     /// </summary>
-    public static TaskData Generate(int train = 320, int eval = 1000, int seed = 2024, double ambiguousFraction = AmbiguousFraction)
+    public static TaskData Generate(int train = 320, int eval = 600, int seed = 2024, double ambiguousFraction = AmbiguousFraction)
     {
         var random = new Random(seed);
         var trainSet = new List<Example>(train);

@@ -21,7 +21,7 @@ public class AmbiguousDemoTaskTests
     {
         Assert.Equal(AmbiguousDemoTask.Name, Task.Name);
         Assert.Equal(320, Task.Train.Count);
-        Assert.Equal(1000, Task.Eval.Count);
+        Assert.Equal(600, Task.Eval.Count);
         Assert.All(All, e => Assert.Null(e.TextPair));
         Assert.Equal(All.Count(), All.Select(e => e.Id).Distinct().Count());
     }
