@@ -25,7 +25,7 @@ public static class DemoCommand
         command.SetAction(p =>
         {
             string dir = p.GetValue(output)!;
-            Console.WriteLine($"BLoB.NET demo: all-MiniLM-L6-v2 + LoRA rank 8; task: is this review positive? (generated; {AmbiguousDemoTask.AmbiguousFraction:P0} of " +
+            Console.WriteLine($"BLoB.NET demo: all-MiniLM-L6-v2 + LoRA rank 8; task: is this review positive? (generated; {AmbiguousDemoTask.AmbiguousFraction * 100:F0}% of " +
                               "the reviews are neutral, \"the lamp was okay\", and labelled by a coin flip: a calibrated model says 50% on those and is right on half)");
             int code = CompareCommand.Create().Parse(Arguments(dir, p.GetValue(epochs), p.GetValue(seed), p.GetValue(quiet))).Invoke();
             if (code == 0) PrintSummary(dir);

@@ -61,7 +61,7 @@ public static class AmbiguousDemoTask
             else evalSet.Add(Clear(random, $"eval-{i}", i % 2));
         }
         return new TaskData(Name, TaskKind.SequenceClassification, LabelNames, trainSet, evalSet,
-            $"built-in demonstration task, generated (review sentiment; {ambiguousFraction:P0} of the reviews neutral, labelled by a coin flip)");
+            $"built-in demonstration task, generated (review sentiment; {ambiguousFraction * 100:F0}% of the reviews neutral, labelled by a coin flip)");
     }
 
     /// <summary>Whether a generated review is ambiguous: its opinion word is a neutral one.</summary>

@@ -16,7 +16,7 @@ namespace Blob.Experiments;
 public sealed record ExperimentSpec
 {
     public string Model { get; init; } = ModelZoo.BuiltIn;
-    /// <summary>A registry name (rte, mrpc, obqa, ...), a built-in generated task ("demo-facts", "demo-noisy"), or "custom" with the three files below.</summary>
+    /// <summary>A registry name (rte, mrpc, obqa, ...), a built-in generated task ("demo-facts", "demo-ambiguous", "demo-noisy"), or "custom" with the three files below.</summary>
     public string Task { get; init; } = DemoTask.Name;
     public string? DataRoot { get; init; }
     public string? CustomMapping { get; init; }
