@@ -332,11 +332,7 @@ public static class Experiment
     {
         if (spec.Task == DemoTask.Name) return DemoTask.Generate();
         if (spec.Task == NoisyDemoTask.Name) return NoisyDemoTask.Generate();
-        if (spec.Task == AmbiguousDemoTask.Name)
-        {   // TUNING-ONLY
-            string? f = Environment.GetEnvironmentVariable("DEMO_F"), n = Environment.GetEnvironmentVariable("DEMO_N");
-            return AmbiguousDemoTask.Generate(train: n is null ? 320 : int.Parse(n), ambiguousFraction: f is null ? AmbiguousDemoTask.AmbiguousFraction : double.Parse(f, System.Globalization.CultureInfo.InvariantCulture));
-        }
+        if (spec.Task == AmbiguousDemoTask.Name) return AmbiguousDemoTask.Generate();
         if (spec.Task == "custom")
         {
             if (spec.CustomMapping is null || spec.CustomTrain is null || spec.CustomEval is null)
