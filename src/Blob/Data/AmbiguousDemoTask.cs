@@ -18,7 +18,7 @@ public static class AmbiguousDemoTask
     public static readonly string[] LabelNames = ["negative", "positive"];
 
     /// <summary>The fraction of ambiguous reviews (neutral opinion word, coin-flip label), in training and evaluation alike.</summary>
-    public const double AmbiguousFraction = 0.5;
+    public const double AmbiguousFraction = 0.7;
 
     static readonly string[] People = ["Maria", "John", "Aisha", "Chen", "Olga", "Pedro", "Fatima", "Liam", "Yuki", "Noah",
         "Sara", "Ivan", "Amara", "Lucas", "Mei", "Omar", "Elena", "David", "Priya", "Tom", "Zara", "Hugo", "Lena", "Kofi"];
@@ -38,7 +38,7 @@ public static class AmbiguousDemoTask
     /// turn, rounded); the clear reviews' true labels alternate (half of each). A training split's ambiguous reviews are
     /// labelled by a fair coin; an evaluation split's ambiguous reviews come in pairs, the same text with either label.
     /// </summary>
-    public static TaskData Generate(int train = 320, int eval = 600, int seed = 2024, double ambiguousFraction = AmbiguousFraction)
+    public static TaskData Generate(int train = 320, int eval = 400, int seed = 2024, double ambiguousFraction = AmbiguousFraction)
     {
         var random = new Random(seed);
         var trainSet = new List<Example>(train);
