@@ -6,8 +6,8 @@ namespace Blob.Cli.Commands;
 
 /// <summary>
 /// `blob demo`: the README's main job on a fresh clone. Fine-tunes the built-in MiniLM with plain LoRA (MLE) and with
-/// BLoB on the built-in task with ambiguous reviews (<see cref="AmbiguousDemoTask"/>: review sentiment where half the
-/// reviews are neutral and labelled by a coin flip, so a calibrated model is sure of the clear reviews and says 50% on
+/// BLoB on the built-in task with ambiguous reviews (<see cref="AmbiguousDemoTask"/>: review sentiment where 70% of
+/// the reviews are neutral and labelled by a coin flip, so a calibrated model is sure of the clear reviews and says 50% on
 /// the ambiguous ones), fits a temperature to MLE on the held-out
 /// validation split (MLE + TS), evaluates all three on the evaluation split (BLoB with N = 10 samples), prints their
 /// accuracy, ECE and NLL and writes reliability diagrams. A few minutes on 2 CPU cores.
