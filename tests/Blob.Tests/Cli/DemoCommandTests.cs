@@ -5,7 +5,7 @@ namespace Blob.Tests.Cli;
 
 /// <summary>
 /// `blob demo`: its options are checked as any command's, and the comparison it runs is one that compare accepts, on
-/// the noisy-label task, with the temperature fitted on a validation split. (Training the demo itself is too slow for a
+/// the task with ambiguous reviews, with the temperature fitted on a validation split. (Training the demo itself is too slow for a
 /// test; experiments/demo-check.sh runs it.)
 /// </summary>
 public class DemoCommandTests
@@ -17,7 +17,7 @@ public class DemoCommandTests
         var parsed = CompareCommand.Create().Parse(args);
         Assert.Empty(parsed.Errors);
         string After(string option) => args[Array.IndexOf(args, option) + 1];
-        Assert.Equal(NoisyDemoTask.Name, After("--task"));
+        Assert.Equal(AmbiguousDemoTask.Name, After("--task"));
         Assert.Equal("3", After("--seeds"));
         Assert.Equal("temperature", After("--calibrate"));
         Assert.Equal("both", After("--evaluate"));
