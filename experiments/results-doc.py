@@ -33,8 +33,9 @@ def run(script, args):
 
 
 def markdown_table(lines):
-    """Lines of cells separated by " | " (a header, then rows) as a Markdown table; a Markdown table as it is."""
-    if len(lines) > 1 and lines[0].startswith("|") and lines[1].startswith("| ---"):
+    """Lines of cells separated by " | " (a header, then rows) as a Markdown table; Markdown (tables with their own
+    separator rows, perhaps between titles) as it is."""
+    if any(line.startswith("| ---") for line in lines):
         return lines
     rows = [[c.strip() for c in line.split("|")] for line in lines if line.strip()]
     out = ["| " + " | ".join(rows[0]) + " |", "|" + " ---: |" * len(rows[0])]
