@@ -9,7 +9,7 @@ using Blob.Runtime;
 namespace Blob.Methods;
 
 /// <summary>
-/// The canonical JSON of a run's settings records (<see cref="TrainingOptions"/>, <see cref="MethodOptions"/> and
+/// The canonical JSON of a run's settings records (<c>TrainingOptions</c>, <see cref="MethodOptions"/> and
 /// what contains them): snake_case keys in declaration order, enums as snake_case words, a method as its name. It
 /// leaves out what changes no result (<see cref="ChangesNoResultAttribute"/>) and the sections of
 /// <see cref="MethodOptions"/> that another method reads (<see cref="FineTuningMethod.OptionsSection"/>), so a
