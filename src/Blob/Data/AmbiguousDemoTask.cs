@@ -1,3 +1,5 @@
+using static Blob.Data.ReviewWords;
+
 namespace Blob.Data;
 
 /// <summary>
@@ -20,17 +22,7 @@ public static class AmbiguousDemoTask
     /// <summary>The fraction of ambiguous reviews (neutral opinion word, coin-flip label), in training and evaluation alike.</summary>
     public const double AmbiguousFraction = 0.7;
 
-    static readonly string[] People = ["Maria", "John", "Aisha", "Chen", "Olga", "Pedro", "Fatima", "Liam", "Yuki", "Noah",
-        "Sara", "Ivan", "Amara", "Lucas", "Mei", "Omar", "Elena", "David", "Priya", "Tom", "Zara", "Hugo", "Lena", "Kofi"];
-    static readonly string[] Cities = ["Lisbon", "Oslo", "Lagos", "Lima", "Hanoi", "Denver", "Cairo", "Dublin", "Perth", "Quito",
-        "Seoul", "Milan", "Accra", "Porto", "Tunis", "Kyoto"];
-    static readonly string[] Things = ["lamp", "book", "chair", "bicycle", "painting", "cake", "ticket", "shirt", "cup",
-        "kettle", "jacket", "phone", "sofa", "camera", "tent", "watch"];
-    static readonly string[] Good = ["superb", "excellent", "wonderful", "great", "lovely", "brilliant", "delightful", "perfect"];
-    static readonly string[] Bad = ["awful", "terrible", "dreadful", "poor", "horrible", "useless", "disappointing", "shoddy"];
     static readonly string[] Neutral = ["okay", "average", "ordinary", "so-so", "middling", "mixed", "acceptable", "unremarkable"];
-    static readonly string[] Templates = ["{0} from {1} said the {2} was {3}.", "{0} from {1} found the {2} {3}.",
-        "The {2} {0} bought in {1} was {3}.", "According to {0} from {1}, the {2} is {3}."];
 
     /// <summary>
     /// A task with <paramref name="train"/> training reviews and <paramref name="eval"/> evaluation examples. In each split

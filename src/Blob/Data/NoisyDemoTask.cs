@@ -1,3 +1,5 @@
+using static Blob.Data.ReviewWords;
+
 namespace Blob.Data;
 
 /// <summary>
@@ -16,17 +18,6 @@ public static class NoisyDemoTask
 
     /// <summary>q: the probability that a label is flipped; the Bayes-optimal accuracy and confidence are both 1 − q.</summary>
     public const double NoiseRate = 0.2;
-
-    static readonly string[] People = ["Maria", "John", "Aisha", "Chen", "Olga", "Pedro", "Fatima", "Liam", "Yuki", "Noah",
-        "Sara", "Ivan", "Amara", "Lucas", "Mei", "Omar", "Elena", "David", "Priya", "Tom", "Zara", "Hugo", "Lena", "Kofi"];
-    static readonly string[] Cities = ["Lisbon", "Oslo", "Lagos", "Lima", "Hanoi", "Denver", "Cairo", "Dublin", "Perth", "Quito",
-        "Seoul", "Milan", "Accra", "Porto", "Tunis", "Kyoto"];
-    static readonly string[] Things = ["lamp", "book", "chair", "bicycle", "painting", "cake", "ticket", "shirt", "cup",
-        "kettle", "jacket", "phone", "sofa", "camera", "tent", "watch"];
-    static readonly string[] Good = ["superb", "excellent", "wonderful", "great", "lovely", "brilliant", "delightful", "perfect"];
-    static readonly string[] Bad = ["awful", "terrible", "dreadful", "poor", "horrible", "useless", "disappointing", "shoddy"];
-    static readonly string[] Templates = ["{0} from {1} said the {2} was {3}.", "{0} from {1} found the {2} {3}.",
-        "The {2} {0} bought in {1} was {3}.", "According to {0} from {1}, the {2} is {3}."];
 
     /// <summary>
     /// A task with <paramref name="train"/> and <paramref name="eval"/> reviews. The true labels alternate (half of each);
