@@ -11,7 +11,7 @@ namespace Blob.Cli.Commands;
 /// <summary>The options shared by train and compare, and how they become an <see cref="ExperimentSpec"/>.</summary>
 public sealed class ExperimentOptions
 {
-    static readonly string[] TaskNames = [.. Tasks.Names, DemoTask.Name, NoisyDemoTask.Name, AmbiguousDemoTask.Name];
+    static readonly string[] TaskNames = [.. Tasks.Names, DemoTask.Name, NoisyDemoTask.Name, AmbiguousDemoTask.Name, AmbiguousDemoTask.TuningName];
 
     /// <summary>The one set of defaults: the records' own (<see cref="ExperimentSpec"/>); no option declares another.</summary>
     static readonly ExperimentSpec Defaults = new();

@@ -21,7 +21,7 @@ namespace Blob.Experiments;
 public sealed record ExperimentSpec
 {
     public string Model { get; init; } = ModelZoo.BuiltIn;
-    /// <summary>A registry name (rte, mrpc, obqa, ...), a built-in generated task ("demo-facts", "demo-ambiguous", "demo-noisy"), or "custom" with the three files below.</summary>
+    /// <summary>A registry name (rte, mrpc, obqa, ...), a built-in generated task ("demo-facts", "demo-ambiguous", "demo-ambiguous-tuning", "demo-noisy"), or "custom" with the three files below.</summary>
     public string Task { get; init; } = DemoTask.Name;
     public string? DataRoot { get; init; }
     public string? CustomMapping { get; init; }
@@ -347,6 +347,7 @@ public static class Experiment
         if (spec.Task == DemoTask.Name) return DemoTask.Generate();
         if (spec.Task == NoisyDemoTask.Name) return NoisyDemoTask.Generate();
         if (spec.Task == AmbiguousDemoTask.Name) return AmbiguousDemoTask.Generate();
+        if (spec.Task == AmbiguousDemoTask.TuningName) return AmbiguousDemoTask.GenerateTuning();
         if (spec.Task == "custom")
         {
             if (spec.CustomMapping is null || spec.CustomTrain is null || spec.CustomEval is null)

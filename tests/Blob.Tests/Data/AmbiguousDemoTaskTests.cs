@@ -93,4 +93,16 @@ public class AmbiguousDemoTaskTests
         Assert.NotEqual(Task.Train, AmbiguousDemoTask.Generate(seed: 7).Train);
         Assert.NotEqual(Task.Eval, AmbiguousDemoTask.Generate(seed: 7).Eval);
     }
+
+    [Fact]
+    public void TheTuningVariantTrainsOnTheSameReviewsAndEvaluatesOnOthers()
+    {
+        var tuning = AmbiguousDemoTask.GenerateTuning();
+        Assert.Equal(AmbiguousDemoTask.TuningName, tuning.Name);
+        Assert.Equal(Task.Train, tuning.Train);
+        Assert.Equal(AmbiguousDemoTask.TuningEval, tuning.Eval.Count);
+        Assert.Equal(2 * (int)Math.Floor(tuning.Eval.Count / 2 * AmbiguousDemoTask.AmbiguousFraction + 1e-9), tuning.Eval.Count(AmbiguousDemoTask.IsAmbiguous));
+        // its own draws: the reported evaluation split's reviews are not its first 400
+        Assert.NotEqual(Task.Eval.Select(e => e.Text), tuning.Eval.Take(Task.Eval.Count).Select(e => e.Text));
+    }
 }
