@@ -28,11 +28,11 @@ for comparison in */; do
   for run in "$comparison"/*/seed-*; do
     [ -f "$run/$want" ] || continue
     [ $want = validation.json ] || finished_ood "$run" || continue # validation-only runs evaluate no --ood set
-    find "$run" -maxdepth 1 -type f \( -name '*.json' -o -name '*.csv' \) -not -name '*risk-coverage.csv' -print0 | xargs -0 cp --parents -t "$results"
+    find "$run" -maxdepth 1 -type f \( -name '*.json' -o -name '*.csv' \) -not -name '*risk-coverage.csv' -print0 | xargs -0 cp -u --parents -t "$results" # -u: never replace a newer kept record with an older copy
     kept=$((kept + 1))
   done
   [ $kept -gt 0 ] || continue
   find "$comparison" -maxdepth 1 -type f \( -name 'table*' -o -name '*reliability.png' -o -name '*risk-coverage.png' -o -name 'conformal-*.png' -o -name 'ood-roc.png' -o -name '*.txt' \) -print0 |
-    xargs -0 -r cp --parents -t "$results"
+    xargs -0 -r cp -u --parents -t "$results"
   echo "kept $kept finished run(s) of $comparison in $results/$comparison"
 done
