@@ -29,26 +29,20 @@ out = sys.argv[1]
 def ambiguous(i, f=0.7):  # AmbiguousDemoTask.IsAmbiguousSlot: the evaluation split in the generator's order
     pair = i // 2
     return math.floor((pair + 1) * f + 1e-9) > math.floor(pair * f + 1e-9)
-def ece(conf, right, bins=15):
-    total = 0.0
-    for b in range(bins):
-        idx = [i for i, c in enumerate(conf) if (c > b / bins or b == 0) and c <= (b + 1) / bins]
-        if idx: total += len(idx) / len(conf) * abs(sum(right[i] for i in idx) / len(idx) - sum(conf[i] for i in idx) / len(idx))
-    return 100 * total
 print("| run | seed | method | ACC | ECE | NLL | conf. clear | conf. ambiguous | same answer on both copies |")
 print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
 order = ["earlier", "samples50", "kl0.01", "kl0.005", "gamma8", "kl0.01-samples50"]
 for run in sorted(glob.glob(f"{out}/*/seed-*"), key=lambda d: (order.index(d.split("/")[-2]), d)):
     name, seed = run.split("/")[-2], run.split("-")[-1]
-    for method, file in [("MLE", "mle/seed-*/predictions.json"), ("MLE + TS", "mle/seed-*/calibrated-predictions.json"), ("BLoB", "blob/seed-*/predictions.json")]:
-        found = glob.glob(f"{run}/{file}")
+    for method, prefix in [("MLE", "mle/seed-*/"), ("MLE + TS", "mle/seed-*/calibrated-"), ("BLoB", "blob/seed-*/")]:
+        found = glob.glob(f"{run}/{prefix}predictions.json")
         if not found: continue
         p = json.load(open(found[0])); labels, probs = p["labels"], p["probabilities"]
-        conf = [max(x) for x in probs]; right = [int(x.index(max(x)) == y) for x, y in zip(probs, labels)]
+        r = json.load(open(found[0].replace("predictions.json", "result.json")))  # the tool's own ACC, ECE, NLL
+        conf = [max(x) for x in probs]
         n = len(labels); amb = [i for i in range(n) if ambiguous(i)]; clear = [i for i in range(n) if not ambiguous(i)]
-        nll = -sum(math.log(max(probs[i][labels[i]], 1e-12)) for i in range(n)) / n
         pairs = [i for i in amb[::2]]
         same = sum((probs[i][1] > 0.5) == (probs[i + 1][1] > 0.5) for i in pairs) / len(pairs)
         mean = lambda idx: sum(conf[i] for i in idx) / len(idx)
-        print(f"| {name} | {seed} | {method} | {100 * sum(right) / n:.2f} | {ece(conf, right):.2f} | {nll:.3f} | {mean(clear):.3f} | {mean(amb):.3f} | {100 * same:.0f}% |")
+        print(f"| {name} | {seed} | {method} | {100 * r['accuracy']:.2f} | {100 * r['ece']:.2f} | {r['nll']:.3f} | {mean(clear):.3f} | {mean(amb):.3f} | {100 * same:.0f}% |")
 PY
