@@ -5,14 +5,36 @@ namespace Blob.Tests.Experiments;
 /// <summary>
 /// docs/results.md is written by experiments/results-doc.py from the kept records and experiments/results-notes.md:
 /// writing it again must give the committed file byte for byte, so that no table in it disagrees with its records.
-/// After a change to either, run `python3 experiments/results-doc.py` and commit docs/results.md.
+/// After a change to either, run `python3 experiments/results-doc.py` and commit docs/results.md. The short tables of
+/// docs/guarantees.md are likewise what experiments/guarantee-summary.py prints from OBQA's kept comparison.
 /// </summary>
 public class ResultsDocScriptTests
 {
     [Fact]
     public void ResultsDocIsWhatTheScriptWritesFromTheRecords()
     {
-        var info = new ProcessStartInfo("python3", [Path.Combine(Shared.RepoRoot, "experiments", "results-doc.py"), "--stdout"])
+        string written = Run("results-doc.py", "--stdout");
+        string committed = File.ReadAllText(Path.Combine(Shared.RepoRoot, "docs", "results.md"));
+        Assert.True(written == committed,
+            "docs/results.md differs from what `python3 experiments/results-doc.py` writes from experiments/results; run it and commit the file");
+    }
+
+    [Fact]
+    public void GuaranteesDocTablesAreWhatTheScriptPrintsFromTheRecords()
+    {
+        string written = Run("guarantee-summary.py", Path.Combine("experiments", "results", "obqa-table1"));
+        string committed = File.ReadAllText(Path.Combine(Shared.RepoRoot, "docs", "guarantees.md")).ReplaceLineEndings("\n");
+        var tables = written.ReplaceLineEndings("\n").Trim().Split("\n\n");
+        Assert.Equal(2, tables.Length);
+        foreach (var table in tables)
+            Assert.True(committed.Contains(table),
+                $"docs/guarantees.md lacks this table, which `python3 experiments/guarantee-summary.py experiments/results/obqa-table1` prints from the records:\n{table}");
+    }
+
+    /// <summary>What `python3 experiments/SCRIPT ARGS` prints, run from the repository's root; fails on a non-zero exit.</summary>
+    static string Run(string script, params string[] args)
+    {
+        var info = new ProcessStartInfo("python3", [Path.Combine(Shared.RepoRoot, "experiments", script), .. args])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Shared.RepoRoot,
             StandardOutputEncoding = System.Text.Encoding.UTF8,
@@ -23,8 +45,6 @@ public class ResultsDocScriptTests
         string written = python.StandardOutput.ReadToEnd();
         python.WaitForExit();
         Assert.True(python.ExitCode == 0, error.Result);
-        string committed = File.ReadAllText(Path.Combine(Shared.RepoRoot, "docs", "results.md"));
-        Assert.True(written == committed,
-            "docs/results.md differs from what `python3 experiments/results-doc.py` writes from experiments/results; run it and commit the file");
+        return written;
     }
 }
