@@ -6,7 +6,8 @@ namespace Blob.Tests.Experiments;
 /// docs/results.md is written by experiments/results-doc.py from the kept records and experiments/results-notes.md:
 /// writing it again must give the committed file byte for byte, so that no table in it disagrees with its records.
 /// After a change to either, run `python3 experiments/results-doc.py` and commit docs/results.md. The short tables of
-/// docs/guarantees.md are likewise what experiments/guarantee-summary.py prints from OBQA's kept comparison.
+/// docs/guarantees.md are likewise what experiments/guarantee-summary.py prints from OBQA's kept comparison, and the
+/// README's headline table what experiments/readme-headline.py prints.
 /// </summary>
 public class ResultsDocScriptTests
 {
@@ -29,6 +30,15 @@ public class ResultsDocScriptTests
         foreach (var table in tables)
             Assert.True(committed.Contains(table),
                 $"docs/guarantees.md lacks this table, which `python3 experiments/guarantee-summary.py experiments/results/obqa-table1` prints from the records:\n{table}");
+    }
+
+    [Fact]
+    public void ReadmeHeadlineTableIsWhatTheScriptPrintsFromTheRecords()
+    {
+        string written = Run("readme-headline.py").ReplaceLineEndings("\n").Trim();
+        string readme = File.ReadAllText(Path.Combine(Shared.RepoRoot, "README.md")).ReplaceLineEndings("\n");
+        Assert.True(readme.Contains(written),
+            $"README.md's headline table differs from what `python3 experiments/readme-headline.py` prints from the records:\n{written}");
     }
 
     /// <summary>What `python3 experiments/SCRIPT ARGS` prints, run from the repository's root; fails on a non-zero exit.</summary>
