@@ -6,7 +6,7 @@ namespace Blob.Cli.Slurm;
 public sealed record ArrayTaskRun(string Dir, string Method, int Seed);
 
 /// <summary>
-/// The batch script of a comparison's array job. Task i runs `blob train --resume` for run i, with the comparison's
+/// The batch script of a comparison's array job. Task i runs `blob train` (with --resume once the run has begun) for run i, with the comparison's
 /// own options, so that a requeued task (preemption, node failure, `scontrol requeue`, or its time limit) continues
 /// from the run's checkpoint. Slurm sends SIGTERM before it kills a task: blob then writes its checkpoint and stops,
 /// and Slurm requeues the task (it is submitted --requeue). Near the time limit, which Slurm does not requeue, Slurm
@@ -42,7 +42,7 @@ public static class ArrayJobScript
         s.AppendLine("#!/bin/bash");
         s.AppendLine("# Written by `blob compare --slurm`, and submitted as:");
         s.AppendLine($"#   {submission}");
-        s.AppendLine("# Array task i trains run i of the lists below with `blob train --resume`: a requeued task continues from");
+        s.AppendLine("# Array task i trains run i of the lists below with `blob train`, with --resume once the run has begun: a requeued task continues from");
         s.AppendLine("# the run's checkpoint. Slurm keeps its own copy of this script from the time of submission.");
         s.AppendLine("set -u");
         s.AppendLine($"dirs=({Words(runs.Select(r => r.Dir))})");
@@ -55,8 +55,11 @@ public static class ArrayJobScript
         s.AppendLine("""echo "blob: ${methods[$i]} seed ${seeds[$i]} on $(hostname), task ${SLURM_ARRAY_JOB_ID}_$i, attempt $(( ${SLURM_RESTART_COUNT:-0} + 1 ))" """.TrimEnd());
         s.AppendLine("""checkpoint="$dir/checkpoint/state.json" """.TrimEnd());
         s.AppendLine("""before=$(cat "$checkpoint" 2>/dev/null)""");
+        // --resume only where a run has begun (its settings.json): a task may start before compare has written its
+        // slurm-job.json, and train refuses --resume into a folder that holds neither
+        s.AppendLine("""resume=(); [ -f "$dir/settings.json" ] && resume=(--resume)""");
         s.AppendLine((job.Launcher is { } launcher ? launcher.Trim() + " " : "") + Words(blob) +
-                     """ train "${options[@]}" --method "${methods[$i]}" --seed "${seeds[$i]}" --output "$dir" --resume &""");
+                     """ train "${options[@]}" --method "${methods[$i]}" --seed "${seeds[$i]}" --output "$dir" "${resume[@]}" &""");
         s.Append("""
             child=$!
             # SIGTERM: Slurm stops the task (preemption, scancel, scontrol requeue, the time limit); blob checkpoints and stops.

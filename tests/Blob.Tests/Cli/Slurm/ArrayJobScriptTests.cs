@@ -35,10 +35,11 @@ public class ArrayJobScriptTests : IDisposable
         echo "$@" >> "$FAKE_DIR/scontrol"
         """;
 
-    (int Code, string Error) RunTask(string signal, bool checkpoints = true, string? exit = null)
+    (int Code, string Error) RunTask(string signal, bool checkpoints = true, string? exit = null, bool begun = false)
     {
         string bin = Path.Combine(_dir, "bin"), run = Path.Combine(_dir, "run");
         Directory.CreateDirectory(bin);
+        if (begun) { Directory.CreateDirectory(run); File.WriteAllText(Path.Combine(run, "settings.json"), "{}"); } // a run that has started
         foreach (var (name, text) in new[] { ("dotnet", FakeBlob), ("scontrol", FakeScontrol) })
         {
             File.WriteAllText(Path.Combine(bin, name), text.Replace("\r", "") + "\n");
@@ -76,11 +77,20 @@ public class ArrayJobScriptTests : IDisposable
     [Fact]
     public void NearTheTimeLimitATaskCheckpointsAndRequeuesItself()
     {
-        var (code, log) = RunTask("USR1");
+        var (code, log) = RunTask("USR1", begun: true);
         Assert.True(code == 0, log);
         Assert.Equal(["requeue 4711_0"], Scontrol);
         Assert.Equal(["/shared/blob/Blob.Cli.dll", "train", "--task", "demo-facts", "--targets", "it's a b", "--method", "mle", "--seed", "7",
             "--output", Path.Combine(_dir, "run"), "--resume"], File.ReadAllLines(Path.Combine(_dir, "arguments")));
+    }
+
+    [Fact]
+    public void ATaskWhoseRunHasNotBegunStartsItWithoutResume()
+    {
+        // Slurm may start a task before compare has written the run's slurm-job.json: --resume would be refused there
+        var (code, log) = RunTask("USR1");
+        Assert.True(code == 0, log);
+        Assert.DoesNotContain("--resume", File.ReadAllLines(Path.Combine(_dir, "arguments")));
     }
 
     [Fact]
