@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Reflection;
 using Blob;
 
 namespace Blob.Cli.Commands;
@@ -80,10 +81,25 @@ public static class CommandRunner
                 if (verbose) Console.Error.WriteLine(inner);
                 return 2;
             }
-            Console.Error.WriteLine($"error: {inner.GetType().Name}: {FirstLine(inner.Message)}");
+            Console.Error.WriteLine($"error: {Describe(inner)}");
             Console.Error.WriteLine(verbose ? inner.ToString() : "(run with --verbose for the stack trace)");
             return 1;
         }
+    }
+
+    /// <summary>
+    /// An unexpected error in one line, by its cause: a type that failed to start (TorchSharp's native library not
+    /// loading) or a call through reflection says what went wrong inside, not only that something did.
+    /// </summary>
+    public static string Describe(Exception e)
+    {
+        string prefix = "";
+        while (e.InnerException is { } cause && e is TypeInitializationException or TargetInvocationException or AggregateException)
+        {
+            if (e is TypeInitializationException t) prefix += $"{t.TypeName} could not start: ";
+            e = cause;
+        }
+        return $"{prefix}{e.GetType().Name}: {FirstLine(e.Message)}";
     }
 
     /// <summary>

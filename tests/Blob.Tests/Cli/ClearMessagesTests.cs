@@ -1,8 +1,11 @@
+using System.Reflection;
+
 namespace Blob.Tests.Cli;
 
 /// <summary>
 /// Every refusal is one line in the user's words: no .NET type names, an unknown option after a list option called
-/// unknown, --resume into a folder without a run refused, a zero --tokens-per-call refused, SIGTERM's own exit code.
+/// unknown, --resume into a folder without a run refused, a zero --tokens-per-call refused, SIGTERM's own exit code, an
+/// unexpected error named by its cause.
 /// </summary>
 public class ClearMessagesTests : IDisposable
 {
@@ -45,6 +48,16 @@ public class ClearMessagesTests : IDisposable
         Assert.Contains("--resume", r.Error);
         Assert.Contains(run, r.Error);
         Assert.False(File.Exists(Path.Combine(run, "settings.json")));
+    }
+
+    [Fact]
+    public void AnUnexpectedErrorSaysItsCauseNotItsWrapper()
+    {
+        var native = new DllNotFoundException("libtorch_cpu.so: cannot open shared object file\nframe #0");
+        var wrapped = new AggregateException(new TypeInitializationException("TorchSharp.torch", new TargetInvocationException(native)));
+        Assert.Equal("TorchSharp.torch could not start: DllNotFoundException: libtorch_cpu.so: cannot open shared object file",
+            Blob.Cli.Commands.CommandRunner.Describe(wrapped));
+        Assert.Equal("InvalidOperationException: plain", Blob.Cli.Commands.CommandRunner.Describe(new InvalidOperationException("plain")));
     }
 
     [Fact]
