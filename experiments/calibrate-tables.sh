@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 results=${RESULTS:-experiments/results}
-[ $# -gt 0 ] || set -- mrpc-table7 rte-table7 cola-table7 wic-table7 boolq-table7 obqa-table1 arc-c-table1 winogrande-s-table1
+[ $# -gt 0 ] || set -- mrpc-table7 rte-table7 cola-table7 wic-table7 boolq-table7 obqa-table1 arc-c-table1 arc-e-table1 winogrande-s-table1
 . experiments/protocol.sh
 require_bf16
 for table in "$@"; do
