@@ -6,8 +6,7 @@ import glob, json, os, statistics, sys
 
 results = sys.argv[1] if len(sys.argv) > 1 else os.path.join("experiments", "results")
 TASKS = [("MRPC", "mrpc-table7"), ("RTE", "rte-table7"), ("WiC", "wic-table7"), ("BoolQ", "boolq-table7"),
-         ("OBQA", "obqa-table1"), ("ARC-C", "arc-c-table1"),
-         ("ARC-E", "arc-e-table1")]
+         ("OBQA", "obqa-table1"), ("ARC-C", "arc-c-table1"), ("ARC-E", "arc-e-table1")]
 
 
 def means(table, method, name):
